@@ -1,0 +1,3 @@
+module example.com/mesh
+
+go 1.19

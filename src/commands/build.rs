@@ -1,0 +1,118 @@
+//! `gob build`: manifest → go list → plan → run each call → publish → summary.
+
+use std::time::Instant;
+
+use crate::cli::BuildArgs;
+use crate::context::{Context, Globals, load_manifest};
+use crate::error::GobError;
+use crate::exec::{Outcome, run_inherited};
+use crate::manifest::Manifest;
+use crate::plan::{BuildPlan, PlanContext, plan_build};
+use crate::publish::{Published, publish};
+use crate::workspace::{out_dir, resolve_binaries, select_binaries};
+
+/// Runs `gob build`.
+pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
+    let started = Instant::now();
+    let manifest = load_manifest(globals)?;
+    let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    let plan = make_plan(&manifest, &ctx, &args.names)?;
+    if args.dry_run {
+        print_plan(&plan, &manifest);
+        return Ok(());
+    }
+    for warning in ctx.warnings() {
+        eprintln!("gob: warning: {warning}");
+    }
+    if plan.batches.is_empty() {
+        eprintln!("gob: no [[binary]] in {}", manifest.path.display());
+        return Ok(());
+    }
+    let mut updated = 0;
+    let mut up_to_date = 0;
+    let mut failed = Vec::new();
+    for batch in &plan.batches {
+        let names: Vec<&str> = batch
+            .outputs
+            .iter()
+            .map(|o| o.output_name.as_str())
+            .collect();
+        match run_inherited(&batch.command).await? {
+            Outcome::Succeeded => {}
+            Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
+            Outcome::Failed(_) | Outcome::Signaled(_) => {
+                failed.extend(names.iter().map(|n| n.to_string()));
+                continue;
+            }
+        }
+        for output in &batch.outputs {
+            match publish(&output.staged, &output.published) {
+                Ok(Published::Updated) => updated += 1,
+                Ok(Published::UpToDate) => up_to_date += 1,
+                Err(source) => {
+                    return Err(GobError::Io {
+                        action: "cannot publish",
+                        path: output.published.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+    }
+    let calls = plan.batches.len();
+    let elapsed = started.elapsed().as_secs_f64();
+    let built = updated + up_to_date;
+    if !failed.is_empty() {
+        return Err(GobError::Failed(format!(
+            "build failed for {} ({built} built) in {elapsed:.1}s",
+            failed.join(", ")
+        )));
+    }
+    eprintln!(
+        "gob: built {built} binar{} ({updated} updated, {up_to_date} up to date) in {calls} go build call{} in {elapsed:.1}s, {} CPU{}",
+        if built == 1 { "y" } else { "ies" },
+        if calls == 1 { "" } else { "s" },
+        ctx.budget.cpus,
+        if ctx.budget.cpus == 1 { "" } else { "s" },
+    );
+    Ok(())
+}
+
+/// Resolves the binaries with one `go list` and plans the calls.
+fn make_plan(manifest: &Manifest, ctx: &Context, names: &[String]) -> Result<BuildPlan, GobError> {
+    let patterns: Vec<&str> = manifest
+        .binaries
+        .iter()
+        .map(|b| b.package.value.as_str())
+        .collect();
+    let listed = if patterns.is_empty() {
+        Vec::new()
+    } else {
+        ctx.go.list(&patterns, &[])?
+    };
+    let binaries = resolve_binaries(manifest, &listed, &ctx.go_env.goos)
+        .map_err(|problems| manifest.invalid(problems))?;
+    let selected = select_binaries(binaries, names)?;
+    let plan_ctx = PlanContext {
+        go: ctx.go.program.clone(),
+        workspace_dir: manifest.workspace_dir.clone(),
+        out_dir: out_dir(manifest),
+        base_env: ctx.go.env.clone(),
+    };
+    Ok(plan_build(&selected, &plan_ctx))
+}
+
+fn print_plan(plan: &BuildPlan, manifest: &Manifest) {
+    let rel = |p: &std::path::Path| crate::paths::relative_to(p, &manifest.workspace_dir);
+    for (i, batch) in plan.batches.iter().enumerate() {
+        println!("# call {} of {}", i + 1, plan.batches.len());
+        println!("{}", batch.command);
+        for output in &batch.outputs {
+            println!(
+                "# publish {} -> {}",
+                rel(&output.staged).display(),
+                rel(&output.published).display()
+            );
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! `gob env`: the CPU budget and where each number came from, the Go toolchain, its cache,
+//! and the -p / -c the go command will use under gob.
+
+use serde::Serialize;
+
+use crate::budget::{Budget, BudgetOrigin, CgroupVersion};
+use crate::cli::EnvArgs;
+use crate::context::{Context, Globals, load_optional_manifest};
+use crate::error::GobError;
+use crate::gotool::GoEnv;
+use crate::goversion::{CompileConcurrency, compile_concurrency};
+
+/// Everything `gob env` reports.
+#[derive(Debug, Serialize)]
+struct EnvReport<'a> {
+    manifest: Option<String>,
+    workspace_dir: String,
+    budget: &'a Budget,
+    go: &'a GoEnv,
+    go_p: usize,
+    compile_concurrency: CompileConcurrency,
+    go_default_gomaxprocs: usize,
+    warnings: Vec<String>,
+}
+
+/// Runs `gob env`.
+pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
+    let manifest = load_optional_manifest(globals)?;
+    let dir = manifest
+        .as_ref()
+        .map_or_else(|| globals.cwd.clone(), |m| m.workspace_dir.clone());
+    let ctx = Context::load(globals, &dir)?;
+    let cpus = ctx.budget.cpus;
+    let report = EnvReport {
+        manifest: manifest.as_ref().map(|m| m.path.display().to_string()),
+        workspace_dir: dir.display().to_string(),
+        budget: &ctx.budget,
+        go: &ctx.go_env,
+        go_p: cpus,
+        compile_concurrency: compile_concurrency(&ctx.version, cpus, cpus, &ctx.compile_env),
+        go_default_gomaxprocs: ctx.budget.facts.go_runtime_default(&ctx.version),
+        warnings: ctx.warnings(),
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        println!("{text}");
+    } else {
+        print_text(&report);
+    }
+    Ok(())
+}
+
+fn print_text(r: &EnvReport) {
+    let b = r.budget;
+    let plural = |n: usize| if n == 1 { "CPU" } else { "CPUs" };
+    let origin = match b.origin {
+        BudgetOrigin::JobsFlag => "-j on the command line",
+        BudgetOrigin::GobJobs => "GOB_JOBS",
+        BudgetOrigin::UserGomaxprocs => "your GOMAXPROCS",
+        BudgetOrigin::Cgroup => "cgroup CPU quota",
+        BudgetOrigin::Affinity => "CPU affinity mask",
+    };
+    println!(
+        "CPU budget        {} {} (from {origin})",
+        b.cpus,
+        plural(b.cpus)
+    );
+    match b.facts.affinity {
+        Some(n) => println!("  affinity        {n} {} (sched_getaffinity)", plural(n)),
+        None => println!("  affinity        unknown (sched_getaffinity failed)"),
+    }
+    if let Some(error) = &b.facts.cgroup_error {
+        println!("  cgroup          unreadable: {error}");
+    } else if b.facts.cgroup_limits.is_empty() {
+        println!("  cgroup          no CPU quota from this process's cgroup up to the root");
+    }
+    for limit in &b.facts.cgroup_limits {
+        let version = match limit.version {
+            CgroupVersion::V1 => "v1",
+            CgroupVersion::V2 => "v2",
+        };
+        println!(
+            "  cgroup {version}       {}: quota {}us / period {}us = {:.2} -> {} {}{}",
+            limit.file.display(),
+            limit.quota_us,
+            limit.period_us,
+            limit.quota_us as f64 / limit.period_us as f64,
+            limit.cpus(),
+            plural(limit.cpus()),
+            if limit.leaf {
+                " (own cgroup)"
+            } else {
+                " (ancestor)"
+            },
+        );
+    }
+    match b.gomaxprocs_env {
+        Some(n) => println!("GOMAXPROCS        {n} (set by gob for every go command)"),
+        None => println!("GOMAXPROCS        yours, passed through unchanged"),
+    }
+    println!(
+        "  go alone        would use GOMAXPROCS={} ({})",
+        r.go_default_gomaxprocs, r.go.goversion
+    );
+    println!("go                {} ({})", r.go.goversion, r.go.goroot);
+    println!("GOCACHE           {}", r.go.gocache);
+    if !r.go.gocacheprog.is_empty() {
+        println!("GOCACHEPROG       {}", r.go.gocacheprog);
+    }
+    if !r.go.goflags.is_empty() {
+        println!("GOFLAGS           {}", r.go.goflags);
+    }
+    println!("go -p             {} (follows GOMAXPROCS)", r.go_p);
+    let c = &r.compile_concurrency;
+    if c.min == c.max {
+        println!("compiler -c       {} per package", c.max);
+    } else {
+        println!(
+            "compiler -c       {} to {} per package (token pool)",
+            c.min, c.max
+        );
+    }
+    if let Some(m) = &r.manifest {
+        println!("manifest          {m}");
+    }
+    println!("workspace         {}", r.workspace_dir);
+    for warning in &r.warnings {
+        println!("warning: {warning}");
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per subcommand: each wires the pipeline stages together and reports.
+
+pub mod build;
+pub mod env;

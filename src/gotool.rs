@@ -1,0 +1,261 @@
+//! The one place gob asks the go command questions (`go env`, `go list`) and reads answers.
+//! Running planned commands (builds, tests) is `crate::exec`'s job, not this module's.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+use crate::goversion::GoVersion;
+
+/// How to invoke go: which program, in which directory, with which extra environment.
+#[derive(Debug, Clone)]
+pub struct GoTool {
+    /// The go program (`go`, found on PATH).
+    pub program: String,
+    /// Where go runs (the workspace dir).
+    pub dir: PathBuf,
+    /// Variables set on top of the inherited environment (e.g. `GOMAXPROCS`).
+    pub env: BTreeMap<String, String>,
+}
+
+/// A go query that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GoToolError {
+    /// The go program is not on PATH (or cannot run).
+    #[error("cannot run `{program}`: {source} (is Go installed and on PATH?)")]
+    NotFound {
+        /// The program.
+        program: String,
+        /// The spawn error.
+        source: std::io::Error,
+    },
+    /// go ran and failed.
+    #[error("`{command}` failed in {dir}:\n{stderr}")]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Its working dir.
+        dir: PathBuf,
+        /// What go printed.
+        stderr: String,
+    },
+    /// go printed something gob cannot read.
+    #[error("cannot read the output of `{command}`: {detail}")]
+    Unreadable {
+        /// The command line.
+        command: String,
+        /// The parse error.
+        detail: String,
+    },
+}
+
+/// What `go env` says about the toolchain gob will run.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub struct GoEnv {
+    /// e.g. `go1.26.8`.
+    pub goversion: String,
+    /// The build cache dir (or `off`).
+    pub gocache: String,
+    /// The toolchain root.
+    pub goroot: String,
+    /// Host target OS.
+    pub goos: String,
+    /// Host target arch.
+    pub goarch: String,
+    /// User GOFLAGS.
+    #[serde(default)]
+    pub goflags: String,
+    /// A GOCACHEPROG, if any (Go 1.24+).
+    #[serde(default)]
+    pub gocacheprog: String,
+}
+
+impl GoEnv {
+    /// The parsed Go version.
+    pub fn version(&self) -> Option<GoVersion> {
+        GoVersion::parse(&self.goversion)
+    }
+}
+
+/// One package as `go list -e -json` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListedPackage {
+    /// Import path (for a pattern that matched nothing, the pattern).
+    pub import_path: String,
+    /// Package name (`main` for commands).
+    #[serde(default)]
+    pub name: String,
+    /// Absolute source dir.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Load error, if any.
+    #[serde(default)]
+    pub error: Option<ListError>,
+    /// `_test.go` files in the package itself.
+    #[serde(default)]
+    pub test_go_files: Vec<String>,
+    /// `_test.go` files of the external `_test` package.
+    #[serde(default)]
+    pub x_test_go_files: Vec<String>,
+}
+
+impl ListedPackage {
+    /// True when `go test` would find test files in this package.
+    pub fn has_tests(&self) -> bool {
+        !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
+    }
+}
+
+/// A `go list` package error.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListError {
+    /// The message.
+    pub err: String,
+}
+
+/// Parses the concatenated JSON objects of `go list -json`.
+pub fn parse_go_list(bytes: &[u8]) -> Result<Vec<ListedPackage>, serde_json::Error> {
+    serde_json::Deserializer::from_slice(bytes)
+        .into_iter::<ListedPackage>()
+        .collect()
+}
+
+/// Fields gob asks `go list -json=` for.
+const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles";
+
+impl GoTool {
+    fn run(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {
+        let command = format!("{} {}", self.program, shell_words::join(args));
+        let output = Command::new(&self.program)
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(&self.env)
+            .output()
+            .map_err(|source| GoToolError::NotFound {
+                program: self.program.clone(),
+                source,
+            })?;
+        if !output.status.success() {
+            return Err(GoToolError::Failed {
+                command,
+                dir: self.dir.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr)
+                    .trim_end()
+                    .to_string(),
+            });
+        }
+        Ok(output.stdout)
+    }
+
+    /// `go env -json` for the variables gob reports.
+    pub fn env(&self) -> Result<GoEnv, GoToolError> {
+        let args = [
+            "env",
+            "-json",
+            "GOVERSION",
+            "GOCACHE",
+            "GOROOT",
+            "GOOS",
+            "GOARCH",
+            "GOFLAGS",
+            "GOCACHEPROG",
+        ];
+        let out = self.run(&args)?;
+        serde_json::from_slice(&out).map_err(|e| GoToolError::Unreadable {
+            command: format!("{} {}", self.program, args.join(" ")),
+            detail: e.to_string(),
+        })
+    }
+
+    /// `go list -e -json=… [-tags T] patterns…`, in one call.
+    pub fn list(
+        &self,
+        patterns: &[&str],
+        tags: &[String],
+    ) -> Result<Vec<ListedPackage>, GoToolError> {
+        let json = format!("-json={LIST_FIELDS}");
+        let tags = tags.join(",");
+        let mut args = vec!["list", "-e", json.as_str()];
+        if !tags.is_empty() {
+            args.extend(["-tags", tags.as_str()]);
+        }
+        args.extend(patterns);
+        let out = self.run(&args)?;
+        parse_go_list(&out).map_err(|e| GoToolError::Unreadable {
+            command: format!("{} list", self.program),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Finds the listed package that `pattern` (as written in the manifest) names.
+pub fn find_listed<'a>(
+    listed: &'a [ListedPackage],
+    pattern: &str,
+    workspace_dir: &Path,
+) -> Option<&'a ListedPackage> {
+    let relative = pattern.starts_with("./") || pattern.starts_with("../") || pattern == ".";
+    let dir = relative.then(|| crate::paths::normalize(&workspace_dir.join(pattern)));
+    listed
+        .iter()
+        .find(|p| p.import_path == pattern || (dir.is_some() && p.dir.as_deref() == dir.as_deref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTED: &str = r#"{
+	"Dir": "/ws/cmd/alpha",
+	"ImportPath": "example.com/mesh/cmd/alpha",
+	"Name": "main"
+}
+{
+	"ImportPath": "./cmd/nope",
+	"Error": {
+		"ImportStack": [],
+		"Pos": "",
+		"Err": "stat /ws/cmd/nope: directory not found"
+	}
+}
+{
+	"Dir": "/ws/internal/greet",
+	"ImportPath": "example.com/mesh/internal/greet",
+	"Name": "greet",
+	"TestGoFiles": ["greet_test.go"],
+	"SomeFutureField": 1
+}
+"#;
+
+    #[test]
+    fn parses_concatenated_go_list_output() {
+        let listed = parse_go_list(LISTED.as_bytes()).unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[0].name, "main");
+        assert!(listed[1].error.as_ref().unwrap().err.contains("not found"));
+        assert!(listed[2].has_tests());
+        assert!(!listed[0].has_tests());
+    }
+
+    #[test]
+    fn finds_packages_by_relative_dir_or_import_path() {
+        let listed = parse_go_list(LISTED.as_bytes()).unwrap();
+        let ws = Path::new("/ws");
+        let by_dir = find_listed(&listed, "./cmd/alpha/", ws).unwrap();
+        assert_eq!(by_dir.import_path, "example.com/mesh/cmd/alpha");
+        let by_path = find_listed(&listed, "example.com/mesh/internal/greet", ws).unwrap();
+        assert_eq!(by_path.name, "greet");
+        assert!(
+            find_listed(&listed, "./cmd/nope", ws)
+                .unwrap()
+                .error
+                .is_some()
+        );
+        assert!(find_listed(&listed, "./cmd/other", ws).is_none());
+    }
+}

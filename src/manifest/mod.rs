@@ -1,0 +1,374 @@
+//! `gobuild.toml`: finding it, reading it, and validating it into a [`Manifest`].
+//!
+//! Input: the manifest's path and text. Output: a fully typed model whose fields still know
+//! where they were written (for the workspace stage's errors), or every problem at once.
+//! This stage does not run `go`; whether packages exist is checked by `crate::workspace`.
+
+mod locate;
+mod problem;
+mod reader;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use toml::de::DeTable;
+
+pub use locate::{LocateError, locate};
+pub use problem::{Problem, ProblemReport, Span};
+pub use reader::{Located, TableReader, closest};
+
+/// The manifest's file name, found by walking up from the current directory.
+pub const FILE_NAME: &str = "gobuild.toml";
+
+/// A validated `gobuild.toml`.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Absolute path of the manifest file.
+    pub path: PathBuf,
+    /// Its text, for rendering problems found by later stages.
+    pub text: Arc<String>,
+    /// Absolute directory where go commands run (`[workspace] dir`).
+    pub workspace_dir: PathBuf,
+    /// `[build]` defaults.
+    pub build: BuildDefaults,
+    /// `[[binary]]` entries, in manifest order.
+    pub binaries: Vec<BinarySpec>,
+    /// `[test.NAME]` suites, in manifest order.
+    pub suites: Vec<SuiteSpec>,
+}
+
+/// Settings that `[build]` gives every binary and a `[[binary]]` may override.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsSpec {
+    /// Extra `go build` flags (replace the default when set on a binary).
+    pub flags: Option<Vec<String>>,
+    /// Build tags (replace the default when set on a binary).
+    pub tags: Option<Vec<String>>,
+    /// `-ldflags` value (replaces the default when set on a binary).
+    pub ldflags: Option<String>,
+    /// Environment for go (merged key by key over the default).
+    pub env: BTreeMap<String, String>,
+    /// Target OS (`GOOS`).
+    pub goos: Option<String>,
+    /// Target architecture (`GOARCH`).
+    pub goarch: Option<String>,
+}
+
+/// The `[build]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildDefaults {
+    /// Defaults for every binary.
+    pub settings: SettingsSpec,
+    /// Output directory, relative to the workspace dir.
+    pub out_dir: Located<String>,
+}
+
+/// One `[[binary]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinarySpec {
+    /// The main package, as written (`./cmd/alpha` or an import path).
+    pub package: Located<String>,
+    /// Output name; default is the name `go build` gives the package.
+    pub name: Option<Located<String>>,
+    /// Overrides of `[build]`.
+    pub overrides: SettingsSpec,
+    /// Span of the `[[binary]]` entry.
+    pub span: Span,
+}
+
+/// One `[test.NAME]` suite.
+#[derive(Debug, Clone)]
+pub struct SuiteSpec {
+    /// The suite's name (the key after `test.`).
+    pub name: String,
+    /// Go package patterns.
+    pub packages: Vec<Located<String>>,
+    /// Globs on package dirs relative to the workspace dir.
+    pub exclude: GlobSet,
+    /// The exclude globs as written, for display.
+    pub exclude_patterns: Vec<String>,
+    /// Build tags.
+    pub tags: Vec<String>,
+    /// Integration suite: test binaries run one at a time.
+    pub integ: bool,
+}
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        /// The manifest path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but has problems.
+    #[error("{path} has {} problem(s)", problems.len())]
+    Invalid {
+        /// The manifest path.
+        path: PathBuf,
+        /// Its text.
+        text: Arc<String>,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        Manifest::parse(&path, Arc::new(text))
+    }
+
+    /// Validates manifest `text` that was read from `path`.
+    pub fn parse(path: &Path, text: Arc<String>) -> Result<Manifest, ManifestError> {
+        let invalid = |problems: Vec<Problem>| ManifestError::Invalid {
+            path: path.to_path_buf(),
+            text: text.clone(),
+            problems,
+        };
+        let (root, syntax) = DeTable::parse_recoverable(&text);
+        if !syntax.is_empty() {
+            let problems = syntax
+                .iter()
+                .map(|e| {
+                    Problem::new(
+                        e.span().unwrap_or(0..0),
+                        format!("TOML syntax error: {}", e.message().trim_end()),
+                        "here",
+                    )
+                })
+                .collect();
+            return Err(invalid(problems));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut problems = Vec::new();
+        let root_span = 0..0;
+        let mut top = TableReader::new(root.get_ref(), "gobuild.toml", root_span.clone());
+        let workspace_dir = read_workspace(&mut top, base, &mut problems);
+        let build = read_build(&mut top, &mut problems);
+        let binaries = top
+            .table_array("binary", &mut problems)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, (table, span))| read_binary(table, span, i + 1, &mut problems))
+            .collect();
+        let suites = read_suites(&mut top, &mut problems);
+        top.finish(&mut problems);
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            text: text.clone(),
+            workspace_dir: workspace_dir.unwrap_or_else(|| base.to_path_buf()),
+            build,
+            binaries,
+            suites,
+        })
+    }
+
+    /// Renders `problems` (found by any stage) against this manifest's text.
+    pub fn invalid(&self, problems: Vec<Problem>) -> ManifestError {
+        ManifestError::Invalid {
+            path: self.path.clone(),
+            text: self.text.clone(),
+            problems,
+        }
+    }
+}
+
+fn read_workspace(
+    top: &mut TableReader,
+    base: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<PathBuf> {
+    let (table, span) = top.table("workspace", problems)?;
+    let mut reader = TableReader::new(table, "[workspace]", span);
+    let dir = reader.string("dir", problems);
+    reader.finish(problems);
+    let dir = dir?;
+    let resolved = base.join(&dir.value);
+    if !resolved.is_dir() {
+        problems.push(Problem::new(
+            dir.span,
+            format!(
+                "[workspace] dir `{}` is not a directory ({})",
+                dir.value,
+                resolved.display()
+            ),
+            "no such directory",
+        ));
+        return None;
+    }
+    Some(crate::paths::normalize(&resolved))
+}
+
+fn read_settings(reader: &mut TableReader, problems: &mut Vec<Problem>) -> SettingsSpec {
+    let strings = |list: Option<Vec<Located<String>>>| {
+        list.map(|items| items.into_iter().map(|l| l.value).collect())
+    };
+    SettingsSpec {
+        flags: strings(reader.string_list("flags", problems)),
+        tags: strings(reader.string_list("tags", problems)),
+        ldflags: reader.string("ldflags", problems).map(|l| l.value),
+        env: reader.string_map("env", problems).unwrap_or_default(),
+        goos: reader.string("goos", problems).map(|l| l.value),
+        goarch: reader.string("goarch", problems).map(|l| l.value),
+    }
+}
+
+fn read_build(top: &mut TableReader, problems: &mut Vec<Problem>) -> BuildDefaults {
+    let default_out = || Located {
+        value: "bin".to_string(),
+        span: 0..0,
+    };
+    let Some((table, span)) = top.table("build", problems) else {
+        return BuildDefaults {
+            settings: SettingsSpec::default(),
+            out_dir: default_out(),
+        };
+    };
+    let mut reader = TableReader::new(table, "[build]", span);
+    let settings = read_settings(&mut reader, problems);
+    let out_dir = reader
+        .string("out_dir", problems)
+        .unwrap_or_else(default_out);
+    if out_dir.value.trim().is_empty() {
+        problems.push(Problem::new(
+            out_dir.span.clone(),
+            "[build] out_dir must not be empty",
+            "empty",
+        ));
+    }
+    reader.finish(problems);
+    BuildDefaults { settings, out_dir }
+}
+
+fn read_binary(
+    table: &DeTable,
+    span: Span,
+    ordinal: usize,
+    problems: &mut Vec<Problem>,
+) -> Option<BinarySpec> {
+    let mut reader = TableReader::new(table, format!("[[binary]] #{ordinal}"), span.clone());
+    let package = reader.required_string("package", problems);
+    let name = reader.string("name", problems);
+    let overrides = read_settings(&mut reader, problems);
+    reader.finish(problems);
+    let package = package?;
+    if package.value.contains("...") {
+        problems.push(
+            Problem::new(
+                package.span.clone(),
+                format!(
+                    "[[binary]] #{ordinal} package `{}` is a pattern; a binary names one main package",
+                    package.value
+                ),
+                "one package, not a pattern",
+            )
+            .with_help("write one [[binary]] per main package"),
+        );
+    }
+    if let Some(name) = &name {
+        if name.value.is_empty() || name.value.contains(['/', '\\']) || name.value == ".." {
+            problems.push(Problem::new(
+                name.span.clone(),
+                format!(
+                    "[[binary]] #{ordinal} name `{}` must be a plain file name",
+                    name.value
+                ),
+                "not a file name",
+            ));
+        }
+    }
+    Some(BinarySpec {
+        package,
+        name,
+        overrides,
+        span,
+    })
+}
+
+fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) -> Vec<SuiteSpec> {
+    let Some((table, _)) = top.table("test", problems) else {
+        return Vec::new();
+    };
+    let mut suites = Vec::new();
+    for (key, value) in table.iter() {
+        let name = key.get_ref().to_string();
+        let Some(suite_table) = value.get_ref().as_table() else {
+            problems.push(
+                Problem::new(
+                    value.span(),
+                    format!("`test.{name}` must be a table describing a suite"),
+                    "expected a table",
+                )
+                .with_help(format!("write it as [test.{name}] with packages = [...]")),
+            );
+            continue;
+        };
+        let mut reader = TableReader::new(suite_table, format!("[test.{name}]"), key.span());
+        let packages = reader.string_list("packages", problems);
+        let exclude = reader.string_list("exclude", problems).unwrap_or_default();
+        let tags = reader.string_list("tags", problems).unwrap_or_default();
+        let integ = reader.bool("integ", problems).unwrap_or(false);
+        reader.finish(problems);
+        let packages = packages.unwrap_or_else(|| {
+            vec![Located {
+                value: "./...".to_string(),
+                span: key.span(),
+            }]
+        });
+        if packages.is_empty() {
+            problems.push(Problem::new(
+                key.span(),
+                format!("[test.{name}] packages is empty"),
+                "no packages",
+            ));
+        }
+        let exclude_set = build_globset(&name, &exclude, problems);
+        suites.push(SuiteSpec {
+            name,
+            packages,
+            exclude: exclude_set,
+            exclude_patterns: exclude.into_iter().map(|l| l.value).collect(),
+            tags: tags.into_iter().map(|l| l.value).collect(),
+            integ,
+        });
+    }
+    suites
+}
+
+fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Problem>) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        match Glob::new(&glob.value) {
+            Ok(g) => {
+                builder.add(g);
+            }
+            Err(e) => problems.push(Problem::new(
+                glob.span.clone(),
+                format!(
+                    "[test.{suite}] exclude glob `{}` is invalid: {}",
+                    glob.value,
+                    e.kind()
+                ),
+                "bad glob",
+            )),
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,47 @@
+//! Small path helpers shared by the manifest and the workspace stages.
+
+use std::path::{Component, Path, PathBuf};
+
+/// Resolves `.` and `..` components lexically (no file system access).
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` relative to `base` when it is inside it, else `path` unchanged.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_drops_dot_and_dotdot() {
+        assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+    }
+
+    #[test]
+    fn relative_to_strips_the_base() {
+        assert_eq!(
+            relative_to(Path::new("/ws/bin/x"), Path::new("/ws")),
+            PathBuf::from("bin/x")
+        );
+        assert_eq!(
+            relative_to(Path::new("/other"), Path::new("/ws")),
+            PathBuf::from("/other")
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The plan: which go commands run, with which flags, env and working dir, in which batches.
+//!
+//! Pure data built from already-resolved inputs (manifest, workspace, budget, Go version);
+//! building it reads no files, env, clock or processes. Every Go quirk lives here as a
+//! tested function, so `--dry-run` output is exactly what the executor runs.
+
+pub mod build;
+pub mod command;
+pub mod names;
+pub mod settings;
+
+pub use build::{BuildPlan, PlanContext, plan_build};
+pub use command::GoCommand;
