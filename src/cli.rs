@@ -32,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Build binaries in the fewest `go build` calls and publish them to out_dir.
     Build(BuildArgs),
+    /// Compile every suite's packages and tests, linking and running nothing.
+    Check,
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
     Env(EnvArgs),
 }

@@ -6,6 +6,7 @@
 
 use std::process::Stdio;
 
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -38,6 +39,18 @@ pub struct SpawnError {
 
 /// Runs `command` with inherited stdio (go's output reaches the user unchanged) and waits.
 pub async fn run_inherited(command: &GoCommand) -> Result<Outcome, SpawnError> {
+    run(command, None).await
+}
+
+/// Like [`run_inherited`], but prints only the stdout lines `keep` accepts.
+pub async fn run_filtered(
+    command: &GoCommand,
+    keep: fn(&str) -> bool,
+) -> Result<Outcome, SpawnError> {
+    run(command, Some(keep)).await
+}
+
+async fn run(command: &GoCommand, keep: Option<fn(&str) -> bool>) -> Result<Outcome, SpawnError> {
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let mut child = Command::new(&command.program)
@@ -45,6 +58,11 @@ pub async fn run_inherited(command: &GoCommand) -> Result<Outcome, SpawnError> {
         .envs(&command.env)
         .current_dir(&command.dir)
         .stdin(Stdio::null())
+        .stdout(if keep.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .process_group(0)
         .spawn()
         .map_err(|source| SpawnError {
@@ -53,8 +71,19 @@ pub async fn run_inherited(command: &GoCommand) -> Result<Outcome, SpawnError> {
             source,
         })?;
     let pid = child.id();
+    let stdout = child.stdout.take();
+    let copy = async move {
+        if let (Some(out), Some(keep)) = (stdout, keep) {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if keep(&line) {
+                    println!("{line}");
+                }
+            }
+        }
+    };
     let received = tokio::select! {
-        status = child.wait() => return Ok(outcome_of(status)),
+        (status, ()) = async { tokio::join!(child.wait(), copy) } => return Ok(outcome_of(status)),
         _ = recv(&mut sigint) => libc::SIGINT,
         _ = recv(&mut sigterm) => libc::SIGTERM,
     };

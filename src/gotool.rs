@@ -103,13 +103,6 @@ pub struct ListedPackage {
     pub x_test_go_files: Vec<String>,
 }
 
-impl ListedPackage {
-    /// True when `go test` would find test files in this package.
-    pub fn has_tests(&self) -> bool {
-        !self.test_go_files.is_empty() || !self.x_test_go_files.is_empty()
-    }
-}
-
 /// A `go list` package error.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -238,8 +231,8 @@ mod tests {
         assert_eq!(listed.len(), 3);
         assert_eq!(listed[0].name, "main");
         assert!(listed[1].error.as_ref().unwrap().err.contains("not found"));
-        assert!(listed[2].has_tests());
-        assert!(!listed[0].has_tests());
+        assert_eq!(listed[2].test_go_files, ["greet_test.go"]);
+        assert!(listed[0].test_go_files.is_empty());
     }
 
     #[test]

@@ -1,5 +1,4 @@
-//! The installed Go's version, and what it implies: whether `go test -c` takes several
-//! packages (1.21+), and which `-c` (backend compile concurrency) the go command will pass.
+//! The installed Go's version, and what it implies: which `-c` (backend compile concurrency) the go command will pass.
 //!
 //! `-c` rules, from cmd/go/internal/work/gc.go:
 //! - Go 1.26+ (`compilerConcurrency`, a token pool): with `-p 1`, -c = GOMAXPROCS; otherwise
@@ -56,11 +55,6 @@ impl GoVersion {
     pub fn at_least(&self, minor: u32) -> bool {
         self.major > 1 || (self.major == 1 && self.minor >= minor)
     }
-
-    /// `go test -c -o DIR/` accepts several packages (Go 1.21+).
-    pub fn multi_package_test_c(&self) -> bool {
-        self.at_least(21)
-    }
 }
 
 /// The range of `-c` values the go command will give compile actions.
@@ -100,13 +94,12 @@ pub fn compile_concurrency(
         if env.go19_concurrent_compilation.as_deref() == Some("0") {
             return forced("GO19CONCURRENTCOMPILATION=0".to_string());
         }
-        if let Some(exp) = &env.goexperiment {
-            if let Some(bad) = exp
-                .split(',')
-                .find(|e| matches!(*e, "fieldtrack" | "preemptibleloops"))
-            {
-                return forced(format!("GOEXPERIMENT={bad}"));
-            }
+        let experiment = env.goexperiment.as_deref().unwrap_or("");
+        if let Some(bad) = experiment
+            .split(',')
+            .find(|e| matches!(*e, "fieldtrack" | "preemptibleloops"))
+        {
+            return forced(format!("GOEXPERIMENT={bad}"));
         }
         let c = if p == 1 { g } else { g.min(4) };
         return CompileConcurrency {
@@ -138,12 +131,6 @@ mod tests {
         assert_eq!(v("go version go1.19.8 linux/amd64").raw, "go1.19.8");
         assert_eq!(v("devel go1.27-abcdef Tue").minor, 27);
         assert!(GoVersion::parse("garbage").is_none());
-    }
-
-    #[test]
-    fn multi_package_test_c_needs_go_1_21() {
-        assert!(!v("go1.20.14").multi_package_test_c());
-        assert!(v("go1.21.0").multi_package_test_c());
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod manifest;
 mod paths;
 mod plan;
 mod publish;
+mod suites;
+mod toolexec;
 mod workspace;
 
 use std::process::ExitCode;
@@ -27,6 +29,10 @@ use error::GobError;
 use exit::Exit;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if toolexec::is_wrapper_call(&args) {
+        return toolexec::wrapper_main(&args);
+    }
     let cli = Cli::parse();
     install_miette_hook();
     match run(cli) {
@@ -65,6 +71,7 @@ fn run(cli: Cli) -> Result<(), GobError> {
     };
     match &cli.command {
         Command::Build(args) => block_on(commands::build::run(&globals, args)),
+        Command::Check => block_on(commands::check::run(&globals)),
         Command::Env(args) => commands::env::run(&globals, args),
     }
 }

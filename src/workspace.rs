@@ -27,13 +27,6 @@ pub struct ResolvedBinary {
     pub settings: BuildSettings,
 }
 
-impl ResolvedBinary {
-    /// The default name without an `.exe` suffix, as go derives it.
-    pub fn default_name(&self) -> &str {
-        default_exec_name(&self.import_path)
-    }
-}
-
 /// Resolves every binary of `manifest` against `listed`; `host_os` is go's GOOS.
 pub fn resolve_binaries(
     manifest: &Manifest,

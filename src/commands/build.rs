@@ -1,6 +1,7 @@
 //! `gob build`: manifest → go list → plan → run each call → publish → summary.
 
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
 
 use crate::cli::BuildArgs;
 use crate::context::{Context, Globals, load_manifest};
@@ -32,20 +33,18 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let mut up_to_date = 0;
     let mut failed = Vec::new();
     for batch in &plan.batches {
-        let names: Vec<&str> = batch
-            .outputs
-            .iter()
-            .map(|o| o.output_name.as_str())
-            .collect();
-        match run_inherited(&batch.command).await? {
-            Outcome::Succeeded => {}
-            Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
-            Outcome::Failed(_) | Outcome::Signaled(_) => {
-                failed.extend(names.iter().map(|n| n.to_string()));
-                continue;
-            }
+        let call_started = SystemTime::now();
+        let outcome = run_inherited(&batch.command).await?;
+        if let Outcome::Interrupted(sig) = outcome {
+            return Err(GobError::Interrupted(sig));
         }
         for output in &batch.outputs {
+            // After a failed call, publish only what go wrote or touched during it: go builds
+            // the other binaries of the call and refreshes their mtime (work/exec.go).
+            if outcome != Outcome::Succeeded && !written_since(&output.staged, call_started) {
+                failed.push(output.output_name.clone());
+                continue;
+            }
             match publish(&output.staged, &output.published) {
                 Ok(Published::Updated) => updated += 1,
                 Ok(Published::UpToDate) => up_to_date += 1,
@@ -76,6 +75,13 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         if ctx.budget.cpus == 1 { "" } else { "s" },
     );
     Ok(())
+}
+
+/// True when `path` exists and was modified at or after `since`.
+fn written_since(path: &Path, since: SystemTime) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= since)
 }
 
 /// Resolves the binaries with one `go list` and plans the calls.

@@ -1,4 +1,5 @@
 //! One module per subcommand: each wires the pipeline stages together and reports.
 
 pub mod build;
+pub mod check;
 pub mod env;

@@ -87,8 +87,6 @@ pub struct SuiteSpec {
     pub packages: Vec<Located<String>>,
     /// Globs on package dirs relative to the workspace dir.
     pub exclude: GlobSet,
-    /// The exclude globs as written, for display.
-    pub exclude_patterns: Vec<String>,
     /// Build tags.
     pub tags: Vec<String>,
     /// Integration suite: test binaries run one at a time.
@@ -279,17 +277,18 @@ fn read_binary(
             .with_help("write one [[binary]] per main package"),
         );
     }
-    if let Some(name) = &name {
-        if name.value.is_empty() || name.value.contains(['/', '\\']) || name.value == ".." {
-            problems.push(Problem::new(
-                name.span.clone(),
-                format!(
-                    "[[binary]] #{ordinal} name `{}` must be a plain file name",
-                    name.value
-                ),
-                "not a file name",
-            ));
-        }
+    if let Some(name) = name
+        .as_ref()
+        .filter(|n| n.value.is_empty() || n.value.contains(['/', '\\']) || n.value == "..")
+    {
+        problems.push(Problem::new(
+            name.span.clone(),
+            format!(
+                "[[binary]] #{ordinal} name `{}` must be a plain file name",
+                name.value
+            ),
+            "not a file name",
+        ));
     }
     Some(BinarySpec {
         package,
@@ -341,7 +340,6 @@ fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) -> Vec<SuiteS
             name,
             packages,
             exclude: exclude_set,
-            exclude_patterns: exclude.into_iter().map(|l| l.value).collect(),
             tags: tags.into_iter().map(|l| l.value).collect(),
             integ,
         });

@@ -92,7 +92,8 @@ impl ProblemReport {
     }
 }
 
-/// `line:col` (1-based) of a byte offset, for plain-text messages and tests.
+/// `line:col` (1-based) of a byte offset, for tests that check positions.
+#[cfg(test)]
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];

@@ -40,16 +40,6 @@ impl<'a, 'i> TableReader<'a, 'i> {
         }
     }
 
-    /// The table's name as used in messages.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The span of the whole table (its header, for `[table]`s).
-    pub fn span(&self) -> Span {
-        self.span.clone()
-    }
-
     fn get(&mut self, key: &'static str) -> Option<&'a Spanned<DeValue<'i>>> {
         self.known.push(key);
         self.table.get(key)

@@ -1,1 +1,152 @@
+//! The catalogue of broken manifests: each with the exact message and position expected.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use super::problem::line_col;
+use super::*;
+
+/// Parses `text` as a manifest in a temp dir; returns the problems as "line:col message".
+fn problems(text: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    match Manifest::parse(&path, Arc::new(text.to_string())) {
+        Ok(_) => Vec::new(),
+        Err(ManifestError::Invalid { problems, .. }) => problems
+            .iter()
+            .map(|p| {
+                let (line, col) = line_col(text, p.span.start);
+                let help = p
+                    .help
+                    .as_ref()
+                    .map(|h| format!(" [{h}]"))
+                    .unwrap_or_default();
+                format!("{line}:{col} {}{help}", p.message)
+            })
+            .collect(),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+#[test]
+fn the_repository_example_manifest_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(FILE_NAME);
+    let manifest = Manifest::load(&path).unwrap();
+    assert_eq!(manifest.binaries.len(), 5);
+    assert_eq!(manifest.suites.len(), 2);
+    assert!(manifest.workspace_dir.ends_with("examples/mesh"));
+}
+
+#[test]
+fn minimal_manifest_gets_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[[binary]]\npackage = \"./cmd/a\"\n";
+    let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
+    assert_eq!(m.build.out_dir.value, "bin");
+    assert_eq!(m.workspace_dir, dir.path());
+    assert_eq!(m.binaries[0].package.value, "./cmd/a");
+    assert!(m.binaries[0].name.is_none());
+}
+
+#[test]
+fn suites_keep_their_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[test.integ]\npackages = [\"./tests/...\"]\nexclude = [\"tests/slow/**\"]\ntags = [\"integ\"]\ninteg = true\n[test.unit]\n";
+    let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
+    let names: Vec<&str> = m.suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["integ", "unit"], "manifest order is kept");
+    assert!(m.suites[0].integ);
+    assert!(m.suites[0].exclude.is_match("tests/slow/a"));
+    assert!(!m.suites[0].exclude.is_match("tests/fast"));
+    assert_eq!(
+        m.suites[1].packages[0].value, "./...",
+        "packages default to ./..."
+    );
+}
+
+#[test]
+fn catalogue_of_broken_manifests() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "[build]\nflgs = [\"-trimpath\"]\n",
+            &["2:1 unknown key `flgs` in [build] [did you mean `flags`?]"],
+        ),
+        (
+            "[biuld]\n",
+            &["1:2 unknown key `biuld` in gobuild.toml [did you mean `build`?]"],
+        ),
+        (
+            "[build]\nflags = \"-trimpath\"\n",
+            &["2:9 `flags` in [build] must be an array of strings, found string"],
+        ),
+        (
+            "[build]\ntags = [\"a\", 3]\n",
+            &["2:14 `tags` in [build] must be an array of strings, found integer"],
+        ),
+        (
+            "[build]\nenv = { CGO_ENABLED = 0 }\n",
+            &["2:23 `env.CGO_ENABLED` in [build] must be a string, found integer"],
+        ),
+        (
+            "[[binary]]\nname = \"x\"\n",
+            &["1:1 [[binary]] #1 is missing the required key `package`"],
+        ),
+        (
+            "[[binary]]\npackage = \"./cmd/...\"\n",
+            &[
+                "2:11 [[binary]] #1 package `./cmd/...` is a pattern; a binary names one main package [write one [[binary]] per main package]",
+            ],
+        ),
+        (
+            "[[binary]]\npackage = \"./cmd/a\"\nname = \"../a\"\n",
+            &["3:8 [[binary]] #1 name `../a` must be a plain file name"],
+        ),
+        (
+            "[workspace]\ndir = \"does/not/exist\"\n",
+            &["2:7 [workspace] dir `does/not/exist` is not a directory"],
+        ),
+        (
+            "[test.unit]\nexclude = [\"a/[b\"]\n",
+            &[
+                "2:12 [test.unit] exclude glob `a/[b` is invalid: unclosed character class; missing ']'",
+            ],
+        ),
+        (
+            "[test.unit]\nintegg = true\n",
+            &["2:1 unknown key `integg` in [test.unit] [did you mean `integ`?]"],
+        ),
+        (
+            "[test]\nunit = 3\n",
+            &[
+                "2:8 `test.unit` must be a table describing a suite [write it as [test.unit] with packages = [...]]",
+            ],
+        ),
+        (
+            "binary = 3\n",
+            &["1:10 `binary` in gobuild.toml must be an array of tables, found integer"],
+        ),
+        (
+            "[build\nflags = []\n",
+            &["1:7 TOML syntax error: unclosed table, expected `]`"],
+        ),
+    ];
+    for (text, expected) in cases {
+        let got = problems(text);
+        assert_eq!(got.len(), expected.len(), "for {text:?}: {got:#?}");
+        for (g, e) in got.iter().zip(expected.iter()) {
+            assert!(g.starts_with(e), "for {text:?}:\n  got  {g}\n  want {e}");
+        }
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text =
+        "[build]\nflgs = []\nout_dir = 3\n[[binary]]\nname = \"a\"\n[[binary]]\npackage = 7\n";
+    let got = problems(text);
+    assert_eq!(got.len(), 4, "{got:#?}");
+    assert!(got[0].starts_with("3:11 `out_dir` in [build] must be a string"));
+    assert!(got[1].starts_with("2:1 unknown key `flgs`"));
+    assert!(got[2].starts_with("4:1 [[binary]] #1 is missing the required key `package`"));
+    assert!(got[3].starts_with("7:11 `package` in [[binary]] #2 must be a string, found integer"));
+}

@@ -5,6 +5,7 @@
 //! tested function, so `--dry-run` output is exactly what the executor runs.
 
 pub mod build;
+pub mod check;
 pub mod command;
 pub mod names;
 pub mod settings;

@@ -1,0 +1,76 @@
+//! `gob check`: compile every suite's packages and tests without linking or running.
+
+use std::time::Instant;
+
+use crate::context::{Context, Globals, load_manifest};
+use crate::error::GobError;
+use crate::exec::{Outcome, run_filtered};
+use crate::plan::check::{CheckSuite, plan_check};
+
+/// Runs `gob check`.
+pub async fn run(globals: &Globals) -> Result<(), GobError> {
+    let started = Instant::now();
+    let manifest = load_manifest(globals)?;
+    let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    let specs: Vec<_> = manifest.suites.iter().collect();
+    let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
+    let suites: Vec<CheckSuite> = expanded
+        .iter()
+        .map(|s| CheckSuite {
+            tags: s.spec.tags.clone(),
+            packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
+        })
+        .collect();
+    let wrapper = std::env::current_exe().map_err(|source| GobError::Io {
+        action: "cannot find gob's own executable",
+        path: "/proc/self/exe".into(),
+        source,
+    })?;
+    let calls = plan_check(
+        &suites,
+        &ctx.go.program,
+        &wrapper.to_string_lossy(),
+        &manifest.workspace_dir,
+        &ctx.go.env,
+    );
+    let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
+    let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
+    let mut failed = false;
+    for call in &calls {
+        match run_filtered(call, is_interesting).await? {
+            Outcome::Succeeded => {}
+            Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
+            Outcome::Failed(_) | Outcome::Signaled(_) => failed = true,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let names: Vec<String> = manifest
+        .suites
+        .iter()
+        .map(|s| {
+            let kind = if s.integ { " (integration)" } else { "" };
+            format!("{}{kind}", s.name)
+        })
+        .collect();
+    if failed {
+        return Err(GobError::Failed(format!(
+            "check failed ({} suites: {}) in {elapsed:.1}s",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    eprintln!(
+        "gob: checked {packages} packages ({excluded} excluded) of {} suite{} [{}] in {} go test call{} in {elapsed:.1}s, nothing linked",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        calls.len(),
+        if calls.len() == 1 { "" } else { "s" },
+    );
+    Ok(())
+}
+
+/// go test's per-package "ok" and "no test files" lines say nothing under -exec=true.
+fn is_interesting(line: &str) -> bool {
+    !(line.starts_with("ok  \t") || line.starts_with("?   \t"))
+}

@@ -1,0 +1,127 @@
+//! Helpers for end-to-end tests: a copy of a real Go workspace in a temp dir, the real gob
+//! binary, the real go, and a logging `go` shim for checking the exact calls.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp dir holding a copy of a Go workspace.
+pub struct Workspace {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A copy of examples/mesh with `manifest` as its gobuild.toml.
+    pub fn example(manifest: &str) -> Workspace {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&repo().join("examples/mesh"), tmp.path());
+        std::fs::write(tmp.path().join("gobuild.toml"), manifest).unwrap();
+        Workspace { tmp }
+    }
+
+    /// The workspace dir.
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes `text` to `rel` inside the workspace.
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.dir().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// `gob ARGS` run in the workspace.
+    pub fn gob(&self, args: &[&str]) -> Command {
+        let mut cmd = gob_command();
+        cmd.current_dir(self.dir()).args(args);
+        cmd
+    }
+
+    /// Installs a `go` shim that logs `cwd|GOMAXPROCS|argv` per call and runs the real go.
+    /// Returns the PATH to use and the log file.
+    pub fn go_shim(&self) -> (String, PathBuf) {
+        let shim_dir = self.dir().join(".shim");
+        std::fs::create_dir_all(&shim_dir).unwrap();
+        let log = shim_dir.join("calls.log");
+        let real_go = which_go();
+        let script = format!(
+            "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$(pwd)\" \"${{GOMAXPROCS-unset}}\" \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real_go.display()
+        );
+        let shim = shim_dir.join("go");
+        std::fs::write(&shim, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
+        (path, log)
+    }
+}
+
+/// The real go on PATH.
+pub fn which_go() -> PathBuf {
+    let out = Command::new("sh")
+        .args(["-c", "command -v go"])
+        .output()
+        .unwrap();
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// The gob binary under test, with an environment that makes go offline and deterministic.
+pub fn gob_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gob"));
+    cmd.env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("NO_COLOR", "1")
+        .env_remove("GOMAXPROCS")
+        .env_remove("GOB_JOBS")
+        .env_remove("GOB_GO")
+        .env_remove("GO19CONCURRENTCOMPILATION");
+    cmd
+}
+
+/// Runs `cmd`, returning (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Runs a built binary and returns its trimmed stdout.
+pub fn run_binary(path: &Path) -> String {
+    let out = Command::new(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(out.status.success(), "{} failed", path.display());
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "bin" || name == ".gob" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
