@@ -15,7 +15,10 @@ pub const MARKER_ENV: &str = "GOB_TOOLEXEC";
 
 /// True when this process was started by go as a `-toolexec` wrapper.
 pub fn is_wrapper_call(args: &[String]) -> bool {
-    std::env::var_os(MARKER_ENV).is_some() && args.len() >= 2 && !args[1].starts_with('-')
+    // go always passes the tool's absolute path; gob's own subcommands are plain words.
+    std::env::var_os(MARKER_ENV).is_some()
+        && args.len() >= 2
+        && std::path::Path::new(&args[1]).is_absolute()
 }
 
 /// What the wrapper does with one tool call.

@@ -63,23 +63,34 @@ impl<'a, 'i> TableReader<'a, 'i> {
         ));
     }
 
+    /// An optional scalar that `extract` reads; `expected` names its type in messages.
+    fn scalar<T>(
+        &mut self,
+        key: &'static str,
+        expected: &str,
+        extract: impl Fn(&DeValue<'i>) -> Option<T>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Located<T>> {
+        let value = self.get(key)?;
+        match extract(value.get_ref()) {
+            Some(v) => Some(Located {
+                value: v,
+                span: value.span(),
+            }),
+            None => {
+                self.wrong_type(key, expected, value, problems);
+                None
+            }
+        }
+    }
+
     /// An optional string.
     pub fn string(
         &mut self,
         key: &'static str,
         problems: &mut Vec<Problem>,
     ) -> Option<Located<String>> {
-        let value = self.get(key)?;
-        match value.get_ref().as_str() {
-            Some(s) => Some(Located {
-                value: s.to_string(),
-                span: value.span(),
-            }),
-            None => {
-                self.wrong_type(key, "a string", value, problems);
-                None
-            }
-        }
+        self.scalar(key, "a string", |v| v.as_str().map(String::from), problems)
     }
 
     /// A string that must be present.
@@ -102,14 +113,8 @@ impl<'a, 'i> TableReader<'a, 'i> {
 
     /// An optional boolean.
     pub fn bool(&mut self, key: &'static str, problems: &mut Vec<Problem>) -> Option<bool> {
-        let value = self.get(key)?;
-        match value.get_ref().as_bool() {
-            Some(b) => Some(b),
-            None => {
-                self.wrong_type(key, "a boolean", value, problems);
-                None
-            }
-        }
+        self.scalar(key, "a boolean", DeValue::as_bool, problems)
+            .map(|l| l.value)
     }
 
     /// An optional array of strings; each element is located.
