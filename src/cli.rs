@@ -32,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Build binaries in the fewest `go build` calls and publish them to out_dir.
     Build(BuildArgs),
+    /// Run test suites: unit suites by default, integration suites with --integ.
+    Test(TestArgs),
     /// Compile every suite's packages and tests, linking and running nothing.
     Check,
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
@@ -47,6 +49,32 @@ pub struct BuildArgs {
     /// Print the exact commands (dir, env, argv) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `gob test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Suites to run, by name (default: every unit suite, or every integ suite with --integ).
+    #[arg(value_name = "SUITE")]
+    pub suites: Vec<String>,
+    /// Run the integration suites (`integ = true`) instead of the unit suites.
+    #[arg(long)]
+    pub integ: bool,
+    /// Run only tests matching PATTERN (passed to the test binaries as -test.run).
+    #[arg(long, value_name = "PATTERN")]
+    pub run: Option<String>,
+    /// Arguments for the test binaries, after `--` (e.g. `-- -test.count=2`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+impl TestArgs {
+    /// Everything passed to the test binaries: `--run` first, then the `--` arguments.
+    pub fn binary_args(&self) -> Vec<String> {
+        let mut args: Vec<String> = self.run.iter().map(|p| format!("-test.run={p}")).collect();
+        args.extend(self.args.iter().cloned());
+        args
+    }
 }
 
 /// `gob env`.

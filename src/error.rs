@@ -27,6 +27,9 @@ pub enum GobError {
     /// A name on the command line matches no binary.
     #[error(transparent)]
     UnknownBinary(#[from] crate::workspace::UnknownBinary),
+    /// A name on the command line matches no suite.
+    #[error(transparent)]
+    UnknownSuite(#[from] crate::commands::test::UnknownSuite),
     /// A child could not be started.
     #[error(transparent)]
     Spawn(#[from] crate::exec::SpawnError),
@@ -55,7 +58,8 @@ impl GobError {
             GobError::Locate(_)
             | GobError::Manifest(ManifestError::Invalid { .. })
             | GobError::Jobs(_)
-            | GobError::UnknownBinary(_) => Exit::Usage,
+            | GobError::UnknownBinary(_)
+            | GobError::UnknownSuite(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)

@@ -186,6 +186,14 @@ impl GoTool {
     }
 }
 
+impl GoTool {
+    /// The path of a go tool binary (`go tool -n NAME`); since Go 1.25 this builds it once.
+    pub fn tool_path(&self, name: &str) -> Result<String, GoToolError> {
+        let out = self.run(&["tool", "-n", name])?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+}
+
 /// Finds the listed package that `pattern` (as written in the manifest) names.
 pub fn find_listed<'a>(
     listed: &'a [ListedPackage],

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod error;
+mod events;
 mod exec;
 mod exit;
 mod gotool;
@@ -15,6 +16,8 @@ mod manifest;
 mod paths;
 mod plan;
 mod publish;
+mod report;
+mod runners;
 mod suites;
 mod toolexec;
 mod workspace;
@@ -71,6 +74,7 @@ fn run(cli: Cli) -> Result<(), GobError> {
     };
     match &cli.command {
         Command::Build(args) => block_on(commands::build::run(&globals, args)),
+        Command::Test(args) => block_on(commands::test::run(&globals, args)),
         Command::Check => block_on(commands::check::run(&globals)),
         Command::Env(args) => commands::env::run(&globals, args),
     }

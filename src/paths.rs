@@ -24,6 +24,14 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// True when `path` exists and was modified at or after `since`: go writes or touches every
+/// output it produced or found current (work/exec.go), so this tells what a call produced.
+pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= since)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,5 @@
 //! `gob build`: manifest → go list → plan → run each call → publish → summary.
 
-use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use crate::cli::BuildArgs;
@@ -41,7 +40,9 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         for output in &batch.outputs {
             // After a failed call, publish only what go wrote or touched during it: go builds
             // the other binaries of the call and refreshes their mtime (work/exec.go).
-            if outcome != Outcome::Succeeded && !written_since(&output.staged, call_started) {
+            if outcome != Outcome::Succeeded
+                && !crate::paths::written_since(&output.staged, call_started)
+            {
                 failed.push(output.output_name.clone());
                 continue;
             }
@@ -75,13 +76,6 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         if ctx.budget.cpus == 1 { "" } else { "s" },
     );
     Ok(())
-}
-
-/// True when `path` exists and was modified at or after `since`.
-fn written_since(path: &Path, since: SystemTime) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|modified| modified >= since)
 }
 
 /// Resolves the binaries with one `go list` and plans the calls.

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
-use crate::exec::{Outcome, run_filtered};
+use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckSuite, plan_check};
 
 /// Runs `gob check`.
@@ -37,10 +37,15 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
     let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
     let mut failed = false;
     for call in &calls {
-        match run_filtered(call, is_interesting).await? {
+        let print_interesting = |line: &str| {
+            if is_interesting(line) {
+                println!("{line}");
+            }
+        };
+        match run_lines(call, print_interesting, None).await? {
             Outcome::Succeeded => {}
             Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
-            Outcome::Failed(_) | Outcome::Signaled(_) => failed = true,
+            Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => failed = true,
         }
     }
     let elapsed = started.elapsed().as_secs_f64();

@@ -7,17 +7,18 @@
 mod locate;
 mod problem;
 mod reader;
+mod suite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use toml::de::DeTable;
 
 pub use locate::{LocateError, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
+pub use suite::SuiteSpec;
 
 /// The manifest's file name, found by walking up from the current directory.
 pub const FILE_NAME: &str = "gobuild.toml";
@@ -76,21 +77,6 @@ pub struct BinarySpec {
     pub overrides: SettingsSpec,
     /// Span of the `[[binary]]` entry.
     pub span: Span,
-}
-
-/// One `[test.NAME]` suite.
-#[derive(Debug, Clone)]
-pub struct SuiteSpec {
-    /// The suite's name (the key after `test.`).
-    pub name: String,
-    /// Go package patterns.
-    pub packages: Vec<Located<String>>,
-    /// Globs on package dirs relative to the workspace dir.
-    pub exclude: GlobSet,
-    /// Build tags.
-    pub tags: Vec<String>,
-    /// Integration suite: test binaries run one at a time.
-    pub integ: bool,
 }
 
 /// Why a manifest could not be loaded.
@@ -160,7 +146,7 @@ impl Manifest {
             .enumerate()
             .filter_map(|(i, (table, span))| read_binary(table, span, i + 1, &mut problems))
             .collect();
-        let suites = read_suites(&mut top, &mut problems);
+        let suites = suite::read_suites(&mut top, &mut problems);
         top.finish(&mut problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -296,76 +282,6 @@ fn read_binary(
         overrides,
         span,
     })
-}
-
-fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) -> Vec<SuiteSpec> {
-    let Some((table, _)) = top.table("test", problems) else {
-        return Vec::new();
-    };
-    let mut suites = Vec::new();
-    for (key, value) in table.iter() {
-        let name = key.get_ref().to_string();
-        let Some(suite_table) = value.get_ref().as_table() else {
-            problems.push(
-                Problem::new(
-                    value.span(),
-                    format!("`test.{name}` must be a table describing a suite"),
-                    "expected a table",
-                )
-                .with_help(format!("write it as [test.{name}] with packages = [...]")),
-            );
-            continue;
-        };
-        let mut reader = TableReader::new(suite_table, format!("[test.{name}]"), key.span());
-        let packages = reader.string_list("packages", problems);
-        let exclude = reader.string_list("exclude", problems).unwrap_or_default();
-        let tags = reader.string_list("tags", problems).unwrap_or_default();
-        let integ = reader.bool("integ", problems).unwrap_or(false);
-        reader.finish(problems);
-        let packages = packages.unwrap_or_else(|| {
-            vec![Located {
-                value: "./...".to_string(),
-                span: key.span(),
-            }]
-        });
-        if packages.is_empty() {
-            problems.push(Problem::new(
-                key.span(),
-                format!("[test.{name}] packages is empty"),
-                "no packages",
-            ));
-        }
-        let exclude_set = build_globset(&name, &exclude, problems);
-        suites.push(SuiteSpec {
-            name,
-            packages,
-            exclude: exclude_set,
-            tags: tags.into_iter().map(|l| l.value).collect(),
-            integ,
-        });
-    }
-    suites
-}
-
-fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Problem>) -> GlobSet {
-    let mut builder = GlobSetBuilder::new();
-    for glob in globs {
-        match Glob::new(&glob.value) {
-            Ok(g) => {
-                builder.add(g);
-            }
-            Err(e) => problems.push(Problem::new(
-                glob.span.clone(),
-                format!(
-                    "[test.{suite}] exclude glob `{}` is invalid: {}",
-                    glob.value,
-                    e.kind()
-                ),
-                "bad glob",
-            )),
-        }
-    }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
 #[cfg(test)]

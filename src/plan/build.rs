@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::batches::split_unique;
 use super::command::GoCommand;
 use super::settings::BuildSettings;
 use crate::workspace::ResolvedBinary;
@@ -76,29 +77,16 @@ pub fn plan_build(binaries: &[ResolvedBinary], ctx: &PlanContext) -> BuildPlan {
     }
     let mut batches = Vec::new();
     for (settings, members) in groups {
-        for (ordinal, batch) in split_unique_names(&members).into_iter().enumerate() {
+        let split = split_unique(
+            &members,
+            |b| b.go_file_name.as_str(),
+            |a, b| a.import_path == b.import_path,
+        );
+        for (ordinal, batch) in split.into_iter().enumerate() {
             batches.push(batch_for(settings, &batch, ordinal + 1, ctx));
         }
     }
     BuildPlan { batches }
-}
-
-/// Splits `members` into the fewest batches in which no two different packages share a go
-/// output file name. Two entries for the same package share a batch (one build, two names).
-pub fn split_unique_names<'a>(members: &[&'a ResolvedBinary]) -> Vec<Vec<&'a ResolvedBinary>> {
-    let mut batches: Vec<Vec<&ResolvedBinary>> = Vec::new();
-    for binary in members {
-        let fits = |batch: &Vec<&ResolvedBinary>| {
-            batch.iter().all(|other| {
-                other.go_file_name != binary.go_file_name || other.import_path == binary.import_path
-            })
-        };
-        match batches.iter_mut().find(|b| fits(b)) {
-            Some(batch) => batch.push(binary),
-            None => batches.push(vec![binary]),
-        }
-    }
-    batches
 }
 
 fn batch_for(

@@ -4,11 +4,13 @@
 //! building it reads no files, env, clock or processes. Every Go quirk lives here as a
 //! tested function, so `--dry-run` output is exactly what the executor runs.
 
+pub mod batches;
 pub mod build;
 pub mod check;
 pub mod command;
 pub mod names;
 pub mod settings;
+pub mod test;
 
 pub use build::{BuildPlan, PlanContext, plan_build};
 pub use command::GoCommand;

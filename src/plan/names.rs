@@ -16,6 +16,11 @@ pub fn default_exec_name(import_path: &str) -> &str {
     }
 }
 
+/// The file name `go test -c` gives the test binary of the package at `import_path`.
+pub fn test_binary_name(import_path: &str) -> String {
+    format!("{}.test", default_exec_name(import_path))
+}
+
 /// `v2`, `v3`, … but not `v0`, `v1` or `v01`.
 fn is_version_element(s: &str) -> bool {
     let b = s.as_bytes();
@@ -43,6 +48,12 @@ mod tests {
         assert_eq!(default_exec_name("example.com/x/v10"), "x");
         assert_eq!(default_exec_name("v2"), "v2");
         assert_eq!(default_exec_name("hello"), "hello");
+    }
+
+    #[test]
+    fn test_binaries_are_named_after_the_default_name() {
+        assert_eq!(test_binary_name("m/tests/security/api"), "api.test");
+        assert_eq!(test_binary_name("m/svc/v3"), "svc.test");
     }
 
     #[test]

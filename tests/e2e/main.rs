@@ -6,3 +6,4 @@ mod check;
 mod env;
 mod manifest_errors;
 mod support;
+mod test_suites;

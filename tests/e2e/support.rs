@@ -23,6 +23,14 @@ impl Workspace {
         Workspace { tmp }
     }
 
+    /// A copy of tests/fixtures/NAME with `manifest` as its gobuild.toml.
+    pub fn fixture(name: &str, manifest: &str) -> Workspace {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&repo().join("tests/fixtures").join(name), tmp.path());
+        std::fs::write(tmp.path().join("gobuild.toml"), manifest).unwrap();
+        Workspace { tmp }
+    }
+
     /// The workspace dir.
     pub fn dir(&self) -> &Path {
         self.tmp.path()

@@ -1,0 +1,215 @@
+//! `[test.NAME]` suites: reading and validating them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use super::{Located, Problem, TableReader};
+
+/// A test binary's timeout unless the suite sets one (go test's default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// One `[test.NAME]` suite.
+#[derive(Debug, Clone)]
+pub struct SuiteSpec {
+    /// The suite's name (the key after `test.`).
+    pub name: String,
+    /// Go package patterns.
+    pub packages: Vec<Located<String>>,
+    /// Globs on package dirs relative to the workspace dir.
+    pub exclude: GlobSet,
+    /// Build tags.
+    pub tags: Vec<String>,
+    /// Integration suite: test binaries run one at a time.
+    pub integ: bool,
+    /// Per test binary; default 10m.
+    pub timeout: Duration,
+    /// Extra environment for the test binaries.
+    pub env: BTreeMap<String, String>,
+    /// Arguments passed to the test binaries.
+    pub args: Vec<String>,
+    /// Build with `-race`.
+    pub race: bool,
+    /// Build with `-cover`.
+    pub cover: bool,
+    /// Which vet checks go test runs.
+    pub vet: Vet,
+}
+
+/// The `vet` setting of a suite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vet {
+    /// go's default subset.
+    Default,
+    /// `-vet=off`.
+    Off,
+    /// `-vet=LIST`, e.g. "atomic,bool".
+    Checks(String),
+}
+
+impl Vet {
+    /// The go test flag for this setting, if any.
+    pub fn flag(&self) -> Option<String> {
+        match self {
+            Vet::Default => None,
+            Vet::Off => Some("-vet=off".to_string()),
+            Vet::Checks(list) => Some(format!("-vet={list}")),
+        }
+    }
+}
+
+pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) -> Vec<SuiteSpec> {
+    let Some((table, _)) = top.table("test", problems) else {
+        return Vec::new();
+    };
+    let mut suites = Vec::new();
+    for (key, value) in table.iter() {
+        let name = key.get_ref().to_string();
+        let Some(suite_table) = value.get_ref().as_table() else {
+            problems.push(
+                Problem::new(
+                    value.span(),
+                    format!("`test.{name}` must be a table describing a suite"),
+                    "expected a table",
+                )
+                .with_help(format!("write it as [test.{name}] with packages = [...]")),
+            );
+            continue;
+        };
+        let mut reader = TableReader::new(suite_table, format!("[test.{name}]"), key.span());
+        let packages = reader.string_list("packages", problems);
+        let exclude = reader.string_list("exclude", problems).unwrap_or_default();
+        let tags = reader.string_list("tags", problems).unwrap_or_default();
+        let integ = reader.bool("integ", problems).unwrap_or(false);
+        let timeout = reader
+            .string("timeout", problems)
+            .and_then(|t| parse_timeout(&name, &t, problems))
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let env = reader.string_map("env", problems).unwrap_or_default();
+        let args = reader.string_list("args", problems).unwrap_or_default();
+        let race = reader.bool("race", problems).unwrap_or(false);
+        let cover = reader.bool("cover", problems).unwrap_or(false);
+        let vet = match reader.string("vet", problems) {
+            None => Vet::Default,
+            Some(v) if v.value == "off" => Vet::Off,
+            Some(v) => Vet::Checks(v.value),
+        };
+        reader.finish(problems);
+        let packages = packages.unwrap_or_else(|| {
+            vec![Located {
+                value: "./...".to_string(),
+                span: key.span(),
+            }]
+        });
+        if packages.is_empty() {
+            problems.push(Problem::new(
+                key.span(),
+                format!("[test.{name}] packages is empty"),
+                "no packages",
+            ));
+        }
+        let exclude_set = build_globset(&name, &exclude, problems);
+        suites.push(SuiteSpec {
+            name,
+            packages,
+            exclude: exclude_set,
+            tags: tags.into_iter().map(|l| l.value).collect(),
+            integ,
+            timeout,
+            env,
+            args: args.into_iter().map(|l| l.value).collect(),
+            race,
+            cover,
+            vet,
+        });
+    }
+    suites
+}
+
+fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Problem>) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for glob in globs {
+        match Glob::new(&glob.value) {
+            Ok(g) => {
+                builder.add(g);
+            }
+            Err(e) => problems.push(Problem::new(
+                glob.span.clone(),
+                format!(
+                    "[test.{suite}] exclude glob `{}` is invalid: {}",
+                    glob.value,
+                    e.kind()
+                ),
+                "bad glob",
+            )),
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Parses a Go-style duration ("90s", "10m", "1h30m", "1.5s", "500ms").
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0_f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += number * seconds;
+    }
+    (total > 0.0).then(|| Duration::from_secs_f64(total))
+}
+
+fn parse_timeout(
+    suite: &str,
+    text: &Located<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Duration> {
+    let parsed = parse_go_duration(&text.value);
+    if parsed.is_none() {
+        problems.push(
+            Problem::new(
+                text.span.clone(),
+                format!("[test.{suite}] timeout `{}` is not a duration", text.value),
+                "not a duration",
+            )
+            .with_help("write it as go does: \"90s\", \"10m\", \"1h30m\""),
+        );
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_go_duration("10"), None);
+        assert_eq!(parse_go_duration("ten minutes"), None);
+        assert_eq!(parse_go_duration("0s"), None);
+    }
+}

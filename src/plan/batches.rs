@@ -1,0 +1,55 @@
+//! Splitting items into the fewest batches in which output names are unique.
+//!
+//! go refuses (`go test -c`: "cannot write test binary api.test for multiple packages",
+//! golang/go#61199) or silently drops (`go build -o dir/`: last writer wins) the outputs of two
+//! packages with one name in one call. The fewest batches is the size of the largest clash;
+//! first-fit in input order reaches it, and keeps batches stable for the same input.
+
+/// Splits `items` so no batch holds two items with one `name` unless `same` says they are the
+/// same package (which then shares one output).
+pub fn split_unique<'a, T>(
+    items: &[&'a T],
+    name: impl Fn(&T) -> &str,
+    same: impl Fn(&T, &T) -> bool,
+) -> Vec<Vec<&'a T>> {
+    let mut batches: Vec<Vec<&T>> = Vec::new();
+    for &item in items {
+        let fits = |batch: &Vec<&T>| {
+            batch
+                .iter()
+                .all(|other| name(other) != name(item) || same(other, item))
+        };
+        match batches.iter_mut().find(|b| fits(b)) {
+            Some(batch) => batch.push(item),
+            None => batches.push(vec![item]),
+        }
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fewest_batches_is_the_largest_clash() {
+        let items: Vec<String> = ["a/api", "b/api", "c/x", "d/api", "e/x", "f/y"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let refs: Vec<&String> = items.iter().collect();
+        let batches = split_unique(&refs, |s| s.rsplit('/').next().unwrap_or(""), |a, b| a == b);
+        let names: Vec<Vec<&str>> = batches
+            .iter()
+            .map(|b| b.iter().map(|s| s.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                vec!["a/api", "c/x", "f/y"],
+                vec!["b/api", "e/x"],
+                vec!["d/api"]
+            ]
+        );
+    }
+}

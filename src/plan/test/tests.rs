@@ -1,0 +1,159 @@
+//! Test planning without Go: flags, collision-free compile batches, fallback, runs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::manifest::Manifest;
+
+fn suite(toml: &str) -> SuiteSpec {
+    let dir = std::env::temp_dir();
+    let m = Manifest::parse(&dir.join("gobuild.toml"), Arc::new(toml.to_string())).unwrap();
+    m.suites.into_iter().next().unwrap()
+}
+
+fn ctx(version: &str) -> TestPlanContext {
+    TestPlanContext {
+        go: "go".into(),
+        workspace_dir: PathBuf::from("/ws"),
+        base_env: BTreeMap::from([("GOMAXPROCS".into(), "2".into())]),
+        version: GoVersion::parse(version).unwrap(),
+    }
+}
+
+fn pkg(path: &str) -> TestPackage {
+    TestPackage {
+        import_path: format!("m/{path}"),
+        dir: PathBuf::from("/ws").join(path),
+    }
+}
+
+#[test]
+fn suite_flags_follow_the_manifest() {
+    let s =
+        suite("[test.x]\ntags = [\"integ\", \"e2e\"]\nrace = true\ncover = true\nvet = \"off\"\n");
+    assert_eq!(
+        suite_flags(&s),
+        ["-tags", "integ,e2e", "-race", "-cover", "-vet=off"]
+    );
+    let s = suite("[test.x]\nvet = \"atomic,bool\"\n");
+    assert_eq!(suite_flags(&s), ["-vet=atomic,bool"]);
+    assert!(suite_flags(&suite("[test.x]\n")).is_empty());
+}
+
+#[test]
+fn unit_suites_are_one_go_test_json_with_args_last() {
+    let s = suite("[test.u]\nargs = [\"-test.short\"]\nenv = { FOO = \"1\" }\ntimeout = \"90s\"\n");
+    let cmd = plan_unit(
+        &s,
+        &[pkg("a"), pkg("b")],
+        &["-test.run=X".into()],
+        &ctx("go1.26.0"),
+    );
+    assert_eq!(
+        cmd.args,
+        [
+            "test",
+            "-json",
+            "-timeout=90s",
+            "m/a",
+            "m/b",
+            "-test.short",
+            "-test.run=X"
+        ]
+    );
+    assert_eq!(cmd.env["FOO"], "1");
+    assert_eq!(cmd.env["GOMAXPROCS"], "2");
+}
+
+#[test]
+fn colliding_test_binaries_get_separate_batches() {
+    let s = suite("[test.integ]\ntags = [\"integ\"]\ninteg = true\n");
+    let pkgs = [
+        pkg("security/api"),
+        pkg("telemetry/api"),
+        pkg("gateway"),
+        pkg("mesh/api"),
+    ];
+    let (batches, parallel) = plan_integ_compiles(&s, &pkgs, &ctx("go1.26.0"));
+    assert!(!parallel);
+    assert_eq!(batches.len(), 3, "three api.test binaries");
+    assert_eq!(
+        batches[0].command.args,
+        [
+            "test",
+            "-c",
+            "-o",
+            ".gob/test/integ/batch-1/",
+            "-tags",
+            "integ",
+            "m/security/api",
+            "m/gateway"
+        ]
+    );
+    assert_eq!(
+        batches[1].binaries[0].path,
+        PathBuf::from("/ws/.gob/test/integ/batch-2/api.test")
+    );
+    assert_eq!(batches[2].binaries[0].package.import_path, "m/mesh/api");
+}
+
+#[test]
+fn go_before_1_21_gets_one_call_per_package_with_unique_names() {
+    let s = suite("[test.integ]\ninteg = true\n");
+    let (batches, parallel) =
+        plan_integ_compiles(&s, &[pkg("a/api"), pkg("b/api")], &ctx("go1.19.8"));
+    assert!(parallel);
+    assert_eq!(batches.len(), 2);
+    assert_eq!(
+        batches[0].command.args,
+        [
+            "test",
+            "-c",
+            "-o",
+            ".gob/test/integ/m_a_api.test",
+            "m/a/api"
+        ]
+    );
+    assert_ne!(batches[0].binaries[0].path, batches[1].binaries[0].path);
+}
+
+#[test]
+fn test_binaries_run_in_their_package_dir_like_go_test_json() {
+    let s = suite("[test.integ]\ninteg = true\ntimeout = \"2m\"\nargs = [\"-test.count=1\"]\n");
+    let binary = TestBinary {
+        package: pkg("security/api"),
+        path: PathBuf::from("/ws/.gob/test/integ/batch-1/api.test"),
+    };
+    let cmd = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"));
+    assert_eq!(cmd.program, "/cache/test2json");
+    assert_eq!(cmd.dir, PathBuf::from("/ws/security/api"));
+    assert_eq!(
+        cmd.args,
+        [
+            "-t",
+            "-p",
+            "m/security/api",
+            "/ws/.gob/test/integ/batch-1/api.test",
+            "-test.paniconexit0",
+            "-test.v=test2json",
+            "-test.timeout=2m0s",
+            "-test.count=1"
+        ]
+    );
+    let old = plan_run(&s, &binary, "t2j", &[], &ctx("go1.19.8"));
+    assert!(
+        old.args.contains(&"-test.v=true".to_string()),
+        "Go 1.19 has no -test.v=test2json"
+    );
+}
+
+#[test]
+fn durations_print_as_go_reads_them() {
+    assert_eq!(go_duration(Duration::from_secs(600)), "10m0s");
+    assert_eq!(go_duration(Duration::from_secs(7200)), "2h0m0s");
+    assert_eq!(go_duration(Duration::from_secs(90)), "90s");
+    assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
+}
