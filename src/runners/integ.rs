@@ -123,9 +123,8 @@ async fn run_binary(
         }
         Outcome::TimedOut => reporter.abandoned(package, "timed out: stopped by gob"),
         Outcome::Signaled(sig) => reporter.abandoned(package, &format!("killed by signal {sig}")),
-        Outcome::Succeeded | Outcome::Failed(_) => {
-            reporter.abandoned(package, "exited without a result")
-        }
+        Outcome::Failed(code) => reporter.abandoned(package, &format!("exit status {code}")),
+        Outcome::Succeeded => reporter.abandoned(package, "exited without a result"),
     }
     Ok(None)
 }
