@@ -39,18 +39,13 @@ fn env_json_follows_jobs_overrides() {
 
 #[test]
 fn env_warns_when_go19concurrentcompilation_forces_c_1_on_old_go() {
-    let old_go = std::path::Path::new("/usr/lib/go-1.19/bin/go");
-    if !old_go.exists() {
-        eprintln!(
-            "skipped: no Go 1.19 at {} (Debian golang-1.19-go)",
-            old_go.display()
-        );
+    let Some(old_go) = crate::support::old_go() else {
         return;
-    }
+    };
     let ws = Workspace::example("");
     let (code, stdout, stderr) = run(ws
         .gob(&["env"])
-        .env("GOB_GO", old_go)
+        .env("GOB_GO", &old_go)
         .env("GO19CONCURRENTCOMPILATION", "0"));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("go1.19"), "{stdout}");

@@ -71,6 +71,20 @@ impl Workspace {
     }
 }
 
+/// Debian's Go 1.19 (package golang-1.19-go), or `None` after printing why the test skips.
+pub fn old_go() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/lib/go-1.19/bin/go");
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: no Go 1.19 at {} (Debian golang-1.19-go)",
+            path.display()
+        );
+        None
+    }
+}
+
 /// The real go on PATH.
 pub fn which_go() -> PathBuf {
     let out = Command::new("sh")

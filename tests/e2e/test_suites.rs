@@ -269,20 +269,15 @@ fn unknown_suites_are_usage_errors() {
 
 #[test]
 fn go_before_1_21_compiles_one_package_per_call_in_parallel() {
-    let old_go = std::path::Path::new("/usr/lib/go-1.19/bin/go");
-    if !old_go.exists() {
-        eprintln!(
-            "skipped: no Go 1.19 at {} (Debian golang-1.19-go)",
-            old_go.display()
-        );
+    let Some(old_go) = crate::support::old_go() else {
         return;
-    }
+    };
     let lock = tempfile::tempdir().unwrap();
     let ws = Workspace::fixture("integ", &manifest(lock.path()));
     let cache = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(ws
         .gob(&["test", "integ"])
-        .env("GOB_GO", old_go)
+        .env("GOB_GO", &old_go)
         .env("GOCACHE", cache.path()));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
