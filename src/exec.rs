@@ -78,13 +78,17 @@ pub async fn run_parallel(
             (index, run_inherited(&command).await)
         });
     }
-    let mut outcomes = vec![Outcome::Succeeded; commands.len()];
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; commands.len()];
     while let Some(joined) = tasks.join_next().await {
         if let Ok((index, result)) = joined {
-            outcomes[index] = result?;
+            outcomes[index] = Some(result?);
         }
     }
-    Ok(outcomes)
+    // A task that panicked or was cancelled has no outcome: a failure, never a success.
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Failed(-1)))
+        .collect())
 }
 
 /// Where a child's output goes.

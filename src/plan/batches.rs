@@ -5,26 +5,30 @@
 //! packages with one name in one call. The fewest batches is the size of the largest clash;
 //! first-fit in input order reaches it, and keeps batches stable for the same input.
 
-/// Splits `items` so no batch holds two items with one `name` unless `same` says they are the
-/// same package (which then shares one output).
-pub fn split_unique<'a, T>(
+/// Splits `items` so no batch holds two items with one output `name` unless `same` says they
+/// are the same package (which then shares one output).
+pub fn split_unique<'a, T, N: PartialEq>(
     items: &[&'a T],
-    name: impl Fn(&T) -> &str,
+    name: impl Fn(&'a T) -> N,
     same: impl Fn(&T, &T) -> bool,
 ) -> Vec<Vec<&'a T>> {
-    let mut batches: Vec<Vec<&T>> = Vec::new();
+    let mut batches: Vec<Vec<(N, &'a T)>> = Vec::new();
     for &item in items {
-        let fits = |batch: &Vec<&T>| {
+        let item_name = name(item);
+        let fits = |batch: &Vec<(N, &T)>| {
             batch
                 .iter()
-                .all(|other| name(other) != name(item) || same(other, item))
+                .all(|(other_name, other)| *other_name != item_name || same(other, item))
         };
-        match batches.iter_mut().find(|b| fits(b)) {
-            Some(batch) => batch.push(item),
-            None => batches.push(vec![item]),
+        match batches.iter_mut().position(|b| fits(b)) {
+            Some(index) => batches[index].push((item_name, item)),
+            None => batches.push(vec![(item_name, item)]),
         }
     }
     batches
+        .into_iter()
+        .map(|batch| batch.into_iter().map(|(_, item)| item).collect())
+        .collect()
 }
 
 #[cfg(test)]

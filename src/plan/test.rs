@@ -137,8 +137,7 @@ pub fn plan_integ_compiles(
         return (batches, true);
     }
     let refs: Vec<&TestPackage> = packages.iter().collect();
-    let names = |p: &TestPackage| test_binary_name(&p.import_path);
-    let split = split_by_test_name(&refs, names);
+    let split = split_unique(&refs, |p| test_binary_name(&p.import_path), |a, b| a == b);
     let batches = split
         .into_iter()
         .enumerate()
@@ -187,18 +186,6 @@ pub fn plan_single_compile(
     let out = crate::paths::relative_to(&binary.path, &ctx.workspace_dir);
     let packages = vec![binary.package.import_path.clone()];
     compile_command(suite, out.display().to_string(), packages, ctx)
-}
-
-fn split_by_test_name<'a>(
-    packages: &[&'a TestPackage],
-    name: impl Fn(&TestPackage) -> String,
-) -> Vec<Vec<&'a TestPackage>> {
-    let named: Vec<(String, &TestPackage)> = packages.iter().map(|p| (name(p), *p)).collect();
-    let refs: Vec<&(String, &TestPackage)> = named.iter().collect();
-    split_unique(&refs, |(n, _)| n.as_str(), |a, b| a.1 == b.1)
-        .into_iter()
-        .map(|batch| batch.into_iter().map(|(_, p)| *p).collect())
-        .collect()
 }
 
 /// A test binary name unique per import path, for the one-package-per-call fallback.
