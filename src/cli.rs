@@ -1,6 +1,7 @@
 //! The command line: global options and subcommands (clap derive).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,13 @@ pub struct Cli {
     #[arg(short = 'j', long = "jobs", value_name = "N", global = true,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Time a stopped process gets between SIGTERM and SIGKILL (a test cleaning up), e.g. 10s.
+    #[arg(long, value_name = "DURATION", global = true, env = "GOB_GRACE",
+          value_parser = parse_duration)]
+    pub grace: Option<Duration>,
+    /// Fail at once (exit 4) when another gob run holds the workspace lock, instead of waiting.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +57,9 @@ pub struct BuildArgs {
     /// Print the exact commands (dir, env, argv) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Publish into DIR instead of the manifest's out_dir (may be outside the workspace).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `gob test`.
@@ -83,4 +94,10 @@ pub struct EnvArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A Go-style duration (`5s`, `1m30s`, `500ms`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::manifest::parse_go_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration like 5s, 1m30s or 500ms"))
 }

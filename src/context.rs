@@ -34,12 +34,22 @@ pub struct Globals {
     pub manifest: Option<PathBuf>,
     /// `-j N`.
     pub jobs: Option<usize>,
+    /// `--no-wait`: fail instead of waiting for the workspace lock.
+    pub no_wait: bool,
 }
 
 /// Finds and loads the manifest.
 pub fn load_manifest(globals: &Globals) -> Result<Manifest, GobError> {
     let path = locate(globals.manifest.as_deref(), &globals.cwd)?;
     Ok(Manifest::load(&path)?)
+}
+
+/// Takes the workspace lock for a command that writes into the workspace.
+pub async fn lock_workspace(
+    globals: &Globals,
+    manifest: &Manifest,
+) -> Result<crate::lock::WorkspaceLock, GobError> {
+    Ok(crate::lock::WorkspaceLock::acquire(&manifest.workspace_dir, globals.no_wait).await?)
 }
 
 /// Like [`load_manifest`], but no manifest at all is `None` (an invalid one is an error).

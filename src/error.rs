@@ -30,6 +30,9 @@ pub enum GobError {
     /// A name on the command line matches no suite.
     #[error(transparent)]
     UnknownSuite(#[from] crate::commands::test::UnknownSuite),
+    /// The workspace lock was not taken.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     /// A child could not be started.
     #[error(transparent)]
     Spawn(#[from] crate::exec::SpawnError),
@@ -65,6 +68,9 @@ impl GobError {
             | GobError::GoVersion(_)
             | GobError::Spawn(_)
             | GobError::Io { .. } => Exit::Environment,
+            GobError::Lock(crate::lock::LockError::Busy { .. }) => Exit::Busy,
+            GobError::Lock(crate::lock::LockError::Io { .. }) => Exit::Environment,
+            GobError::Lock(crate::lock::LockError::Interrupted(sig)) => Exit::for_signal(*sig),
             GobError::Failed(_) => Exit::Failure,
             GobError::Interrupted(sig) => Exit::for_signal(*sig),
         }

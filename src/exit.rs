@@ -11,6 +11,8 @@ pub enum Exit {
     Usage = 2,
     /// The environment stops gob: no go on PATH, go list failed, an output cannot be written.
     Environment = 3,
+    /// Another gob run holds the workspace lock and `--no-wait` was given.
+    Busy = 4,
     /// Stopped by SIGINT (Ctrl-C).
     Interrupted = 130,
     /// Stopped by SIGTERM.

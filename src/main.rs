@@ -12,6 +12,7 @@ mod exec;
 mod exit;
 mod gotool;
 mod goversion;
+mod lock;
 mod manifest;
 mod paths;
 mod plan;
@@ -38,13 +39,17 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     install_miette_hook();
-    match run(cli) {
-        Ok(()) => Exit::Success.into(),
-        Err(error) => {
-            error.render();
-            error.exit().into()
-        }
+    let result = run(cli);
+    if let Err(error) = &result {
+        error.render();
     }
+    // A run stopped by a signal exits 130 (SIGINT) or 143 (SIGTERM), whatever else happened.
+    let exit = match (exec::shutdown::requested(), result) {
+        (Some(sig), _) => Exit::for_signal(sig),
+        (None, Ok(())) => Exit::Success,
+        (None, Err(error)) => error.exit(),
+    };
+    exit.into()
 }
 
 fn run(cli: Cli) -> Result<(), GobError> {
@@ -71,16 +76,20 @@ fn run(cli: Cli) -> Result<(), GobError> {
         cwd,
         manifest: cli.manifest.clone(),
         jobs: cli.jobs.map(usize::from),
+        no_wait: cli.no_wait,
     };
+    let grace = cli.grace.unwrap_or(exec::shutdown::DEFAULT_GRACE);
     match &cli.command {
-        Command::Build(args) => block_on(commands::build::run(&globals, args)),
-        Command::Test(args) => block_on(commands::test::run(&globals, args)),
-        Command::Check => block_on(commands::check::run(&globals)),
+        Command::Build(args) => block_on(grace, commands::build::run(&globals, args)),
+        Command::Test(args) => block_on(grace, commands::test::run(&globals, args)),
+        Command::Check => block_on(grace, commands::check::run(&globals)),
         Command::Env(args) => commands::env::run(&globals, args),
     }
 }
 
+/// Runs a command on a current-thread runtime that owns SIGINT/SIGTERM from the start.
 fn block_on<F: std::future::Future<Output = Result<(), GobError>>>(
+    grace: std::time::Duration,
     future: F,
 ) -> Result<(), GobError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -91,7 +100,14 @@ fn block_on<F: std::future::Future<Output = Result<(), GobError>>>(
             path: ".".into(),
             source,
         })?;
-    runtime.block_on(future)
+    runtime.block_on(async {
+        exec::shutdown::install(grace).map_err(|source| GobError::Io {
+            action: "cannot handle signals",
+            path: ".".into(),
+            source,
+        })?;
+        future.await
+    })
 }
 
 /// Graphical miette output; colors only on a terminal and without NO_COLOR.

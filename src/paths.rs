@@ -32,6 +32,20 @@ pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
         .is_ok_and(|modified| modified >= since)
 }
 
+/// After a go call was stopped, go may have left a half-copied output whose build ID (at the
+/// start of the file) looks current: removes each of `outputs` the call wrote, so the next
+/// run relinks it. Callers pass only files of gob's own staging and test dirs.
+pub fn remove_written_since<'a>(
+    outputs: impl IntoIterator<Item = &'a Path>,
+    since: std::time::SystemTime,
+) {
+    for output in outputs {
+        if written_since(output, since) {
+            let _ = std::fs::remove_file(output);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

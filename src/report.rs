@@ -93,9 +93,15 @@ impl Reporter {
         }
         let state = self.packages.remove(package).unwrap_or_default();
         let mut failed = state.failed_tests;
+        let title = if state.running.is_empty() {
+            format!("FAIL {package} ({why})")
+        } else {
+            let running: Vec<&str> = state.running.iter().map(String::as_str).collect();
+            format!("FAIL {package} {} ({why})", running.join(", "))
+        };
         failed.extend(state.running);
         let lines: Vec<String> = state.output.into_values().flatten().collect();
-        print_block(&format!("FAIL {package} ({why})"), &lines);
+        print_block(&title, &lines);
         self.results
             .push((package.to_string(), PackageOutcome::Failed(failed), 0.0));
     }

@@ -3,7 +3,7 @@
 use std::time::{Instant, SystemTime};
 
 use crate::cli::BuildArgs;
-use crate::context::{Context, Globals, load_manifest};
+use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_inherited};
 use crate::manifest::Manifest;
@@ -16,11 +16,16 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
-    let plan = make_plan(&manifest, &ctx, &args.names)?;
+    let out_dir = match &args.out_dir {
+        Some(dir) => crate::paths::normalize(&globals.cwd.join(dir)),
+        None => out_dir(&manifest),
+    };
+    let plan = make_plan(&manifest, &ctx, &args.names, out_dir)?;
     if args.dry_run {
         print_plan(&plan, &manifest);
         return Ok(());
     }
+    let _lock = lock_workspace(globals, &manifest).await?;
     for warning in ctx.warnings() {
         eprintln!("gob: warning: {warning}");
     }
@@ -28,6 +33,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         eprintln!("gob: no [[binary]] in {}", manifest.path.display());
         return Ok(());
     }
+    prepare_dirs(&plan)?;
     let mut updated = 0;
     let mut up_to_date = 0;
     let mut failed = Vec::new();
@@ -35,6 +41,17 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         let call_started = SystemTime::now();
         let outcome = run_inherited(&batch.command).await?;
         if let Outcome::Interrupted(sig) = outcome {
+            let staged = batch.outputs.iter().map(|o| o.staged.as_path());
+            crate::paths::remove_written_since(staged, call_started);
+            eprintln!(
+                "gob: stopped: {} binar{} published before the stop",
+                updated + up_to_date,
+                if updated + up_to_date == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
+            );
             return Err(GobError::Interrupted(sig));
         }
         for output in &batch.outputs {
@@ -78,8 +95,32 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     Ok(())
 }
 
+/// Creates out_dir and the staging dirs up front, so an unwritable out_dir is one clear
+/// error before any build starts.
+fn prepare_dirs(plan: &BuildPlan) -> Result<(), GobError> {
+    let dirs = plan
+        .batches
+        .iter()
+        .flat_map(|b| b.outputs.iter())
+        .filter_map(|o| o.published.parent())
+        .chain(plan.batches.iter().map(|b| b.staging_dir.as_path()));
+    for dir in dirs {
+        std::fs::create_dir_all(dir).map_err(|source| GobError::Io {
+            action: "cannot create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// Resolves the binaries with one `go list` and plans the calls.
-fn make_plan(manifest: &Manifest, ctx: &Context, names: &[String]) -> Result<BuildPlan, GobError> {
+fn make_plan(
+    manifest: &Manifest,
+    ctx: &Context,
+    names: &[String],
+    out_dir: std::path::PathBuf,
+) -> Result<BuildPlan, GobError> {
     let patterns: Vec<&str> = manifest
         .binaries
         .iter()
@@ -96,7 +137,7 @@ fn make_plan(manifest: &Manifest, ctx: &Context, names: &[String]) -> Result<Bui
     let plan_ctx = PlanContext {
         go: ctx.go.program.clone(),
         workspace_dir: manifest.workspace_dir.clone(),
-        out_dir: out_dir(manifest),
+        out_dir,
         base_env: ctx.go.env.clone(),
     };
     Ok(plan_build(&selected, &plan_ctx))

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use crate::cli::TestArgs;
-use crate::context::{Context, Globals, load_manifest};
+use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::manifest::{Manifest, SuiteSpec};
 use crate::plan::test::{TestPackage, TestPlanContext};
@@ -25,6 +25,7 @@ pub struct UnknownSuite {
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
     let specs = select(&manifest, args)?;
+    let _lock = lock_workspace(globals, &manifest).await?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
     let pairs = expanded.iter().flat_map(|s| {

@@ -18,7 +18,7 @@ use toml::de::DeTable;
 pub use locate::{LocateError, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
-pub use suite::SuiteSpec;
+pub use suite::{SuiteSpec, parse_go_duration};
 
 /// The manifest's file name, found by walking up from the current directory.
 pub const FILE_NAME: &str = "gobuild.toml";
@@ -233,6 +233,21 @@ fn read_build(top: &mut TableReader, problems: &mut Vec<Problem>) -> BuildDefaul
             "[build] out_dir must not be empty",
             "empty",
         ));
+    } else if escapes(&out_dir.value) {
+        problems.push(
+            Problem::new(
+                out_dir.span.clone(),
+                format!(
+                    "[build] out_dir `{}` is outside the workspace",
+                    out_dir.value
+                ),
+                "outside the workspace",
+            )
+            .with_help(format!(
+                "the manifest may only name a dir inside the workspace; to publish elsewhere, say so on the command line: gob build --out-dir {}",
+                out_dir.value
+            )),
+        );
     }
     reader.finish(problems);
     BuildDefaults { settings, out_dir }
@@ -263,10 +278,7 @@ fn read_binary(
             .with_help("write one [[binary]] per main package"),
         );
     }
-    if let Some(name) = name
-        .as_ref()
-        .filter(|n| n.value.is_empty() || n.value.contains(['/', '\\']) || n.value == "..")
-    {
+    if let Some(name) = name.as_ref().filter(|n| !is_plain_name(&n.value)) {
         problems.push(Problem::new(
             name.span.clone(),
             format!(
@@ -282,6 +294,31 @@ fn read_binary(
         overrides,
         span,
     })
+}
+
+/// True for a name that is one path component: not empty, not `.` or `..`, no separator.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+/// True when `dir`, taken relative to the workspace, lies outside it.
+fn escapes(dir: &str) -> bool {
+    let path = std::path::Path::new(dir);
+    if path.is_absolute() || dir.starts_with('\\') || dir.get(1..2) == Some(":") {
+        return true;
+    }
+    let mut depth = 0_i32;
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

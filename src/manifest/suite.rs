@@ -77,6 +77,20 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             );
             continue;
         };
+        if !super::is_plain_name(&name) {
+            problems.push(
+                Problem::new(
+                    key.span(),
+                    format!("suite name `{name}` must be a plain name"),
+                    "not a plain name",
+                )
+                .with_help(format!(
+                    "it names the dir {}/<suite>; use letters, digits, - and _",
+                    crate::plan::test::TEST_BIN_DIR
+                )),
+            );
+            continue;
+        }
         let mut reader = TableReader::new(suite_table, format!("[test.{name}]"), key.span());
         let packages = reader.string_list("packages", problems);
         let exclude = reader.string_list("exclude", problems).unwrap_or_default();

@@ -102,6 +102,34 @@ fn catalogue_of_broken_manifests() {
             &["3:8 [[binary]] #1 name `../a` must be a plain file name"],
         ),
         (
+            "[[binary]]\npackage = \"./cmd/a\"\nname = \"sub/a\"\n",
+            &["3:8 [[binary]] #1 name `sub/a` must be a plain file name"],
+        ),
+        (
+            "[[binary]]\npackage = \"./cmd/a\"\nname = \".\"\n",
+            &["3:8 [[binary]] #1 name `.` must be a plain file name"],
+        ),
+        (
+            "[build]\nout_dir = \"../bin\"\n",
+            &[
+                "2:11 [build] out_dir `../bin` is outside the workspace [the manifest may only name a dir inside the workspace; to publish elsewhere, say so on the command line: gob build --out-dir ../bin]",
+            ],
+        ),
+        (
+            "[build]\nout_dir = \"bin/../../x\"\n",
+            &["2:11 [build] out_dir `bin/../../x` is outside the workspace"],
+        ),
+        (
+            "[build]\nout_dir = \"/usr/local/bin\"\n",
+            &["2:11 [build] out_dir `/usr/local/bin` is outside the workspace"],
+        ),
+        (
+            "[test.\"../x\"]\n",
+            &[
+                "1:7 suite name `../x` must be a plain name [it names the dir .gob/test/<suite>; use letters, digits, - and _]",
+            ],
+        ),
+        (
             "[workspace]\ndir = \"does/not/exist\"\n",
             &["2:7 [workspace] dir `does/not/exist` is not a directory"],
         ),
@@ -137,6 +165,12 @@ fn catalogue_of_broken_manifests() {
             assert!(g.starts_with(e), "for {text:?}:\n  got  {g}\n  want {e}");
         }
     }
+}
+
+#[test]
+fn out_dir_may_go_down_and_back_up_inside_the_workspace() {
+    assert!(problems("[build]\nout_dir = \"out/../bin\"\n").is_empty());
+    assert!(problems("[build]\nout_dir = \"./dist/linux\"\n").is_empty());
 }
 
 #[test]

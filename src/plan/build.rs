@@ -6,9 +6,10 @@
 //! - Trap: with two mains of the same default name in one call, go exits 0 and writes only
 //!   one of them (work/build.go `runBuild`). Such a group is split into the fewest calls in
 //!   which names are unique: as many as the largest name clash.
-//! - Each call writes into a persistent staging dir inside out_dir: go skips the link only
-//!   when the existing target's build ID is current, so a fresh dir would relink every time.
-//!   The executor then publishes changed files to `out_dir/<name>` atomically.
+//! - Each call writes into a persistent staging dir under the workspace's `.gob/build/`: go
+//!   skips the link only when the existing target's build ID is current, so a fresh dir
+//!   would relink every time. The executor then publishes changed files to `out_dir/<name>`
+//!   atomically; out_dir holds nothing but the published binaries.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,8 +19,8 @@ use super::command::GoCommand;
 use super::settings::BuildSettings;
 use crate::workspace::ResolvedBinary;
 
-/// Name of the staging area inside out_dir.
-pub const STAGING_DIR: &str = ".gob-staging";
+/// The staging area, relative to the workspace dir.
+pub const STAGING_DIR: &str = ".gob/build";
 
 /// The resolved inputs planning needs besides the binaries.
 #[derive(Debug, Clone)]
@@ -96,7 +97,7 @@ fn batch_for(
     ctx: &PlanContext,
 ) -> BuildBatch {
     let staging_dir = ctx
-        .out_dir
+        .workspace_dir
         .join(STAGING_DIR)
         .join(format!("{}-{ordinal}", settings.fingerprint()));
     let staging_arg = format!(

@@ -193,14 +193,27 @@ pub fn unique_binary_name(import_path: &str) -> String {
     format!("{}.test", import_path.replace(['/', '.'], "_"))
 }
 
-/// The run of one test binary under test2json, as `go test -json` would run it.
+/// The run of one test binary: the binary in its package dir with the flags `go test -json`
+/// gives it, its output piped into `go tool test2json`, and how long gob lets it run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRun {
+    /// The test binary.
+    pub binary: GoCommand,
+    /// test2json reading the binary's output on stdin.
+    pub converter: GoCommand,
+    /// The `-test.timeout` in force: the suite's, or the last one in the suite's or the
+    /// user's arguments; `None` when that is 0 (no timeout).
+    pub timeout: Option<Duration>,
+}
+
+/// Plans the run of `binary` (`test2json` is the converter's path).
 pub fn plan_run(
     suite: &SuiteSpec,
     binary: &TestBinary,
     test2json: &str,
     user_args: &[String],
     ctx: &TestPlanContext,
-) -> GoCommand {
+) -> TestRun {
     // -test.v=test2json (framed output) exists since Go 1.20; older binaries take -test.v=true.
     let verbose = if ctx.version.at_least(20) {
         "-test.v=test2json"
@@ -208,22 +221,60 @@ pub fn plan_run(
         "-test.v=true"
     };
     let mut args = vec![
-        "-t".to_string(),
-        "-p".to_string(),
-        binary.package.import_path.clone(),
-        binary.path.display().to_string(),
         "-test.paniconexit0".to_string(),
         verbose.to_string(),
         format!("-test.timeout={}", go_duration(suite.timeout)),
     ];
     args.extend(suite.args.iter().cloned());
     args.extend(user_args.iter().cloned());
-    GoCommand {
-        program: test2json.to_string(),
-        args,
-        env: env_for(suite, ctx),
-        dir: binary.package.dir.clone(),
+    let timeout = effective_timeout(suite.timeout, &args);
+    let env = env_for(suite, ctx);
+    let dir = binary.package.dir.clone();
+    TestRun {
+        binary: GoCommand {
+            program: binary.path.display().to_string(),
+            args,
+            env: env.clone(),
+            dir: dir.clone(),
+        },
+        converter: GoCommand {
+            program: test2json.to_string(),
+            args: vec![
+                "-t".to_string(),
+                "-p".to_string(),
+                binary.package.import_path.clone(),
+            ],
+            env,
+            dir,
+        },
+        timeout,
     }
+}
+
+/// The last `-test.timeout` among `args` (go's flag package: the last one wins).
+fn effective_timeout(default: Duration, args: &[String]) -> Option<Duration> {
+    let mut timeout = Some(default);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let name_value = arg.trim_start_matches('-');
+        if arg == name_value {
+            continue;
+        }
+        let value = match name_value.split_once('=') {
+            Some(("test.timeout", value)) => value.to_string(),
+            None if name_value == "test.timeout" => match args.next() {
+                Some(value) => value.clone(),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if let Some(d) = crate::manifest::parse_go_duration(&value) {
+            timeout = (!d.is_zero()).then_some(d);
+        } else if value.trim() == "0" {
+            timeout = None;
+        }
+    }
+    timeout
 }
 
 /// A duration as go's flag parser reads it.

@@ -8,14 +8,17 @@
 use std::time::{Duration, SystemTime};
 
 use super::{RunEnd, SuiteRun, feed_line};
-use crate::exec::{Outcome, SpawnError, run_inherited, run_lines, run_parallel, run_quiet};
+use crate::exec::{Outcome, SpawnError, run_converted, run_inherited, run_parallel, run_quiet};
 use crate::plan::test::{
-    CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
+    CompileBatch, TestBinary, go_duration, plan_integ_compiles, plan_run, plan_single_compile,
 };
 use crate::report::Reporter;
 
-/// Time a test binary gets past its `-test.timeout` (to print its stacks) before gob stops it.
-const TIMEOUT_SLACK: Duration = Duration::from_secs(30);
+/// When gob stops a test binary: past its `-test.timeout` by a tenth of it (2s to 30s), time
+/// for the binary to panic on its own and print the stacks of the hanging test.
+fn kill_after(timeout: Duration) -> Duration {
+    timeout + (timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(30))
+}
 
 /// Runs an integration suite; `test2json` is the resolved converter.
 pub async fn run(
@@ -76,6 +79,8 @@ async fn run_batch(
     reporter: &mut Reporter,
 ) -> Result<Option<i32>, SpawnError> {
     if let Outcome::Interrupted(sig) = compiled {
+        let outputs = batch.binaries.iter().map(|b| b.path.as_path());
+        crate::paths::remove_written_since(outputs, started);
         return Ok(Some(sig));
     }
     for binary in &batch.binaries {
@@ -112,16 +117,26 @@ async fn run_binary(
     test2json: &str,
     reporter: &mut Reporter,
 ) -> Result<Option<i32>, SpawnError> {
-    let command = plan_run(run.suite, binary, test2json, run.user_args, run.ctx);
-    let deadline = run.suite.timeout + TIMEOUT_SLACK;
-    let outcome = run_lines(&command, |line| feed_line(reporter, line), Some(deadline)).await?;
+    let planned = plan_run(run.suite, binary, test2json, run.user_args, run.ctx);
+    let deadline = planned.timeout.map(kill_after);
+    let outcome = run_converted(
+        &planned.binary,
+        &planned.converter,
+        |line| feed_line(reporter, line),
+        deadline,
+    )
+    .await?;
     let package = &binary.package.import_path;
     match outcome {
         Outcome::Interrupted(sig) => {
             reporter.abandoned(package, "interrupted");
             return Ok(Some(sig));
         }
-        Outcome::TimedOut => reporter.abandoned(package, "timed out: stopped by gob"),
+        Outcome::TimedOut => {
+            let limit = planned.timeout.map(go_duration).unwrap_or_default();
+            let why = format!("timed out: still running past the {limit} timeout, stopped by gob");
+            reporter.abandoned(package, &why)
+        }
         Outcome::Signaled(sig) => reporter.abandoned(package, &format!("killed by signal {sig}")),
         Outcome::Failed(code) => reporter.abandoned(package, &format!("exit status {code}")),
         Outcome::Succeeded => reporter.abandoned(package, "exited without a result"),

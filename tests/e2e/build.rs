@@ -114,12 +114,12 @@ fn dry_run_prints_exact_commands_and_touches_nothing() {
     assert_eq!(calls.len(), 2, "{stdout}");
     assert!(
         calls[0].starts_with(&format!(
-            "cd {dir} && CGO_ENABLED=0 GOMAXPROCS=3 go build -o bin/.gob-staging/"
+            "cd {dir} && CGO_ENABLED=0 GOMAXPROCS=3 go build -o .gob/build/"
         )),
         "{}",
         calls[0]
     );
-    assert!(stdout.contains("# publish bin/.gob-staging/"), "{stdout}");
+    assert!(stdout.contains("# publish .gob/build/"), "{stdout}");
     assert!(stdout.contains("/server -> bin/tool-server"), "{stdout}");
     assert!(!ws.dir().join("bin").exists(), "--dry-run created bin/");
 }

@@ -49,7 +49,7 @@ fn equal_settings_share_one_call() {
     let plan = plan_build(&bins, &ctx());
     assert_eq!(plan.batches.len(), 1);
     let batch = &plan.batches[0];
-    let staging = format!("bin/.gob-staging/{}-1/", plain().fingerprint());
+    let staging = format!(".gob/build/{}-1/", plain().fingerprint());
     assert_eq!(
         batch.command.args,
         [
@@ -67,7 +67,7 @@ fn equal_settings_share_one_call() {
     assert_eq!(batch.command.env["GOMAXPROCS"], "2");
     assert_eq!(batch.command.env["CGO_ENABLED"], "0");
     assert_eq!(batch.outputs[1].published, PathBuf::from("/ws/bin/b"));
-    assert!(batch.outputs[1].staged.starts_with("/ws/bin/.gob-staging"));
+    assert!(batch.outputs[1].staged.starts_with("/ws/.gob/build"));
 }
 
 #[test]

@@ -127,27 +127,50 @@ fn test_binaries_run_in_their_package_dir_like_go_test_json() {
         package: pkg("security/api"),
         path: PathBuf::from("/ws/.gob/test/integ/batch-1/api.test"),
     };
-    let cmd = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"));
-    assert_eq!(cmd.program, "/cache/test2json");
-    assert_eq!(cmd.dir, PathBuf::from("/ws/security/api"));
+    let run = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"));
+    assert_eq!(run.binary.program, "/ws/.gob/test/integ/batch-1/api.test");
+    assert_eq!(run.binary.dir, PathBuf::from("/ws/security/api"));
     assert_eq!(
-        cmd.args,
+        run.binary.args,
         [
-            "-t",
-            "-p",
-            "m/security/api",
-            "/ws/.gob/test/integ/batch-1/api.test",
             "-test.paniconexit0",
             "-test.v=test2json",
             "-test.timeout=2m0s",
             "-test.count=1"
         ]
     );
+    assert_eq!(run.converter.program, "/cache/test2json");
+    assert_eq!(run.converter.args, ["-t", "-p", "m/security/api"]);
+    assert_eq!(run.converter.dir, run.binary.dir);
+    assert_eq!(run.timeout, Some(Duration::from_secs(120)));
     let old = plan_run(&s, &binary, "t2j", &[], &ctx("go1.19.8"));
     assert!(
-        old.args.contains(&"-test.v=true".to_string()),
+        old.binary.args.contains(&"-test.v=true".to_string()),
         "Go 1.19 has no -test.v=test2json"
     );
+}
+
+#[test]
+fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
+    let s = suite("[test.integ]\ninteg = true\ntimeout = \"2m\"\n");
+    let binary = TestBinary {
+        package: pkg("a"),
+        path: PathBuf::from("/ws/.gob/test/integ/batch-1/a.test"),
+    };
+    let with = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        plan_run(&s, &binary, "t2j", &args, &ctx("go1.26.0")).timeout
+    };
+    assert_eq!(
+        with(&["-test.timeout=30m"]),
+        Some(Duration::from_secs(1800))
+    );
+    assert_eq!(
+        with(&["--test.timeout", "5s"]),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(with(&["-test.timeout=0"]), None);
+    assert_eq!(with(&["-test.run=X"]), Some(Duration::from_secs(120)));
 }
 
 #[test]

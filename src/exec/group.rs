@@ -1,0 +1,89 @@
+//! A child's process group: signalling it, stopping it (SIGTERM, the grace period, SIGKILL)
+//! and clearing out what is left of it after the child itself exited.
+
+use std::time::Duration;
+
+use tokio::process::Child;
+use tokio::sync::watch;
+
+use super::shutdown::{self, StopState, kill_requested};
+
+/// How often gob looks whether a group still has members.
+const POLL: Duration = Duration::from_millis(20);
+
+/// The process group a child leads (spawned with `process_group(0)`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Group(Option<i32>);
+
+impl Group {
+    /// The group of `child`; read before the child is reaped.
+    pub(super) fn of(child: &Child) -> Group {
+        Group(child.id().map(|pid| pid as i32))
+    }
+
+    /// Sends `sig` to every member; false when the group has none left.
+    fn signal(self, sig: i32) -> bool {
+        match self.0 {
+            // SAFETY: kill(2) on a process group gob created for its own child.
+            Some(pgid) => unsafe { libc::kill(-pgid, sig) == 0 },
+            None => false,
+        }
+    }
+
+    /// True while any process of the group is alive.
+    fn exists(self) -> bool {
+        self.signal(0)
+    }
+
+    /// Asks the group to exit: SIGTERM, plus SIGCONT so a stopped member sees it.
+    fn terminate(self) {
+        self.signal(libc::SIGTERM);
+        self.signal(libc::SIGCONT);
+    }
+
+    /// Resolves when the group has no members left.
+    async fn gone(self) {
+        while self.exists() {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Stops a running child and its group: SIGTERM, then SIGKILL once the grace period passed
+/// or a second signal arrived; returns when the child is reaped.
+pub(super) async fn stop(child: &mut Child, group: Group, rx: &mut watch::Receiver<StopState>) {
+    group.terminate();
+    let exited_and_gone = async {
+        let _ = child.wait().await;
+        group.gone().await;
+    };
+    tokio::select! {
+        () = exited_and_gone => return,
+        () = tokio::time::sleep(shutdown::grace()) => {}
+        () = kill_requested(rx) => {}
+    }
+    group.signal(libc::SIGKILL);
+    let _ = child.wait().await;
+}
+
+/// After the child exited on its own: processes it left in its group (a server a test
+/// started and forgot, a grandchild holding the output pipe) get SIGTERM, then SIGKILL after
+/// the grace period, so nothing of the run outlives it and no pipe stays open.
+pub(super) async fn clear_leftovers(group: Group, rx: &mut watch::Receiver<StopState>) {
+    if !group.exists() {
+        return;
+    }
+    group.terminate();
+    tokio::select! {
+        () = group.gone() => return,
+        () = tokio::time::sleep(shutdown::grace()) => {}
+        () = kill_requested(rx) => {}
+    }
+    group.signal(libc::SIGKILL);
+}
+
+/// Kills a child at once (a converter whose input never ended) and reaps it.
+pub(super) async fn kill(child: &mut Child, group: Group) {
+    group.signal(libc::SIGKILL);
+    let _ = child.wait().await;
+}

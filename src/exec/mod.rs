@@ -1,0 +1,306 @@
+//! The one place gob runs planned commands as child processes.
+//!
+//! Each child gets its own process group, so a signal meant for the child's whole tree (the
+//! go command and the compilers it starts, a test binary and its helpers) reaches all of it
+//! and nothing else. Because the terminal's Ctrl-C then reaches only gob, gob stops the
+//! groups itself ([`shutdown`]); a deadline stops a child the same way. Once a child exited,
+//! whatever it left in its group is stopped too, so no process of a run outlives it and no
+//! leaked pipe keeps gob waiting.
+
+mod group;
+pub mod shutdown;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::watch;
+
+use crate::plan::GoCommand;
+use group::Group;
+use shutdown::StopState;
+
+/// How long gob reads output that is still arriving after every process it knows of ended
+/// (a process that left its group can hold a pipe open forever).
+const LEAK_WAIT: Duration = Duration::from_secs(1);
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit status 0.
+    Succeeded,
+    /// Non-zero exit status.
+    Failed(i32),
+    /// Killed by a signal gob did not send.
+    Signaled(i32),
+    /// gob received this signal (SIGINT or SIGTERM) and stopped the child.
+    Interrupted(i32),
+    /// The deadline passed and gob stopped the child.
+    TimedOut,
+}
+
+/// A child that could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start `{program}` in {dir}: {source}")]
+pub struct SpawnError {
+    /// The program.
+    pub program: String,
+    /// The working dir.
+    pub dir: String,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+/// Runs `command` with inherited stdio (go's output reaches the user unchanged) and waits.
+pub async fn run_inherited(command: &GoCommand) -> Result<Outcome, SpawnError> {
+    run(command, Output::<fn(&str)>::Inherit, None).await
+}
+
+/// Runs `command`, handing each stdout line to `on_line` (stderr is inherited); stops the
+/// child's process group when `deadline` passes.
+pub async fn run_lines(
+    command: &GoCommand,
+    on_line: impl FnMut(&str) + Send,
+    deadline: Option<Duration>,
+) -> Result<Outcome, SpawnError> {
+    run(command, Output::Lines(on_line), deadline).await
+}
+
+/// Runs a test binary with its output (stdout and stderr, as `go test` merges them) piped
+/// into `converter` (`go tool test2json`, reading stdin), handing each converter line to
+/// `on_line`. The outcome is the binary's; `deadline` and stop requests stop the binary's
+/// group, after which the converter reads to the end of its input and reports.
+pub async fn run_converted(
+    binary: &GoCommand,
+    converter: &GoCommand,
+    on_line: impl FnMut(&str) + Send,
+    deadline: Option<Duration>,
+) -> Result<Outcome, SpawnError> {
+    let mut rx = shutdown::subscribe();
+    if let Some(sig) = shutdown::requested() {
+        return Ok(Outcome::Interrupted(sig));
+    }
+    let (reader, writer) = std::io::pipe().map_err(|source| spawn_error(binary, source))?;
+    let stderr = writer
+        .try_clone()
+        .map_err(|source| spawn_error(binary, source))?;
+    let mut converter_child = spawn(
+        converter,
+        Stdio::from(reader),
+        Stdio::piped(),
+        Stdio::inherit(),
+    )?;
+    let converter_group = Group::of(&converter_child);
+    let mut binary_child = match spawn(
+        binary,
+        Stdio::null(),
+        Stdio::from(writer),
+        Stdio::from(stderr),
+    ) {
+        Ok(child) => child,
+        Err(e) => {
+            group::kill(&mut converter_child, converter_group).await;
+            return Err(e);
+        }
+    };
+    let mut copy = Copy::new(converter_child.stdout.take(), Some(on_line));
+    let outcome = copy
+        .alongside(finish(&mut binary_child, deadline, &mut rx))
+        .await;
+    // The binary's group is gone, so the converter's input has ended: it reports and exits.
+    let converted = copy
+        .alongside(tokio::time::timeout(LEAK_WAIT, converter_child.wait()))
+        .await;
+    if converted.is_err() {
+        group::kill(&mut converter_child, converter_group).await;
+    }
+    copy.drain().await;
+    Ok(outcome)
+}
+
+/// Runs `command` with its output discarded; only the outcome matters.
+pub async fn run_quiet(command: &GoCommand) -> Result<Outcome, SpawnError> {
+    run(command, Output::<fn(&str)>::Discard, None).await
+}
+
+/// Runs `commands` with at most `limit` at once; outcomes in input order.
+pub async fn run_parallel(
+    commands: &[GoCommand],
+    limit: usize,
+) -> Result<Vec<Outcome>, SpawnError> {
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, command) in commands.iter().cloned().enumerate() {
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (index, run_inherited(&command).await)
+        });
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; commands.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, result)) = joined {
+            outcomes[index] = Some(result?);
+        }
+    }
+    // A task that panicked or was cancelled has no outcome: a failure, never a success.
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Failed(-1)))
+        .collect())
+}
+
+/// Where a child's output goes.
+enum Output<F> {
+    /// Straight to gob's stdout and stderr.
+    Inherit,
+    /// Stdout lines to a callback; stderr to gob's.
+    Lines(F),
+    /// Nowhere.
+    Discard,
+}
+
+async fn run<F: FnMut(&str) + Send>(
+    command: &GoCommand,
+    output: Output<F>,
+    deadline: Option<Duration>,
+) -> Result<Outcome, SpawnError> {
+    let mut rx = shutdown::subscribe();
+    if let Some(sig) = shutdown::requested() {
+        return Ok(Outcome::Interrupted(sig));
+    }
+    let (stdout_mode, stderr_mode) = match &output {
+        Output::Inherit => (Stdio::inherit(), Stdio::inherit()),
+        Output::Lines(_) => (Stdio::piped(), Stdio::inherit()),
+        Output::Discard => (Stdio::null(), Stdio::null()),
+    };
+    let mut child = spawn(command, Stdio::null(), stdout_mode, stderr_mode)?;
+    let on_line = match output {
+        Output::Lines(f) => Some(f),
+        Output::Inherit | Output::Discard => None,
+    };
+    let mut copy = Copy::new(child.stdout.take(), on_line);
+    let outcome = copy.alongside(finish(&mut child, deadline, &mut rx)).await;
+    copy.drain().await;
+    Ok(outcome)
+}
+
+/// Waits for `child` to exit, or stops it on a stop request or at the deadline; then clears
+/// its group. Returns when nothing of the group is left.
+async fn finish(
+    child: &mut Child,
+    deadline: Option<Duration>,
+    rx: &mut watch::Receiver<StopState>,
+) -> Outcome {
+    let group = Group::of(child);
+    let expired = async {
+        match deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stopped = tokio::select! {
+        status = child.wait() => {
+            group::clear_leftovers(group, rx).await;
+            return outcome_of(status);
+        }
+        sig = shutdown::stop_requested(rx) => Outcome::Interrupted(sig),
+        () = expired => Outcome::TimedOut,
+    };
+    group::stop(child, group, rx).await;
+    stopped
+}
+
+/// Spawns `command` as the leader of a new process group.
+fn spawn(
+    command: &GoCommand,
+    stdin: Stdio,
+    stdout: Stdio,
+    stderr: Stdio,
+) -> Result<Child, SpawnError> {
+    // The Command (and the pipe ends it holds) is dropped on return, so only the child keeps
+    // them open.
+    Command::new(&command.program)
+        .args(&command.args)
+        .envs(&command.env)
+        .current_dir(&command.dir)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .map_err(|source| spawn_error(command, source))
+}
+
+fn spawn_error(command: &GoCommand, source: std::io::Error) -> SpawnError {
+    SpawnError {
+        program: command.program.clone(),
+        dir: command.dir.display().to_string(),
+        source,
+    }
+}
+
+/// Copies a child's stdout lines to a callback while other futures run.
+struct Copy<'a> {
+    lines: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
+}
+
+impl<'a> Copy<'a> {
+    fn new<F: FnMut(&str) + Send + 'a>(
+        stdout: Option<ChildStdout>,
+        on_line: Option<F>,
+    ) -> Copy<'a> {
+        let lines = match (stdout, on_line) {
+            (Some(out), Some(mut on_line)) => {
+                let future: Pin<Box<dyn Future<Output = ()> + Send + 'a>> = Box::pin(async move {
+                    let mut lines = BufReader::new(out).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        on_line(&line);
+                    }
+                });
+                Some(future)
+            }
+            _ => None,
+        };
+        Copy { lines }
+    }
+
+    /// Runs `future` to its end, copying lines meanwhile (a child blocked on a full pipe
+    /// could not exit otherwise).
+    async fn alongside<T>(&mut self, future: impl Future<Output = T>) -> T {
+        tokio::pin!(future);
+        loop {
+            match &mut self.lines {
+                Some(lines) => tokio::select! {
+                    value = &mut future => return value,
+                    () = lines.as_mut() => self.lines = None,
+                },
+                None => return future.await,
+            }
+        }
+    }
+
+    /// Reads what is left, but not forever: a process that escaped its group may hold the
+    /// pipe open.
+    async fn drain(self) {
+        if let Some(lines) = self.lines {
+            let _ = tokio::time::timeout(LEAK_WAIT, lines).await;
+        }
+    }
+}
+
+fn outcome_of(status: std::io::Result<std::process::ExitStatus>) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) if s.success() => Outcome::Succeeded,
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => Outcome::Failed(code),
+            (None, Some(sig)) => Outcome::Signaled(sig),
+            (None, None) => Outcome::Failed(-1),
+        },
+        Err(_) => Outcome::Failed(-1),
+    }
+}

@@ -1,0 +1,153 @@
+//! Stop requests for the whole run. The first SIGINT or SIGTERM asks every running child to
+//! stop (SIGTERM to its process group, SIGKILL after the grace period) and no new child starts;
+//! a second signal kills at once.
+//!
+//! tokio's signal handler replaces the default action for the life of the process, so once
+//! [`install`] ran, gob itself survives the signal and ends through the normal paths, printing
+//! what finished.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+/// The grace period when none is configured.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// Where the run stands with respect to stop requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopState {
+    /// No signal received.
+    Running,
+    /// The first signal (SIGINT or SIGTERM) arrived: stop gracefully.
+    Stopping(i32),
+    /// A second signal arrived: kill now. Carries the first signal, which sets the exit code.
+    Killing(i32),
+}
+
+impl StopState {
+    /// The first signal received, if any.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            StopState::Running => None,
+            StopState::Stopping(sig) | StopState::Killing(sig) => Some(sig),
+        }
+    }
+
+    /// The state after one more signal `sig`.
+    fn after(self, sig: i32) -> StopState {
+        match self {
+            StopState::Running => StopState::Stopping(sig),
+            StopState::Stopping(first) | StopState::Killing(first) => StopState::Killing(first),
+        }
+    }
+}
+
+struct Shutdown {
+    state: watch::Sender<StopState>,
+    grace: Duration,
+}
+
+static SHUTDOWN: OnceLock<Shutdown> = OnceLock::new();
+
+fn shutdown() -> &'static Shutdown {
+    SHUTDOWN.get_or_init(|| Shutdown {
+        state: watch::Sender::new(StopState::Running),
+        grace: DEFAULT_GRACE,
+    })
+}
+
+/// Takes over SIGINT and SIGTERM for the rest of the process; call once, inside the runtime.
+pub fn install(grace: Duration) -> std::io::Result<()> {
+    let _ = SHUTDOWN.set(Shutdown {
+        state: watch::Sender::new(StopState::Running),
+        grace,
+    });
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::spawn(async move {
+        loop {
+            let sig = tokio::select! {
+                _ = interrupt.recv() => libc::SIGINT,
+                _ = terminate.recv() => libc::SIGTERM,
+            };
+            let state = &shutdown().state;
+            state.send_modify(|s| *s = s.after(sig));
+            match *state.borrow() {
+                StopState::Stopping(_) => eprintln!(
+                    "\ngob: {}: stopping; running processes get {} to exit (signal again to kill them now)",
+                    signal_name(sig),
+                    humanize(shutdown().grace)
+                ),
+                _ => eprintln!("\ngob: {}: killing running processes", signal_name(sig)),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The first stop signal received so far, if any.
+pub fn requested() -> Option<i32> {
+    shutdown().state.borrow().signal()
+}
+
+/// The grace period between SIGTERM and SIGKILL.
+pub(super) fn grace() -> Duration {
+    shutdown().grace
+}
+
+/// A receiver of stop-state changes.
+pub(super) fn subscribe() -> watch::Receiver<StopState> {
+    shutdown().state.subscribe()
+}
+
+/// Resolves when a stop is requested; returns the signal.
+pub(super) async fn stop_requested(rx: &mut watch::Receiver<StopState>) -> i32 {
+    let first = rx
+        .wait_for(|s| *s != StopState::Running)
+        .await
+        .map(|state| state.signal());
+    match first {
+        Ok(sig) => sig.unwrap_or(libc::SIGTERM),
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Resolves when a kill is requested (a second signal).
+pub(super) async fn kill_requested(rx: &mut watch::Receiver<StopState>) {
+    if rx
+        .wait_for(|s| matches!(s, StopState::Killing(_)))
+        .await
+        .is_err()
+    {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    if sig == libc::SIGTERM {
+        "SIGTERM"
+    } else {
+        "SIGINT"
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_signal_kills_and_keeps_the_first() {
+        let s = StopState::Running.after(libc::SIGTERM);
+        assert_eq!(s, StopState::Stopping(libc::SIGTERM));
+        let s = s.after(libc::SIGINT);
+        assert_eq!(s, StopState::Killing(libc::SIGTERM));
+        assert_eq!(s.after(libc::SIGINT).signal(), Some(libc::SIGTERM));
+        assert_eq!(StopState::Running.signal(), None);
+    }
+}

@@ -1,0 +1,128 @@
+//! The workspace lock: two gob runs on one workspace take turns, so neither reads a binary
+//! the other is writing. The lock is an flock on `.gob/lock` (released by the kernel when
+//! its holder dies, however it dies); the file records the holder's pid and command line for
+//! the message of whoever waits. The file itself is never deleted.
+
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The lock file, relative to the workspace dir.
+pub const LOCK_FILE: &str = ".gob/lock";
+
+/// How often a waiting run tries again.
+const RETRY: Duration = Duration::from_millis(100);
+
+/// A held workspace lock; released on drop.
+#[derive(Debug)]
+pub struct WorkspaceLock {
+    _file: File,
+}
+
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// `--no-wait` and another run holds it.
+    #[error("another gob run holds the workspace lock {} ({holder}); not waiting (--no-wait)", path.display())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as the file says.
+        holder: String,
+    },
+    /// The lock file cannot be created or locked.
+    #[error("cannot lock {}: {source}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A stop signal arrived while waiting.
+    #[error("interrupted while waiting for the workspace lock")]
+    Interrupted(i32),
+}
+
+impl WorkspaceLock {
+    /// Takes the lock of `workspace_dir`, waiting for another run to finish unless `no_wait`.
+    pub async fn acquire(workspace_dir: &Path, no_wait: bool) -> Result<WorkspaceLock, LockError> {
+        let path = workspace_dir.join(LOCK_FILE);
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        let mut announced = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(source)) => return Err(io(source)),
+            }
+            let holder = read_holder(&mut file);
+            if no_wait {
+                return Err(LockError::Busy { path, holder });
+            }
+            if !announced {
+                eprintln!(
+                    "gob: waiting for the workspace lock {} ({holder})",
+                    path.display()
+                );
+                announced = true;
+            }
+            if let Some(sig) = crate::exec::shutdown::requested() {
+                return Err(LockError::Interrupted(sig));
+            }
+            tokio::time::sleep(RETRY).await;
+        }
+        write_holder(&mut file).map_err(io)?;
+        Ok(WorkspaceLock { _file: file })
+    }
+}
+
+/// What the lock file says about its holder.
+fn read_holder(file: &mut File) -> String {
+    let mut text = String::new();
+    let _ = file.rewind().and_then(|()| file.read_to_string(&mut text));
+    match text.trim() {
+        "" => "held by another gob run".to_string(),
+        holder => format!("held by {holder}"),
+    }
+}
+
+/// Records this run as the holder: `pid N: gob build …`.
+fn write_holder(file: &mut File) -> std::io::Result<()> {
+    let command: Vec<String> = std::env::args().collect();
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "pid {}: {}", std::process::id(), command.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_lock_is_busy_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = WorkspaceLock::acquire(dir.path(), true).await.unwrap();
+        let busy = WorkspaceLock::acquire(dir.path(), true).await.unwrap_err();
+        let message = busy.to_string();
+        assert!(
+            message.contains(&format!("held by pid {}", std::process::id())),
+            "{message}"
+        );
+        drop(first);
+        WorkspaceLock::acquire(dir.path(), true).await.unwrap();
+    }
+}
