@@ -83,6 +83,12 @@ impl Context {
         let version = go_env
             .version()
             .ok_or_else(|| GobError::GoVersion(go_env.goversion.clone()))?;
+        if !version.at_least(crate::goversion::MIN_MINOR) {
+            return Err(GobError::GoTooOld {
+                program: go.program.clone(),
+                version: version.raw,
+            });
+        }
         let compile_env = CompileEnv {
             go19_concurrent_compilation: env_var("GO19CONCURRENTCOMPILATION"),
             goexperiment: env_var("GOEXPERIMENT"),
@@ -94,6 +100,13 @@ impl Context {
             budget,
             compile_env,
         })
+    }
+
+    /// Prints [`Context::warnings`] to stderr.
+    pub fn print_warnings(&self) {
+        for warning in self.warnings() {
+            eprintln!("gob: warning: {warning}");
+        }
     }
 
     /// Warnings about the environment that slow builds down, one line each.
@@ -112,6 +125,11 @@ impl Context {
                 )
             })
             .into_iter()
+            .chain(self.budget.facts.cgroup_error.as_ref().map(|error| {
+                format!(
+                    "cannot read the cgroup CPU quota ({error}); the CPU budget ignores cgroups"
+                )
+            }))
             .collect()
     }
 }

@@ -21,6 +21,17 @@ pub enum GobError {
     /// `go env` reported a version gob cannot read.
     #[error("cannot tell the Go version from GOVERSION={0:?}")]
     GoVersion(String),
+    /// go is older than gob supports.
+    #[error(
+        "gob needs Go 1.{} or newer; `{program}` is {version}",
+        crate::goversion::MIN_MINOR
+    )]
+    GoTooOld {
+        /// The go program.
+        program: String,
+        /// Its version.
+        version: String,
+    },
     /// `GOB_JOBS` is malformed.
     #[error(transparent)]
     Jobs(#[from] crate::budget::BadJobs),
@@ -66,6 +77,7 @@ impl GobError {
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)
+            | GobError::GoTooOld { .. }
             | GobError::Spawn(_)
             | GobError::Io { .. } => Exit::Environment,
             GobError::Lock(crate::lock::LockError::Busy { .. }) => Exit::Busy,

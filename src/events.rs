@@ -58,8 +58,95 @@ mod tests {
     }
 
     #[test]
+    fn malformed_events_are_plain_lines_not_errors() {
+        for line in [
+            "{}",
+            r#"{"Action":3}"#,
+            r#"{"Action":"pass","Elapsed":"fast"}"#,
+            r#"{"Action":"output","Package":null,"Output":["x"]}"#,
+            r#"{"Action":"pass","Package":"m/a""#,
+            r#"{"Action":"pass","Elapsed":1e999}"#,
+            "{\"Action\":\"output\",\"Output\":\"\\ud800\"}",
+        ] {
+            assert!(parse_line(line).is_none(), "{line}");
+        }
+        let ev = parse_line(r#"{"Action":"output","Output":"\u00e9\n"}"#).unwrap();
+        assert_eq!(ev.output.as_deref(), Some("é\n"));
+    }
+
+    #[test]
     fn non_json_lines_are_not_events() {
         assert!(parse_line("ok  \tm/a\t0.01s").is_none());
         assert!(parse_line("{not json").is_none());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::report::Reporter;
+    use proptest::prelude::*;
+
+    /// Events built from the actions and names a real stream has, in any order.
+    fn event() -> impl Strategy<Value = String> {
+        let action = prop::sample::select(vec![
+            "start",
+            "run",
+            "pause",
+            "cont",
+            "pass",
+            "fail",
+            "skip",
+            "output",
+            "bench",
+            "build-output",
+            "build-fail",
+            "attr",
+            "",
+        ]);
+        let package = prop::option::of(prop::sample::select(vec!["m/a", "m/b", ""]));
+        let test = prop::option::of(prop::sample::select(vec!["TestA", "TestA/sub", ""]));
+        let elapsed = prop::option::of(prop::num::f64::ANY);
+        (action, package, test, elapsed, "\\PC{0,10}").prop_map(
+            |(action, package, test, elapsed, output)| {
+                let mut map = serde_json::Map::new();
+                map.insert("Action".into(), action.into());
+                if let Some(p) = package {
+                    map.insert("Package".into(), p.into());
+                }
+                if let Some(t) = test {
+                    map.insert("Test".into(), t.into());
+                }
+                if let Some(e) = elapsed.and_then(serde_json::Number::from_f64) {
+                    map.insert("Elapsed".into(), e.into());
+                }
+                map.insert("Output".into(), output.into());
+                Value::Object(map).to_string()
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_event_parser_any_line(line in "\\PC{0,200}") {
+            let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn fuzz_event_parser_json_like(line in "\\{\"(Action|Package|Test|Elapsed|Output|Time)\":(\"[a-z]{0,5}\"|[0-9.e-]{1,6}|null|\\{\\}|\\[\\]),?\\}?") {
+            let _ = parse_line(&line);
+        }
+
+        #[test]
+        fn fuzz_reporter_any_event_order(lines in prop::collection::vec(event(), 0..40)) {
+            let mut reporter = Reporter::default();
+            for line in &lines {
+                if let Some(ev) = parse_line(line) {
+                    reporter.event(&ev);
+                }
+            }
+            reporter.abandoned("m/a", "killed");
+            prop_assert!(reporter.failures().len() <= reporter.results.len());
+        }
     }
 }

@@ -57,6 +57,10 @@ impl GoVersion {
     }
 }
 
+/// The oldest Go release gob supports (its test binaries' flags and `go list` fields all
+/// exist by then; older releases are untested).
+pub const MIN_MINOR: u32 = 18;
+
 /// The range of `-c` values the go command will give compile actions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CompileConcurrency {

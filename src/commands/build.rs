@@ -26,9 +26,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         return Ok(());
     }
     let _lock = lock_workspace(globals, &manifest).await?;
-    for warning in ctx.warnings() {
-        eprintln!("gob: warning: {warning}");
-    }
+    ctx.print_warnings();
     if plan.batches.is_empty() {
         eprintln!("gob: no [[binary]] in {}", manifest.path.display());
         return Ok(());

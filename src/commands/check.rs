@@ -12,6 +12,7 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    ctx.print_warnings();
     let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
     let suites: Vec<CheckSuite> = expanded

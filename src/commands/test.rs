@@ -27,6 +27,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let specs = select(&manifest, args)?;
     let _lock = lock_workspace(globals, &manifest).await?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    ctx.print_warnings();
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
     let pairs = expanded.iter().flat_map(|s| {
         s.packages

@@ -184,3 +184,74 @@ fn every_problem_is_reported_at_once() {
     assert!(got[2].starts_with("4:1 [[binary]] #1 is missing the required key `package`"));
     assert!(got[3].starts_with("7:11 `package` in [[binary]] #2 must be a string, found integer"));
 }
+
+/// Fuzzing: any text, and any mix of manifest fragments, loads without a panic, and every
+/// problem points inside the text and renders.
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FRAGMENTS: &[&str] = &[
+        "[build]\n",
+        "[[binary]]\n",
+        "[test.unit]\n",
+        "[test.\"a b\"]\n",
+        "[test.\"../x\"]\n",
+        "[workspace]\n",
+        "[build.env]\n",
+        "package = \"./cmd/a\"\n",
+        "package = \"./...\"\n",
+        "name = \"é/\"\n",
+        "name = \"\"\n",
+        "out_dir = \"../../\"\n",
+        "out_dir = \"/\"\n",
+        "dir = \".\"\n",
+        "flags = [\"-trimpath\", 3]\n",
+        "tags = []\n",
+        "env = { A = \"1\", B = 2 }\n",
+        "timeout = \"5q\"\n",
+        "timeout = \"1h2m3.5s\"\n",
+        "timeout = \"-1s\"\n",
+        "exclude = [\"[\"]\n",
+        "vet = \"off\"\n",
+        "integ = \"yes\"\n",
+        "args = [\"-test.timeout=0\"]\n",
+        "ldflags = \"\"\"\nmulti\n\"\"\"\n",
+        "x = 1979-05-27T07:32:00Z\n",
+        "= \n",
+        "[\n",
+        "\"unterminated\n",
+        "a.b.c = 1\n",
+        "\u{feff}",
+        "# comment ü\n",
+    ];
+
+    fn check(text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        if let Err(ManifestError::Invalid { problems, text, .. }) =
+            Manifest::parse(&path, Arc::new(text.to_string()))
+        {
+            assert!(!problems.is_empty());
+            for problem in &problems {
+                assert!(problem.span.start <= problem.span.end, "{problem:?}");
+                assert!(problem.span.end <= text.len(), "{problem:?}");
+                let report = ProblemReport::new(problem, "gobuild.toml", text.clone());
+                let _ = format!("{:?}", miette::Report::new(report));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_manifest_any_text(text in "\\PC{0,200}") {
+            check(&text);
+        }
+
+        #[test]
+        fn fuzz_manifest_fragments(picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..12)) {
+            let text: String = picks.iter().map(|&i| FRAGMENTS[i]).collect();
+            check(&text);
+        }
+    }
+}

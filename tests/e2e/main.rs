@@ -4,6 +4,8 @@ mod build;
 mod cgroup;
 mod check;
 mod env;
+mod environment;
 mod manifest_errors;
+mod stop;
 mod support;
 mod test_suites;

@@ -140,3 +140,59 @@ fn missing_proc_files_are_an_error_not_a_guess() {
     let root = tempfile::tempdir().unwrap();
     assert!(detect_limits(root.path()).is_err());
 }
+
+#[test]
+fn an_unreadable_quota_file_is_an_error_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    write(r, "proc/self/cgroup", "0::/ctr\n");
+    write(r, "proc/self/mountinfo", V2_MOUNTINFO);
+    // A directory where the file should be: reading it fails like an unreadable file.
+    fs::create_dir_all(r.join("sys/fs/cgroup/ctr/cpu.max")).unwrap();
+    let error = detect_limits(r).unwrap_err().to_string();
+    assert!(error.contains("/sys/fs/cgroup/ctr/cpu.max"), "{error}");
+}
+
+#[test]
+fn malformed_cgroup_files_mean_no_limit() {
+    assert_eq!(parse_cpu_max(""), None);
+    assert_eq!(parse_cpu_max("0 100000"), None);
+    assert_eq!(parse_cpu_max("50000 0"), None);
+    assert_eq!(parse_cpu_max("50000 x"), None);
+    assert_eq!(parse_cpu_max("-5 100000"), None);
+    assert_eq!(parse_cfs("", ""), None);
+    assert_eq!(parse_cfs("99999999999999999999", "100000"), None);
+    assert!(parse_proc_cgroup("x:y\n::\n:::\n0::\n").len() <= 4);
+    assert!(parse_mountinfo("- cgroup2\n1 2 3 - \n").is_empty());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_cgroup_parsers(text in "\\PC{0,120}", other in "\\PC{0,20}") {
+            let _ = parse_proc_cgroup(&text);
+            let _ = parse_mountinfo(&text);
+            if let Some((quota, period)) = parse_cpu_max(&text) {
+                prop_assert!(quota > 0 && period > 0);
+            }
+            if let Some((quota, period)) = parse_cfs(&text, &other) {
+                prop_assert!(quota > 0 && period > 0);
+            }
+        }
+
+        #[test]
+        fn fuzz_cgroup_limits_always_give_a_cpu(quota in 1u64.., period in 1u64..) {
+            let limit = CgroupLimit {
+                version: CgroupVersion::V2,
+                file: "/x".into(),
+                quota_us: quota,
+                period_us: period,
+                leaf: true,
+            };
+            prop_assert!(limit.cpus() >= 1);
+        }
+    }
+}
