@@ -36,36 +36,42 @@ fn an_out_dir_outside_the_workspace_needs_the_command_line() {
     assert_eq!(names, ["alpha"], "out_dir holds only the published binary");
 }
 
-/// Runs `gob build --out-dir OUT` in a private mount namespace where OUT is a tmpfs mounted
-/// with `options`; returns (exit code, stderr, what OUT held afterwards) or `None` where the
-/// kernel refuses (not root, no unshare).
-fn build_into_tmpfs(options: &str) -> Option<(i32, String, String)> {
-    let ws = Workspace::example(ONE_BINARY);
-    let out = ws.dir().join("out");
-    fs::create_dir_all(&out).unwrap();
+/// Runs `setup` (mount commands), then `script` with gob as `$0`, in a private mount
+/// namespace in the workspace dir: (exit code, stdout, stderr), or `None` after printing why
+/// the test skips where the kernel refuses (not root, no unshare).
+fn in_private_mounts(ws: &Workspace, setup: &str, script: &str) -> Option<(i32, String, String)> {
     let gob = gob_command();
     let mut shell = Command::new("unshare");
     shell
         .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg(format!(
-            "mount -t tmpfs -o {options} tmpfs out || exit 99; \"$0\" build --out-dir out 2>gob.err; code=$?; ls -A out; exit $code"
-        ))
+        .arg(format!("{setup} || exit 99; {script}"))
         .arg(gob.get_program())
-        .current_dir(ws.dir())
-        .envs(gob.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        .current_dir(ws.dir());
     for (key, value) in gob.get_envs() {
-        if value.is_none() {
-            shell.env_remove(key);
-        }
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
     }
-    let (code, listing, stderr) = run(&mut shell);
-    if code == 99 || stderr.contains("unshare failed") || stderr.contains("Operation not permitted")
-    {
-        eprintln!("skipped: cannot mount a tmpfs in a private mount namespace here: {stderr}");
+    let (code, stdout, stderr) = run(&mut shell);
+    if code == 99 || stderr.contains("unshare failed") {
+        eprintln!("skipped: cannot mount in a private mount namespace here: {stderr}");
         return None;
     }
-    let gob_err = fs::read_to_string(ws.dir().join("gob.err")).unwrap_or_default();
-    Some((code, gob_err, listing))
+    Some((code, stdout, stderr))
+}
+
+/// `gob build --out-dir out` where out is a tmpfs mounted with `options`: (exit code, gob's
+/// stderr, what out held afterwards).
+fn build_into_tmpfs(options: &str) -> Option<(i32, String, String)> {
+    let ws = Workspace::example(ONE_BINARY);
+    fs::create_dir_all(ws.dir().join("out")).unwrap();
+    let (code, listing, stderr) = in_private_mounts(
+        &ws,
+        &format!("mount -t tmpfs -o {options} tmpfs out"),
+        "\"$0\" build --out-dir out; code=$?; ls -A out; exit $code",
+    )?;
+    Some((code, stderr, listing))
 }
 
 #[test]
@@ -115,4 +121,31 @@ fn a_go_older_than_gob_supports_is_named() {
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_unreadable_cgroup_file_is_a_warning_and_the_build_goes_on() {
+    // Shadow the cgroup mount with a tmpfs holding a directory where the quota file belongs:
+    // reading it fails, as an unreadable file would (root reads any file).
+    let (mount, file) = if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").exists() {
+        ("/sys/fs/cgroup/cpu", "cpu.cfs_quota_us")
+    } else if std::path::Path::new("/sys/fs/cgroup/cpu.max").exists() {
+        ("/sys/fs/cgroup", "cpu.max")
+    } else {
+        eprintln!("skipped: no cgroup cpu controller mounted here");
+        return;
+    };
+    let ws = Workspace::example(ONE_BINARY);
+    let setup = format!("mount -t tmpfs tmpfs {mount} && mkdir {mount}/{file}");
+    let Some((code, _, stderr)) = in_private_mounts(&ws, &setup, "exec \"$0\" build") else {
+        return;
+    };
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "gob: warning: cannot read the cgroup CPU quota ({mount}/{file}: Is a directory"
+        )),
+        "{stderr}"
+    );
+    assert!(ws.dir().join("bin/alpha").is_file());
 }

@@ -259,3 +259,59 @@ fn two_runs_take_turns_on_the_workspace_lock() {
         fs::read_to_string(&err).unwrap()
     );
 }
+
+/// Pids of live processes whose working dir is inside `dir`.
+fn processes_in(dir: &Path) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+                && alive(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_c_during_a_cold_build_leaves_no_process_and_no_half_written_binary() {
+    let text = fs::read_to_string(crate::support::repo().join("gobuild.toml")).unwrap();
+    let ws = Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""));
+    let cache = tempfile::tempdir().unwrap();
+    let mut gob = ws
+        .gob(&["build"])
+        .env("GOCACHE", cache.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(60), || ws
+        .dir()
+        .join(".gob/build")
+        .exists()));
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        !processes_in(ws.dir()).is_empty(),
+        "go was running when the signal came"
+    );
+    signal(&gob, libc::SIGINT);
+    let status = exit_within(&mut gob, Duration::from_secs(30));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut gob.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("gob: stopped: "), "{stderr}");
+    let left = processes_in(ws.dir());
+    assert!(
+        wait_until(Duration::from_secs(5), || processes_in(ws.dir()).is_empty()),
+        "processes of the run survived: {left:?}"
+    );
+    for entry in fs::read_dir(ws.dir().join("bin")).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        crate::support::run_binary(&path);
+    }
+    // The next run completes what was stopped.
+    let (code, _, stderr) = run(ws.gob(&["build"]).env("GOCACHE", cache.path()));
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["alpha", "beta", "gamma", "server", "tool-server"] {
+        crate::support::run_binary(&ws.dir().join("bin").join(name));
+    }
+}
