@@ -46,6 +46,47 @@ pub enum Command {
     Check,
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
     Env(EnvArgs),
+    /// Print how `gob test --shard K/N` would split the suites' packages into N shards.
+    Shards(ShardsArgs),
+    /// Show the binaries and the suites with their packages.
+    List,
+    /// Write a gobuild.toml for the Go module in the current dir (never overwrites one).
+    Init,
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// Which suites a test command selects.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SuiteSelection {
+    /// Suites, by name (default: every unit suite, or every integ suite with --integ).
+    #[arg(value_name = "SUITE")]
+    pub suites: Vec<String>,
+    /// The integration suites (`integ = true`) instead of the unit suites.
+    #[arg(long)]
+    pub integ: bool,
+    /// The timing history (default `<workspace>/.gob/timings.json`).
+    #[arg(long, value_name = "PATH", env = "GOB_TIMINGS")]
+    pub timings: Option<PathBuf>,
+}
+
+/// `gob shards`.
+#[derive(Debug, clap::Args)]
+pub struct ShardsArgs {
+    /// Number of shards.
+    #[arg(value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub count: u16,
+    /// The suites.
+    #[command(flatten)]
+    pub selection: SuiteSelection,
+}
+
+/// `gob completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `gob build`.
@@ -60,17 +101,27 @@ pub struct BuildArgs {
     /// Publish into DIR instead of the manifest's out_dir (may be outside the workspace).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Print gob's events as JSON lines on stdout (human output goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `gob test`.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
-    /// Suites to run, by name (default: every unit suite, or every integ suite with --integ).
-    #[arg(value_name = "SUITE")]
-    pub suites: Vec<String>,
-    /// Run the integration suites (`integ = true`) instead of the unit suites.
+    /// The suites to run.
+    #[command(flatten)]
+    pub selection: SuiteSelection,
+    /// Run only the K-th of N shards of the selected packages, balanced by recorded time.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::plan::shard::ShardSpec>,
+    /// Print test2json events and gob's own events as JSON lines on stdout (human output
+    /// goes to stderr).
     #[arg(long)]
-    pub integ: bool,
+    pub json: bool,
+    /// Write a JUnit XML report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
     /// Run only tests matching PATTERN (passed to the test binaries as -test.run).
     #[arg(long, value_name = "PATTERN")]
     pub run: Option<String>,

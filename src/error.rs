@@ -41,6 +41,9 @@ pub enum GobError {
     /// A name on the command line matches no suite.
     #[error(transparent)]
     UnknownSuite(#[from] crate::commands::test::UnknownSuite),
+    /// `gob init` found a manifest.
+    #[error(transparent)]
+    ManifestExists(#[from] crate::commands::init::ManifestExists),
     /// The workspace lock was not taken.
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
@@ -73,7 +76,8 @@ impl GobError {
             | GobError::Manifest(ManifestError::Invalid { .. })
             | GobError::Jobs(_)
             | GobError::UnknownBinary(_)
-            | GobError::UnknownSuite(_) => Exit::Usage,
+            | GobError::UnknownSuite(_)
+            | GobError::ManifestExists(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)

@@ -84,7 +84,7 @@ mod tests {
 #[cfg(test)]
 mod fuzz {
     use super::*;
-    use crate::report::Reporter;
+    use crate::report::Collector;
     use proptest::prelude::*;
 
     /// Events built from the actions and names a real stream has, in any order.
@@ -139,14 +139,17 @@ mod fuzz {
 
         #[test]
         fn fuzz_reporter_any_event_order(lines in prop::collection::vec(event(), 0..40)) {
-            let mut reporter = Reporter::default();
+            let mut collector = Collector::default();
+            let mut finished = Vec::new();
             for line in &lines {
                 if let Some(ev) = parse_line(line) {
-                    reporter.event(&ev);
+                    finished.extend(collector.event(&ev));
                 }
             }
-            reporter.abandoned("m/a", "killed");
-            prop_assert!(reporter.failures().len() <= reporter.results.len());
+            finished.extend(collector.abandoned("m/a", "killed"));
+            for result in &finished {
+                prop_assert!(result.tests.iter().all(|t| t.elapsed.is_finite()));
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ mod publish;
 mod report;
 mod runners;
 mod suites;
+mod timings;
 mod toolexec;
 mod workspace;
 
@@ -84,6 +85,15 @@ fn run(cli: Cli) -> Result<(), GobError> {
         Command::Test(args) => block_on(grace, commands::test::run(&globals, args)),
         Command::Check => block_on(grace, commands::check::run(&globals)),
         Command::Env(args) => commands::env::run(&globals, args),
+        Command::Shards(args) => commands::shards::run(&globals, args),
+        Command::List => commands::list::run(&globals),
+        Command::Init => commands::init::run(&globals),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(args.shell, &mut command, "gob", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 

@@ -32,6 +32,35 @@ pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
         .is_ok_and(|modified| modified >= since)
 }
 
+/// Replaces `path` atomically: `fill` writes the new content to a temp file beside it (same
+/// filesystem), which is then renamed over `path`; on any error the temp file is removed and
+/// `path` is left as it was. A reader never sees a half-written file.
+pub fn replace_atomically(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.gob-{}.tmp", std::process::id()));
+    let result = fill(&temp)
+        .and_then(|()| std::fs::File::options().write(true).open(&temp)?.sync_all())
+        .and_then(|()| std::fs::rename(&temp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Writes `contents` to `path` with [`replace_atomically`], creating the parent dir.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    replace_atomically(path, |temp| std::fs::write(temp, contents))
+}
+
 /// After a go call was stopped, go may have left a half-copied output whose build ID (at the
 /// start of the file) looks current: removes each of `outputs` the call wrote, so the next
 /// run relinks it. Callers pass only files of gob's own staging and test dirs.

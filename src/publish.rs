@@ -24,20 +24,8 @@ pub fn publish(staged: &Path, target: &Path) -> io::Result<Published> {
     if target.is_file() && same_build(staged, target)? {
         return Ok(Published::UpToDate);
     }
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = target.with_file_name(format!(".{name}.gob-{}.tmp", std::process::id()));
-    let result = (|| {
-        fs::copy(staged, &temp)?;
-        fs::File::options().write(true).open(&temp)?.sync_all()?;
-        fs::rename(&temp, target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result.map(|()| Published::Updated)
+    crate::paths::replace_atomically(target, |temp| fs::copy(staged, temp).map(drop))?;
+    Ok(Published::Updated)
 }
 
 /// Where the linker's build ID is looked for: the text segment starts within the first

@@ -3,6 +3,7 @@
 
 use crate::gotool::{GoTool, GoToolError, ListedPackage};
 use crate::manifest::{Manifest, SuiteSpec};
+use crate::plan::test::TestPackage;
 
 /// A suite with its packages.
 #[derive(Debug, Clone)]
@@ -13,6 +14,35 @@ pub struct ExpandedSuite<'m> {
     pub packages: Vec<ListedPackage>,
     /// Packages dropped by an exclude glob.
     pub excluded: Vec<ListedPackage>,
+}
+
+impl ExpandedSuite<'_> {
+    /// Its packages that have test files, with their dirs.
+    pub fn test_packages(&self) -> Vec<TestPackage> {
+        self.packages
+            .iter()
+            .filter(|p| has_tests(p))
+            .filter_map(|p| {
+                Some(TestPackage {
+                    import_path: p.import_path.clone(),
+                    dir: p.dir.clone()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Import paths of its packages without test files.
+    pub fn without_tests(&self) -> Vec<String> {
+        self.packages
+            .iter()
+            .filter(|p| !has_tests(p))
+            .map(|p| p.import_path.clone())
+            .collect()
+    }
+}
+
+fn has_tests(p: &ListedPackage) -> bool {
+    !p.test_go_files.is_empty() || !p.x_test_go_files.is_empty()
 }
 
 /// Keeps the packages of `listed` whose dir matches no exclude glob of `spec`.

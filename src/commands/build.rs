@@ -5,10 +5,11 @@ use std::time::{Instant, SystemTime};
 use crate::cli::BuildArgs;
 use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
-use crate::exec::{Outcome, run_inherited};
+use crate::exec::{Outcome, run_merged};
 use crate::manifest::Manifest;
 use crate::plan::{BuildPlan, PlanContext, plan_build};
 use crate::publish::{Published, publish};
+use crate::report::{GobEvent, ReportOptions, Reporter, binaries, plural};
 use crate::workspace::{out_dir, resolve_binaries, select_binaries};
 
 /// Runs `gob build`.
@@ -32,23 +33,58 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         return Ok(());
     }
     prepare_dirs(&plan)?;
+    let options = ReportOptions {
+        json: args.json,
+        workspace_dir: manifest.workspace_dir.clone(),
+        ..ReportOptions::default()
+    };
+    let mut reporter = Reporter::new(options.sinks());
+    let result = build(&plan, &mut reporter).await;
+    let _ = reporter.finish();
+    let (updated, up_to_date) = result?;
+    let calls = plan.batches.len();
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "gob: built {} ({updated} updated, {up_to_date} up to date) in {} in {elapsed:.1}s, {}",
+        binaries(updated + up_to_date),
+        plural(calls, "go build call"),
+        plural(ctx.budget.cpus, "CPU"),
+    );
+    Ok(())
+}
+
+/// Runs the calls and publishes; returns (updated, up to date).
+async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usize), GobError> {
+    let started = Instant::now();
     let mut updated = 0;
     let mut up_to_date = 0;
     let mut failed = Vec::new();
-    for batch in &plan.batches {
+    let calls = plan.batches.len();
+    for (call, batch) in plan.batches.iter().enumerate() {
         let call_started = SystemTime::now();
-        let outcome = run_inherited(&batch.command).await?;
+        let clock = Instant::now();
+        reporter.gob(GobEvent::BuildStart {
+            call: call + 1,
+            calls,
+            binaries: batch
+                .outputs
+                .iter()
+                .map(|o| o.output_name.clone())
+                .collect(),
+        });
+        let outcome = run_merged(&batch.command, |line| reporter.output_line(line)).await?;
+        reporter.gob(GobEvent::BuildEnd {
+            call: call + 1,
+            calls,
+            ok: outcome == Outcome::Succeeded,
+            elapsed: clock.elapsed().as_secs_f64(),
+        });
         if let Outcome::Interrupted(sig) = outcome {
             let staged = batch.outputs.iter().map(|o| o.staged.as_path());
             crate::paths::remove_written_since(staged, call_started);
             eprintln!(
-                "gob: stopped: {} binar{} published before the stop",
-                updated + up_to_date,
-                if updated + up_to_date == 1 {
-                    "y"
-                } else {
-                    "ies"
-                }
+                "gob: stopped: {} published before the stop",
+                binaries(updated + up_to_date)
             );
             return Err(GobError::Interrupted(sig));
         }
@@ -61,36 +97,32 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
                 failed.push(output.output_name.clone());
                 continue;
             }
-            match publish(&output.staged, &output.published) {
-                Ok(Published::Updated) => updated += 1,
-                Ok(Published::UpToDate) => up_to_date += 1,
-                Err(source) => {
-                    return Err(GobError::Io {
-                        action: "cannot publish",
-                        path: output.published.clone(),
-                        source,
-                    });
-                }
+            let published =
+                publish(&output.staged, &output.published).map_err(|source| GobError::Io {
+                    action: "cannot publish",
+                    path: output.published.clone(),
+                    source,
+                })?;
+            match published {
+                Published::Updated => updated += 1,
+                Published::UpToDate => up_to_date += 1,
             }
+            reporter.gob(GobEvent::Publish {
+                binary: output.output_name.clone(),
+                path: output.published.clone(),
+                updated: published == Published::Updated,
+            });
         }
     }
-    let calls = plan.batches.len();
-    let elapsed = started.elapsed().as_secs_f64();
-    let built = updated + up_to_date;
     if !failed.is_empty() {
+        let built = updated + up_to_date;
         return Err(GobError::Failed(format!(
-            "build failed for {} ({built} built) in {elapsed:.1}s",
-            failed.join(", ")
+            "build failed for {} ({built} built) in {:.1}s",
+            failed.join(", "),
+            started.elapsed().as_secs_f64()
         )));
     }
-    eprintln!(
-        "gob: built {built} binar{} ({updated} updated, {up_to_date} up to date) in {calls} go build call{} in {elapsed:.1}s, {} CPU{}",
-        if built == 1 { "y" } else { "ies" },
-        if calls == 1 { "" } else { "s" },
-        ctx.budget.cpus,
-        if ctx.budget.cpus == 1 { "" } else { "s" },
-    );
-    Ok(())
+    Ok((updated, up_to_date))
 }
 
 /// Creates out_dir and the staging dirs up front, so an unwritable out_dir is one clear

@@ -3,4 +3,7 @@
 pub mod build;
 pub mod check;
 pub mod env;
+pub mod init;
+pub mod list;
+pub mod shards;
 pub mod test;

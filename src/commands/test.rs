@@ -3,13 +3,16 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::cli::TestArgs;
+use std::path::PathBuf;
+
+use crate::cli::{SuiteSelection, TestArgs};
 use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::manifest::{Manifest, SuiteSpec};
 use crate::plan::test::{TestPackage, TestPlanContext};
-use crate::report::{PackageOutcome, Reporter};
+use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter};
 use crate::runners::{SuiteRun, integ, unit};
+use crate::timings::History;
 
 /// A name on the command line that matches no suite.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +27,7 @@ pub struct UnknownSuite {
 /// Runs `gob test`.
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
-    let specs = select(&manifest, args)?;
+    let specs = select(&manifest, &args.selection)?;
     let _lock = lock_workspace(globals, &manifest).await?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
     ctx.print_warnings();
@@ -37,6 +40,26 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(note) = race_and_plain_note(pairs) {
         eprintln!("{note}");
     }
+    let timings = timings_path(globals, &manifest, &args.selection);
+    let mut runs: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
+    if let Some(shard) = args.shard {
+        let history = History::load(&timings);
+        let shards = super::shards::plan(&expanded, &history, shard.count);
+        let mine = &shards[shard.index - 1];
+        let total: usize = runs.iter().map(Vec::len).sum();
+        eprintln!(
+            "gob: shard {shard}: {} of {total} packages, ~{:.1}s by the timing history",
+            mine.items.len(),
+            mine.total
+        );
+        for (suite, packages) in expanded.iter().zip(runs.iter_mut()) {
+            packages.retain(|p| {
+                mine.items
+                    .iter()
+                    .any(|(i, _)| i.suite == suite.spec.name && i.package == p.import_path)
+            });
+        }
+    }
     let test2json = if specs.iter().any(|s| s.integ) {
         Some(ctx.go.tool_path("test2json")?)
     } else {
@@ -48,70 +71,88 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         base_env: ctx.go.env.clone(),
         version: ctx.version.clone(),
     };
+    let options = ReportOptions {
+        json: args.json,
+        junit: args.junit.clone(),
+        timings: Some(timings),
+        workspace_dir: manifest.workspace_dir.clone(),
+    };
+    let mut reporter = Reporter::new(options.sinks());
     let user_args = args.binary_args();
-    let mut summaries = Vec::new();
     let mut interrupted = None;
-    for suite in &expanded {
+    for (suite, packages) in expanded.iter().zip(&runs) {
         let started = Instant::now();
-        let (with_tests, without): (Vec<_>, Vec<_>) = suite
-            .packages
+        let first_result = reporter.results.len();
+        let dirs = packages
             .iter()
-            .partition(|p| !p.test_go_files.is_empty() || !p.x_test_go_files.is_empty());
-        let packages: Vec<TestPackage> = with_tests
-            .iter()
-            .filter_map(|p| {
-                Some(TestPackage {
-                    import_path: p.import_path.clone(),
-                    dir: p.dir.clone()?,
-                })
-            })
+            .map(|p| (p.import_path.clone(), p.dir.clone()))
             .collect();
-        let mut reporter = Reporter::default();
+        reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs);
         let run = SuiteRun {
             suite: suite.spec,
-            packages: &packages,
+            packages,
             user_args: &user_args,
             ctx: &plan_ctx,
             cpus: ctx.budget.cpus,
         };
-        println!(
-            "=== suite {} ({} packages)",
-            suite.spec.name,
-            packages.len()
-        );
         let end = match (&test2json, suite.spec.integ, packages.is_empty()) {
             (_, _, true) => Default::default(),
             (Some(t2j), true, false) => integ::run(&run, t2j, &mut reporter).await?,
             _ => unit::run(&run, &mut reporter).await?,
         };
-        let skipped: Vec<String> = without.iter().map(|p| p.import_path.clone()).collect();
-        summaries.push((
-            suite.spec,
-            reporter,
-            skipped,
-            end.compile_calls,
-            started.elapsed(),
-        ));
+        let results = &reporter.results[first_result..];
+        let passed = results
+            .iter()
+            .filter(|r| r.outcome == PackageOutcome::Passed)
+            .count();
+        reporter.gob(GobEvent::SuiteEnd {
+            suite: suite.spec.name.clone(),
+            passed,
+            failed: results.len() - passed,
+            skipped: suite.without_tests(),
+            compile_calls: end.compile_calls,
+            elapsed: started.elapsed().as_secs_f64(),
+        });
         if end.interrupted.is_some() {
             interrupted = end.interrupted;
             break;
         }
     }
-    let failed = print_summary(&summaries);
+    reporter.finish().map_err(|source| GobError::Io {
+        action: "cannot write the report",
+        path: args.junit.clone().unwrap_or_default(),
+        source,
+    })?;
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
     }
+    let failed = reporter
+        .results
+        .iter()
+        .filter(|r| r.outcome != PackageOutcome::Passed)
+        .count();
     if failed > 0 {
         return Err(GobError::Failed(format!(
-            "{failed} package{} failed",
-            if failed == 1 { "" } else { "s" }
+            "{} failed",
+            crate::report::plural(failed, "package")
         )));
     }
     Ok(())
 }
 
+/// The timing history file: `--timings` (relative to the current dir) or the workspace's.
+pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSelection) -> PathBuf {
+    match &selection.timings {
+        Some(path) => globals.cwd.join(path),
+        None => manifest.workspace_dir.join(crate::timings::DEFAULT_PATH),
+    }
+}
+
 /// The suites to run: the named ones, else every integ or every unit suite.
-fn select<'m>(manifest: &'m Manifest, args: &TestArgs) -> Result<Vec<&'m SuiteSpec>, GobError> {
+pub fn select<'m>(
+    manifest: &'m Manifest,
+    args: &SuiteSelection,
+) -> Result<Vec<&'m SuiteSpec>, GobError> {
     if args.suites.is_empty() {
         return Ok(manifest
             .suites
@@ -158,53 +199,6 @@ fn race_and_plain_note<'a>(
             both.join(", ")
         )
     })
-}
-
-type SuiteSummary<'m> = (
-    &'m SuiteSpec,
-    Reporter,
-    Vec<String>,
-    usize,
-    std::time::Duration,
-);
-
-/// Prints one line per suite and every failed package and test; returns the failure count.
-fn print_summary(summaries: &[SuiteSummary]) -> usize {
-    let mut failed_total = 0;
-    for (spec, reporter, skipped, compile_calls, elapsed) in summaries {
-        let failures = reporter.failures();
-        let passed = reporter.results.len() - failures.len();
-        let calls = if spec.integ {
-            format!(
-                ", {compile_calls} compile call{}",
-                if *compile_calls == 1 { "" } else { "s" }
-            )
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "gob: suite {}: {passed} passed, {} failed, {} without test files (skipped){calls} in {:.1}s",
-            spec.name,
-            failures.len(),
-            skipped.len(),
-            elapsed.as_secs_f64()
-        );
-        if !skipped.is_empty() {
-            eprintln!("  skipped (no test files): {}", skipped.join(", "));
-        }
-        for (package, outcome, _) in &failures {
-            match outcome {
-                PackageOutcome::BuildFailed => eprintln!("  FAIL {package} [build failed]"),
-                PackageOutcome::Failed(tests) if tests.is_empty() => eprintln!("  FAIL {package}"),
-                PackageOutcome::Failed(tests) => {
-                    eprintln!("  FAIL {package}: {}", tests.join(", "))
-                }
-                PackageOutcome::Passed => {}
-            }
-        }
-        failed_total += failures.len();
-    }
-    failed_total
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 
 use crate::plan::GoCommand;
@@ -106,7 +106,7 @@ pub async fn run_converted(
             return Err(e);
         }
     };
-    let mut copy = Copy::new(converter_child.stdout.take(), Some(on_line));
+    let mut copy = Copy::new(converter_child.stdout.take(), None, Some(on_line));
     let outcome = copy
         .alongside(finish(&mut binary_child, deadline, &mut rx))
         .await;
@@ -119,6 +119,15 @@ pub async fn run_converted(
     }
     copy.drain().await;
     Ok(outcome)
+}
+
+/// Runs `command`, handing each line of its stdout and stderr, as they come, to `on_line`
+/// (go build's and go test -c's compile errors, for reporters to show and annotate).
+pub async fn run_merged(
+    command: &GoCommand,
+    on_line: impl FnMut(&str) + Send,
+) -> Result<Outcome, SpawnError> {
+    run(command, Output::Merged(on_line), None).await
 }
 
 /// Runs `command` with its output discarded; only the outcome matters.
@@ -159,6 +168,8 @@ enum Output<F> {
     Inherit,
     /// Stdout lines to a callback; stderr to gob's.
     Lines(F),
+    /// Stdout and stderr lines to a callback.
+    Merged(F),
     /// Nowhere.
     Discard,
 }
@@ -175,14 +186,15 @@ async fn run<F: FnMut(&str) + Send>(
     let (stdout_mode, stderr_mode) = match &output {
         Output::Inherit => (Stdio::inherit(), Stdio::inherit()),
         Output::Lines(_) => (Stdio::piped(), Stdio::inherit()),
+        Output::Merged(_) => (Stdio::piped(), Stdio::piped()),
         Output::Discard => (Stdio::null(), Stdio::null()),
     };
     let mut child = spawn(command, Stdio::null(), stdout_mode, stderr_mode)?;
     let on_line = match output {
-        Output::Lines(f) => Some(f),
+        Output::Lines(f) | Output::Merged(f) => Some(f),
         Output::Inherit | Output::Discard => None,
     };
-    let mut copy = Copy::new(child.stdout.take(), on_line);
+    let mut copy = Copy::new(child.stdout.take(), child.stderr.take(), on_line);
     let outcome = copy.alongside(finish(&mut child, deadline, &mut rx)).await;
     copy.drain().await;
     Ok(outcome)
@@ -243,7 +255,8 @@ fn spawn_error(command: &GoCommand, source: std::io::Error) -> SpawnError {
     }
 }
 
-/// Copies a child's stdout lines to a callback while other futures run.
+/// Copies a child's output lines (stdout, and stderr when piped) to a callback while other
+/// futures run.
 struct Copy<'a> {
     lines: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
 }
@@ -251,21 +264,28 @@ struct Copy<'a> {
 impl<'a> Copy<'a> {
     fn new<F: FnMut(&str) + Send + 'a>(
         stdout: Option<ChildStdout>,
+        stderr: Option<ChildStderr>,
         on_line: Option<F>,
     ) -> Copy<'a> {
-        let lines = match (stdout, on_line) {
-            (Some(out), Some(mut on_line)) => {
-                let future: Pin<Box<dyn Future<Output = ()> + Send + 'a>> = Box::pin(async move {
-                    let mut lines = BufReader::new(out).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        on_line(&line);
-                    }
-                });
-                Some(future)
-            }
-            _ => None,
+        let Some(mut on_line) = on_line else {
+            return Copy { lines: None };
         };
-        Copy { lines }
+        let future = async move {
+            let mut out = stdout.map(|s| BufReader::new(s).lines());
+            let mut err = stderr.map(|s| BufReader::new(s).lines());
+            while out.is_some() || err.is_some() {
+                let line = tokio::select! {
+                    line = next_line(&mut out) => line,
+                    line = next_line(&mut err) => line,
+                };
+                if let Some(line) = line {
+                    on_line(&line);
+                }
+            }
+        };
+        Copy {
+            lines: Some(Box::pin(future)),
+        }
     }
 
     /// Runs `future` to its end, copying lines meanwhile (a child blocked on a full pipe
@@ -288,6 +308,23 @@ impl<'a> Copy<'a> {
     async fn drain(self) {
         if let Some(lines) = self.lines {
             let _ = tokio::time::timeout(LEAK_WAIT, lines).await;
+        }
+    }
+}
+
+/// The next line of `stream`; at its end (or on a read error) the stream is set to `None`
+/// and this returns `None`. Pending forever once `None`, so a select takes the other stream.
+async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
+    stream: &mut Option<tokio::io::Lines<R>>,
+) -> Option<String> {
+    let Some(lines) = stream else {
+        return std::future::pending().await;
+    };
+    match lines.next_line().await {
+        Ok(Some(line)) => Some(line),
+        Ok(None) | Err(_) => {
+            *stream = None;
+            None
         }
     }
 }

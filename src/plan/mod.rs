@@ -10,6 +10,7 @@ pub mod check;
 pub mod command;
 pub mod names;
 pub mod settings;
+pub mod shard;
 pub mod test;
 
 pub use build::{BuildPlan, PlanContext, plan_build};

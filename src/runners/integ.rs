@@ -2,22 +2,113 @@
 //!
 //! With Go ≥ 1.21 the collision-free batches compile one after another in a background task
 //! while the binaries of finished batches run: the first tests start as soon as the first
-//! batch is linked. Before Go 1.21, one `go test -c` per package, in parallel within the
-//! budget, then the runs. A package that does not build is reported and the rest go on.
+//! batch is linked. The task's messages (call started, a line of go's output, call ended)
+//! reach the reporter while binaries run. Before Go 1.21, one `go test -c` per package, in
+//! parallel within the budget, then the runs. A package that does not build is reported and
+//! the rest go on.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
 use super::{RunEnd, SuiteRun, feed_line};
-use crate::exec::{Outcome, SpawnError, run_converted, run_inherited, run_parallel, run_quiet};
+use crate::exec::{Outcome, SpawnError, run_converted, run_merged, run_parallel, run_quiet};
 use crate::plan::test::{
     CompileBatch, TestBinary, go_duration, plan_integ_compiles, plan_run, plan_single_compile,
 };
-use crate::report::Reporter;
+use crate::report::{GobEvent, Reporter};
 
 /// When gob stops a test binary: past its `-test.timeout` by a tenth of it (2s to 30s), time
 /// for the binary to panic on its own and print the stacks of the hanging test.
 fn kill_after(timeout: Duration) -> Duration {
     timeout + (timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(30))
+}
+
+/// What the compile task tells the runner.
+enum CompileMessage {
+    Started(usize),
+    Line(String),
+    Ended(Result<Outcome, SpawnError>, SystemTime, f64),
+}
+
+/// The reporter, shared between the binary being run and the compile messages arriving
+/// meanwhile; never locked across an await.
+struct Shared<'r> {
+    reporter: Mutex<&'r mut Reporter>,
+    compiled: Mutex<VecDeque<(Result<Outcome, SpawnError>, SystemTime)>>,
+    suite: String,
+    calls: usize,
+    packages: Vec<Vec<String>>,
+}
+
+impl Shared<'_> {
+    fn with<T>(&self, f: impl FnOnce(&mut Reporter) -> T) -> T {
+        let mut guard = self.reporter.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    fn handle(&self, message: CompileMessage) {
+        match message {
+            CompileMessage::Started(call) => self.with(|r| {
+                r.gob(GobEvent::CompileStart {
+                    suite: self.suite.clone(),
+                    call: call + 1,
+                    calls: self.calls,
+                    packages: self.packages[call].clone(),
+                })
+            }),
+            CompileMessage::Line(line) => self.with(|r| r.output_line(&line)),
+            CompileMessage::Ended(outcome, started, elapsed) => {
+                let call = self.compiled.lock().map(|c| c.len()).unwrap_or(0);
+                self.with(|r| {
+                    r.gob(GobEvent::CompileEnd {
+                        suite: self.suite.clone(),
+                        call: call + 1,
+                        calls: self.calls,
+                        ok: matches!(outcome, Ok(Outcome::Succeeded)),
+                        elapsed,
+                    })
+                });
+                if let Ok(mut compiled) = self.compiled.lock() {
+                    compiled.push_back((outcome, started));
+                }
+            }
+        }
+    }
+
+    /// Runs `future` while handing compile messages to the reporter.
+    async fn pumping<T>(
+        &self,
+        messages: &mut UnboundedReceiver<CompileMessage>,
+        future: impl std::future::Future<Output = T>,
+    ) -> T {
+        tokio::pin!(future);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                value = &mut future => return value,
+                message = messages.recv(), if open => match message {
+                    Some(message) => self.handle(message),
+                    None => open = false,
+                },
+            }
+        }
+    }
+
+    /// The next compiled batch, handling messages until it arrives.
+    async fn next_compiled(
+        &self,
+        messages: &mut UnboundedReceiver<CompileMessage>,
+    ) -> Option<(Result<Outcome, SpawnError>, SystemTime)> {
+        loop {
+            if let Some(done) = self.compiled.lock().ok()?.pop_front() {
+                return Some(done);
+            }
+            self.handle(messages.recv().await?);
+        }
+    }
 }
 
 /// Runs an integration suite; `test2json` is the resolved converter.
@@ -32,35 +123,81 @@ pub async fn run(
         interrupted,
         compile_calls,
     };
+    let shared = Shared {
+        reporter: Mutex::new(reporter),
+        compiled: Mutex::new(VecDeque::new()),
+        suite: run.suite.name.clone(),
+        calls: compile_calls,
+        packages: batches
+            .iter()
+            .map(|b| {
+                b.binaries
+                    .iter()
+                    .map(|t| t.package.import_path.clone())
+                    .collect()
+            })
+            .collect(),
+    };
+    let (sender, mut messages) = unbounded_channel();
     if parallel {
         let started = SystemTime::now();
         let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
         let outcomes = run_parallel(&commands, run.cpus).await?;
         for (batch, outcome) in batches.iter().zip(outcomes) {
-            if let Some(sig) = run_batch(run, batch, outcome, started, test2json, reporter).await? {
+            let stop = run_batch(
+                run,
+                &shared,
+                &mut messages,
+                batch,
+                outcome,
+                started,
+                test2json,
+            );
+            if let Some(sig) = stop.await? {
                 return Ok(end(Some(sig)));
             }
         }
         return Ok(end(None));
     }
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
     let compiler = tokio::spawn(async move {
-        for command in commands {
+        for (call, command) in commands.iter().enumerate() {
             let started = SystemTime::now();
-            let outcome = run_inherited(&command).await;
+            let clock = std::time::Instant::now();
+            if sender.send(CompileMessage::Started(call)).is_err() {
+                break;
+            }
+            let lines = sender.clone();
+            let outcome = run_merged(command, move |line| {
+                let _ = lines.send(CompileMessage::Line(line.to_string()));
+            })
+            .await;
             let stop = matches!(outcome, Ok(Outcome::Interrupted(_)) | Err(_));
-            if sender.send((outcome, started)).is_err() || stop {
+            let elapsed = clock.elapsed().as_secs_f64();
+            if sender
+                .send(CompileMessage::Ended(outcome, started, elapsed))
+                .is_err()
+                || stop
+            {
                 break;
             }
         }
     });
     let mut stopped = None;
     for batch in &batches {
-        let Some((outcome, started)) = receiver.recv().await else {
+        let Some((outcome, started)) = shared.next_compiled(&mut messages).await else {
             break;
         };
-        if let Some(sig) = run_batch(run, batch, outcome?, started, test2json, reporter).await? {
+        let stop = run_batch(
+            run,
+            &shared,
+            &mut messages,
+            batch,
+            outcome?,
+            started,
+            test2json,
+        );
+        if let Some(sig) = stop.await? {
             stopped = Some(sig);
             break;
         }
@@ -72,11 +209,12 @@ pub async fn run(
 /// Runs the binaries of a compiled batch one at a time; returns the signal that stopped it.
 async fn run_batch(
     run: &SuiteRun<'_>,
+    shared: &Shared<'_>,
+    messages: &mut UnboundedReceiver<CompileMessage>,
     batch: &CompileBatch,
     compiled: Outcome,
     started: SystemTime,
     test2json: &str,
-    reporter: &mut Reporter,
 ) -> Result<Option<i32>, SpawnError> {
     if let Outcome::Interrupted(sig) = compiled {
         let outputs = batch.binaries.iter().map(|b| b.path.as_path());
@@ -84,12 +222,18 @@ async fn run_batch(
         return Ok(Some(sig));
     }
     for binary in &batch.binaries {
-        let built = compiled == Outcome::Succeeded || confirm_built(run, binary, started).await?;
+        let built = compiled == Outcome::Succeeded
+            || shared
+                .pumping(messages, confirm_built(run, binary, started))
+                .await?;
         if !built {
-            reporter.build_failed(&binary.package.import_path);
+            shared.with(|r| r.build_failed(&binary.package.import_path));
             continue;
         }
-        if let Some(sig) = run_binary(run, binary, test2json, reporter).await? {
+        let ran = shared
+            .pumping(messages, run_binary(run, shared, binary, test2json))
+            .await?;
+        if let Some(sig) = ran {
             return Ok(Some(sig));
         }
     }
@@ -113,33 +257,34 @@ async fn confirm_built(
 
 async fn run_binary(
     run: &SuiteRun<'_>,
+    shared: &Shared<'_>,
     binary: &TestBinary,
     test2json: &str,
-    reporter: &mut Reporter,
 ) -> Result<Option<i32>, SpawnError> {
+    let package = &binary.package.import_path;
+    shared.with(|r| {
+        r.gob(GobEvent::RunStart {
+            suite: run.suite.name.clone(),
+            package: package.clone(),
+        })
+    });
     let planned = plan_run(run.suite, binary, test2json, run.user_args, run.ctx);
     let deadline = planned.timeout.map(kill_after);
-    let outcome = run_converted(
-        &planned.binary,
-        &planned.converter,
-        |line| feed_line(reporter, line),
-        deadline,
-    )
-    .await?;
-    let package = &binary.package.import_path;
-    match outcome {
+    let on_line = |line: &str| shared.with(|r| feed_line(r, line));
+    let outcome = run_converted(&planned.binary, &planned.converter, on_line, deadline).await?;
+    let why = match outcome {
         Outcome::Interrupted(sig) => {
-            reporter.abandoned(package, "interrupted");
+            shared.with(|r| r.abandoned(package, "interrupted"));
             return Ok(Some(sig));
         }
         Outcome::TimedOut => {
             let limit = planned.timeout.map(go_duration).unwrap_or_default();
-            let why = format!("timed out: still running past the {limit} timeout, stopped by gob");
-            reporter.abandoned(package, &why)
+            format!("timed out: still running past the {limit} timeout, stopped by gob")
         }
-        Outcome::Signaled(sig) => reporter.abandoned(package, &format!("killed by signal {sig}")),
-        Outcome::Failed(code) => reporter.abandoned(package, &format!("exit status {code}")),
-        Outcome::Succeeded => reporter.abandoned(package, "exited without a result"),
-    }
+        Outcome::Signaled(sig) => format!("killed by signal {sig}"),
+        Outcome::Failed(code) => format!("exit status {code}"),
+        Outcome::Succeeded => "exited without a result".to_string(),
+    };
+    shared.with(|r| r.abandoned(package, &why));
     Ok(None)
 }

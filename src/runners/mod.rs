@@ -31,10 +31,10 @@ pub struct RunEnd {
     pub compile_calls: usize,
 }
 
-/// Feeds one line of test2json output to `reporter`; other lines are printed as they are.
+/// Feeds one line of test2json output to `reporter`; other lines are plain output.
 pub fn feed_line(reporter: &mut Reporter, line: &str) {
     match crate::events::parse_line(line) {
         Some(event) => reporter.event(&event),
-        None => println!("{line}"),
+        None => reporter.output_line(line),
     }
 }

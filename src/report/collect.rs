@@ -1,0 +1,280 @@
+//! Turning a stream of test2json events into finished packages: per-package state until the
+//! package-level result, including tests still running when a binary died.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use crate::events::TestEvent;
+
+/// How a package ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum PackageOutcome {
+    /// All tests passed (or were skipped).
+    Passed,
+    /// A test failed, or the binary failed, crashed or was stopped.
+    Failed,
+    /// It did not build.
+    BuildFailed,
+}
+
+/// How a test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum TestStatus {
+    /// `pass`.
+    Passed,
+    /// `fail`.
+    Failed,
+    /// `skip`.
+    Skipped,
+    /// Still running when its package ended (a panic, a timeout, a kill).
+    Unfinished,
+}
+
+/// One test of a finished package.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TestResult {
+    /// Test name (`TestX` or `TestX/sub`).
+    pub name: String,
+    /// How it ended.
+    pub status: TestStatus,
+    /// Seconds.
+    pub elapsed: f64,
+    /// Its output; kept for tests that did not pass.
+    pub output: Vec<String>,
+}
+
+/// A finished package.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PackageResult {
+    /// The suite it ran in.
+    pub suite: String,
+    /// Import path.
+    pub package: String,
+    /// Its dir, when known (to locate files named in test output).
+    pub dir: Option<PathBuf>,
+    /// How it ended.
+    pub outcome: PackageOutcome,
+    /// Seconds, as the package-level event said (0 when gob ended it).
+    pub elapsed: f64,
+    /// Its tests in the order they ended.
+    pub tests: Vec<TestResult>,
+    /// Package-level output (not inside a test); kept when the package did not pass.
+    pub output: Vec<String>,
+    /// go test reused a cached result.
+    pub cached: bool,
+    /// Why gob ended the package, when it did (interrupted, timed out, exit status …).
+    pub note: Option<String>,
+}
+
+impl PackageResult {
+    /// Names of the tests that failed or did not finish.
+    pub fn failed_tests(&self) -> Vec<&str> {
+        self.tests
+            .iter()
+            .filter(|t| matches!(t.status, TestStatus::Failed | TestStatus::Unfinished))
+            .map(|t| t.name.as_str())
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct PackageState {
+    /// Output per running test ("" for package-level output).
+    output: BTreeMap<String, Vec<String>>,
+    /// Tests started and not ended.
+    running: BTreeSet<String>,
+    ended: Vec<TestResult>,
+}
+
+/// Collects events of one suite at a time into [`PackageResult`]s.
+#[derive(Debug, Default)]
+pub struct Collector {
+    suite: String,
+    dirs: BTreeMap<String, PathBuf>,
+    packages: BTreeMap<String, PackageState>,
+    finished: BTreeSet<String>,
+}
+
+impl Collector {
+    /// Starts a suite; `dirs` maps its packages to their dirs.
+    pub fn start_suite(&mut self, suite: &str, dirs: BTreeMap<String, PathBuf>) {
+        self.suite = suite.to_string();
+        self.dirs = dirs;
+        self.packages.clear();
+        self.finished.clear();
+    }
+
+    /// Consumes one event; returns the package it finished, if it did.
+    pub fn event(&mut self, ev: &TestEvent) -> Option<PackageResult> {
+        let package = ev.package.clone()?;
+        let state = self.packages.entry(package.clone()).or_default();
+        let test = ev.test.clone().unwrap_or_default();
+        let elapsed = ev.elapsed.filter(|e| e.is_finite()).unwrap_or(0.0);
+        let status = match ev.action.as_str() {
+            "pass" => TestStatus::Passed,
+            "fail" => TestStatus::Failed,
+            "skip" => TestStatus::Skipped,
+            "output" => {
+                let line = ev.output.clone().unwrap_or_default();
+                state.output.entry(test).or_default().push(line);
+                return None;
+            }
+            "run" if !test.is_empty() => {
+                state.running.insert(test);
+                return None;
+            }
+            _ => return None,
+        };
+        if !test.is_empty() {
+            state.running.remove(&test);
+            let output = state.output.remove(&test).unwrap_or_default();
+            state.ended.push(TestResult {
+                name: test,
+                status,
+                elapsed,
+                output: if status == TestStatus::Passed {
+                    Vec::new()
+                } else {
+                    output
+                },
+            });
+            return None;
+        }
+        let outcome = match status {
+            TestStatus::Failed if ev.extra.contains_key("FailedBuild") => {
+                PackageOutcome::BuildFailed
+            }
+            TestStatus::Failed => PackageOutcome::Failed,
+            _ => PackageOutcome::Passed,
+        };
+        Some(self.finish(&package, outcome, elapsed, None))
+    }
+
+    /// Ends a package that never produced events because it did not build.
+    pub fn build_failed(&mut self, package: &str) -> Option<PackageResult> {
+        self.unfinished(package)
+            .then(|| self.finish(package, PackageOutcome::BuildFailed, 0.0, None))
+    }
+
+    /// Ends a package whose events stopped without a package-level result (killed, crashed);
+    /// `None` when it already ended.
+    pub fn abandoned(&mut self, package: &str, why: &str) -> Option<PackageResult> {
+        self.unfinished(package)
+            .then(|| self.finish(package, PackageOutcome::Failed, 0.0, Some(why.to_string())))
+    }
+
+    fn unfinished(&self, package: &str) -> bool {
+        !self.finished.contains(package)
+    }
+
+    fn finish(
+        &mut self,
+        package: &str,
+        outcome: PackageOutcome,
+        elapsed: f64,
+        note: Option<String>,
+    ) -> PackageResult {
+        let mut state = self.packages.remove(package).unwrap_or_default();
+        self.finished.insert(package.to_string());
+        let mut tests = std::mem::take(&mut state.ended);
+        for name in std::mem::take(&mut state.running) {
+            let output = state.output.remove(&name).unwrap_or_default();
+            tests.push(TestResult {
+                name,
+                status: TestStatus::Unfinished,
+                elapsed: 0.0,
+                output,
+            });
+        }
+        let output = state.output.remove("").unwrap_or_default();
+        let cached = output.iter().any(|l| l.contains("(cached)"));
+        PackageResult {
+            suite: self.suite.clone(),
+            package: package.to_string(),
+            dir: self.dirs.get(package).cloned(),
+            outcome,
+            elapsed,
+            tests,
+            output: if outcome == PackageOutcome::Passed {
+                Vec::new()
+            } else {
+                output
+            },
+            cached,
+            note,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::parse_line;
+
+    fn feed(lines: &[&str]) -> (Collector, Vec<PackageResult>) {
+        let mut c = Collector::default();
+        c.start_suite("unit", BTreeMap::new());
+        let results = lines
+            .iter()
+            .filter_map(|line| c.event(&parse_line(line).unwrap()))
+            .collect();
+        (c, results)
+    }
+
+    #[test]
+    fn passing_and_failing_tests() {
+        let (_, r) = feed(&[
+            r#"{"Action":"run","Package":"m/a","Test":"TestOK"}"#,
+            r#"{"Action":"pass","Package":"m/a","Test":"TestOK","Elapsed":0.5}"#,
+            r#"{"Action":"run","Package":"m/a","Test":"TestBad"}"#,
+            r#"{"Action":"output","Package":"m/a","Test":"TestBad","Output":"    a_test.go:9: boom\n"}"#,
+            r#"{"Action":"fail","Package":"m/a","Test":"TestBad","Elapsed":0}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":0.01}"#,
+            r#"{"Action":"pass","Package":"m/b","Elapsed":0.02}"#,
+        ]);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].outcome, PackageOutcome::Failed);
+        assert_eq!(r[0].failed_tests(), ["TestBad"]);
+        assert_eq!(r[0].tests[0].elapsed, 0.5);
+        assert_eq!(r[0].tests[1].output, ["    a_test.go:9: boom\n"]);
+        assert_eq!(r[1].outcome, PackageOutcome::Passed);
+        assert_eq!(r[1].suite, "unit");
+    }
+
+    #[test]
+    fn a_test_running_when_the_package_fails_is_unfinished() {
+        let (_, r) = feed(&[
+            r#"{"Action":"run","Package":"m/a","Test":"TestHang"}"#,
+            r#"{"Action":"output","Package":"m/a","Test":"TestHang","Output":"panic: test timed out after 1s\n"}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":1.0}"#,
+        ]);
+        assert_eq!(r[0].tests[0].status, TestStatus::Unfinished);
+        assert_eq!(r[0].failed_tests(), ["TestHang"]);
+    }
+
+    #[test]
+    fn build_failures_are_their_own_outcome() {
+        let (_, r) = feed(&[
+            r#"{"Action":"fail","Package":"m/a","Elapsed":0,"FailedBuild":"m/a [m/a.test]"}"#,
+        ]);
+        assert_eq!(r[0].outcome, PackageOutcome::BuildFailed);
+    }
+
+    #[test]
+    fn abandoned_packages_list_their_running_tests_once() {
+        let (mut c, _) = feed(&[r#"{"Action":"run","Package":"m/a","Test":"TestSlow"}"#]);
+        let r = c.abandoned("m/a", "killed").unwrap();
+        assert_eq!(r.failed_tests(), ["TestSlow"]);
+        assert_eq!(r.note.as_deref(), Some("killed"));
+        assert!(c.abandoned("m/a", "again").is_none());
+    }
+
+    #[test]
+    fn cached_results_are_marked() {
+        let (_, r) = feed(&[
+            r#"{"Action":"output","Package":"m/a","Output":"ok  \tm/a\t(cached)\n"}"#,
+            r#"{"Action":"pass","Package":"m/a","Elapsed":0}"#,
+        ]);
+        assert!(r[0].cached);
+    }
+}

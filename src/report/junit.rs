@@ -1,0 +1,86 @@
+//! `--junit PATH`: JUnit XML as CI systems read it (quick-junit): one `<testsuite>` per
+//! package, one `<testcase>` per test with its time, `<failure>` with the test's output;
+//! written atomically at the end of the run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::{PackageOutcome, PackageResult, Sink, TestStatus};
+
+/// Writes a JUnit report when the run ends.
+pub struct Junit {
+    path: PathBuf,
+}
+
+impl Junit {
+    /// A report to be written at `path`.
+    pub fn new(path: PathBuf) -> Junit {
+        Junit { path }
+    }
+}
+
+/// The JUnit report of `results`.
+pub fn report(results: &[PackageResult]) -> Report {
+    let mut report = Report::new("gob");
+    for r in results {
+        let mut suite = TestSuite::new(r.package.as_str());
+        suite.set_time(seconds(r.elapsed));
+        suite.add_property(("gob.suite", r.suite.as_str()));
+        for test in &r.tests {
+            let status = match test.status {
+                TestStatus::Passed => TestCaseStatus::success(),
+                TestStatus::Skipped => TestCaseStatus::skipped(),
+                TestStatus::Failed | TestStatus::Unfinished => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let message = match (test.status, &r.note) {
+                        (TestStatus::Unfinished, Some(note)) => format!("did not finish: {note}"),
+                        (TestStatus::Unfinished, None) => "did not finish".to_string(),
+                        _ => "failed".to_string(),
+                    };
+                    status.set_message(message);
+                    status.set_description(test.output.concat());
+                    status
+                }
+            };
+            let mut case = TestCase::new(test.name.as_str(), status);
+            case.set_classname(r.package.as_str());
+            case.set_time(seconds(test.elapsed));
+            suite.add_test_case(case);
+        }
+        // A package that failed outside any test (build failure, crash, kill) still shows.
+        if r.outcome != PackageOutcome::Passed && r.failed_tests().is_empty() {
+            let (kind, message) = match r.outcome {
+                PackageOutcome::BuildFailed => (NonSuccessKind::Error, "build failed".to_string()),
+                _ => (
+                    NonSuccessKind::Failure,
+                    r.note
+                        .clone()
+                        .unwrap_or_else(|| "package failed".to_string()),
+                ),
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            status.set_message(message);
+            status.set_description(r.output.concat());
+            let mut case = TestCase::new("[package]", status);
+            case.set_classname(r.package.as_str());
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or_default()
+}
+
+impl Sink for Junit {
+    fn finish(&mut self, results: &[PackageResult]) -> std::io::Result<()> {
+        let xml = report(results)
+            .to_string()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        crate::paths::write_atomically(&self.path, xml.as_bytes())
+    }
+}

@@ -1,0 +1,385 @@
+//! The terminal reporter: a live progress line (indicatif) on a terminal, plain lines when
+//! output is not a terminal or `CI` is set; failures printed with their output as packages
+//! finish; at the end a summary with failures first, then the slowest packages and tests.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{GobEvent, PackageOutcome, PackageResult, Sink, TestStatus, plural};
+use crate::events::TestEvent;
+
+/// How many of the slowest packages and tests the summary lists.
+const SLOWEST: usize = 5;
+
+/// A writer the terminal reporter prints to.
+pub type Writer = Box<dyn Write + Send>;
+
+/// Where the live status stands.
+#[derive(Debug, Default)]
+struct Status {
+    suite: String,
+    done: usize,
+    total: usize,
+    compiling: Option<(usize, usize)>,
+    running: Option<String>,
+    test: Option<String>,
+    building: Option<(usize, usize, usize)>,
+}
+
+impl Status {
+    fn message(&self) -> String {
+        if let Some((call, calls, binaries)) = self.building {
+            return format!(
+                "go build call {call}/{calls} ({})",
+                super::binaries(binaries)
+            );
+        }
+        let mut parts = vec![format!(
+            "{}: {}/{} packages",
+            self.suite, self.done, self.total
+        )];
+        if let Some((call, calls)) = self.compiling {
+            parts.push(format!("compiling {call}/{calls}"));
+        }
+        if let Some(package) = &self.running {
+            let test = self
+                .test
+                .as_deref()
+                .map(|t| format!(" {t}"))
+                .unwrap_or_default();
+            parts.push(format!("running {package}{test}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// A suite's line in the summary.
+#[derive(Debug, Clone)]
+struct SuiteLine {
+    name: String,
+    integ: bool,
+    passed: usize,
+    failed: usize,
+    skipped: Vec<String>,
+    compile_calls: usize,
+    elapsed: f64,
+}
+
+/// Prints for people.
+pub struct Terminal {
+    lines: Writer,
+    notes: Writer,
+    progress: Option<ProgressBar>,
+    ok: Style,
+    fail: Style,
+    status: Status,
+    suites: Vec<SuiteLine>,
+    integ: bool,
+}
+
+impl Terminal {
+    /// The reporter for this process: package lines on stdout (on stderr with `json`, whose
+    /// stdout is the event stream), notes and the summary on stderr, a live progress line on
+    /// stderr when it is a terminal and `CI` is unset, colors unless `NO_COLOR`.
+    pub fn for_process(json: bool) -> Terminal {
+        let interactive = std::io::stderr().is_terminal()
+            && std::env::var_os("CI").is_none()
+            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let color = interactive && std::env::var_os("NO_COLOR").is_none();
+        let lines: Writer = if json {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        };
+        let mut terminal = Terminal::new(lines, Box::new(std::io::stderr()), color);
+        if interactive {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            terminal.progress = Some(bar);
+        }
+        terminal
+    }
+
+    /// A plain reporter writing package lines to `lines` and notes to `notes`.
+    pub fn new(lines: Writer, notes: Writer, color: bool) -> Terminal {
+        Terminal {
+            lines,
+            notes,
+            progress: None,
+            ok: Style::new().green().force_styling(color),
+            fail: Style::new().red().bold().force_styling(color),
+            status: Status::default(),
+            suites: Vec::new(),
+            integ: false,
+        }
+    }
+
+    fn print(&mut self, to_notes: bool, text: &str) {
+        let writer = if to_notes {
+            &mut self.notes
+        } else {
+            &mut self.lines
+        };
+        let mut write = || {
+            let _ = writer.write_all(text.as_bytes());
+            let _ = writer.flush();
+        };
+        match &self.progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn refresh(&self) {
+        if let Some(bar) = &self.progress {
+            bar.set_message(self.status.message());
+        }
+    }
+
+    fn block(&mut self, title: &str, lines: &[String]) {
+        let mut text = format!("--- {}\n", self.fail.apply_to(title));
+        for line in lines {
+            text.push_str("    ");
+            text.push_str(line);
+            if !line.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        self.print(false, &text);
+    }
+
+    fn package_lines(&mut self, r: &PackageResult) {
+        let package = &r.package;
+        if r.outcome == PackageOutcome::Passed {
+            let cached = if r.cached { " (cached)" } else { "" };
+            let text = format!(
+                "{}   {package} {:.2}s{cached}\n",
+                self.ok.apply_to("ok"),
+                r.elapsed
+            );
+            self.print(false, &text);
+            return;
+        }
+        if r.outcome == PackageOutcome::BuildFailed {
+            let text = format!("{} {package} [build failed]\n", self.fail.apply_to("FAIL"));
+            self.print(false, &text);
+            return;
+        }
+        for test in r.tests.iter().filter(|t| t.status == TestStatus::Failed) {
+            self.block(&format!("FAIL {package} {}", test.name), &test.output);
+        }
+        let unfinished: Vec<_> = r
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Unfinished)
+            .collect();
+        let why = r
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        if !unfinished.is_empty() {
+            let names: Vec<&str> = unfinished.iter().map(|t| t.name.as_str()).collect();
+            let why = if why.is_empty() {
+                " (did not finish)".to_string()
+            } else {
+                why.clone()
+            };
+            let mut lines: Vec<String> = unfinished
+                .iter()
+                .flat_map(|t| t.output.iter().cloned())
+                .collect();
+            lines.extend(r.output.iter().cloned());
+            self.block(&format!("FAIL {package} {}{why}", names.join(", ")), &lines);
+        } else if r.failed_tests().is_empty() {
+            self.block(&format!("FAIL {package}{why}"), &r.output);
+        }
+        let text = format!(
+            "{} {package} {:.2}s\n",
+            self.fail.apply_to("FAIL"),
+            r.elapsed
+        );
+        self.print(false, &text);
+    }
+
+    fn summary(&mut self, results: &[PackageResult]) -> String {
+        let mut text = String::new();
+        for s in &self.suites {
+            let calls = if s.integ {
+                format!(", {}", plural(s.compile_calls, "compile call"))
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "gob: suite {}: {} passed, {} failed, {} without test files (skipped){calls} in {:.1}s\n",
+                s.name,
+                s.passed,
+                s.failed,
+                s.skipped.len(),
+                s.elapsed
+            ));
+            if !s.skipped.is_empty() {
+                text.push_str(&format!(
+                    "  skipped (no test files): {}\n",
+                    s.skipped.join(", ")
+                ));
+            }
+        }
+        let failures: Vec<&PackageResult> = results
+            .iter()
+            .filter(|r| r.outcome != PackageOutcome::Passed)
+            .collect();
+        if !failures.is_empty() {
+            text.push_str("failures:\n");
+            for r in failures {
+                let detail = match (r.outcome, r.failed_tests().as_slice(), &r.note) {
+                    (PackageOutcome::BuildFailed, _, _) => " [build failed]".to_string(),
+                    (_, [], Some(note)) => format!(" ({note})"),
+                    (_, [], None) => String::new(),
+                    (_, tests, _) => format!(": {}", tests.join(", ")),
+                };
+                text.push_str(&format!("  FAIL {}{detail}\n", r.package));
+            }
+        }
+        let mut packages: Vec<&PackageResult> =
+            results.iter().filter(|r| r.elapsed > 0.0).collect();
+        packages.sort_by(|a, b| {
+            b.elapsed
+                .total_cmp(&a.elapsed)
+                .then(a.package.cmp(&b.package))
+        });
+        if packages.len() > 1 {
+            text.push_str("slowest packages:\n");
+            for r in packages.iter().take(SLOWEST) {
+                text.push_str(&format!("  {:>7.2}s {}\n", r.elapsed, r.package));
+            }
+        }
+        let mut tests: Vec<(&str, &str, f64)> = results
+            .iter()
+            .flat_map(|r| {
+                r.tests
+                    .iter()
+                    .map(move |t| (r.package.as_str(), t.name.as_str(), t.elapsed))
+            })
+            .filter(|(_, _, e)| *e > 0.0)
+            .collect();
+        tests.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
+        if tests.len() > 1 {
+            text.push_str("slowest tests:\n");
+            for (package, test, elapsed) in tests.iter().take(SLOWEST) {
+                text.push_str(&format!("  {elapsed:>7.2}s {package} {test}\n"));
+            }
+        }
+        text
+    }
+}
+
+impl Sink for Terminal {
+    fn gob_event(&mut self, event: &GobEvent) {
+        match event {
+            GobEvent::SuiteStart {
+                suite,
+                integ,
+                packages,
+            } => {
+                self.status = Status {
+                    suite: suite.clone(),
+                    total: *packages,
+                    ..Status::default()
+                };
+                self.integ = *integ;
+                self.print(
+                    false,
+                    &format!("=== suite {suite} ({})\n", plural(*packages, "package")),
+                );
+            }
+            GobEvent::CompileStart {
+                suite,
+                call,
+                calls,
+                packages,
+            } => {
+                self.status.compiling = Some((*call, *calls));
+                if self.progress.is_none() {
+                    let text = format!(
+                        "gob: compiling {suite} tests, call {call}/{calls} ({})\n",
+                        plural(packages.len(), "package")
+                    );
+                    self.print(true, &text);
+                }
+            }
+            GobEvent::CompileEnd { .. } => self.status.compiling = None,
+            GobEvent::RunStart { package, .. } => {
+                self.status.running = Some(package.clone());
+                self.status.test = None;
+            }
+            GobEvent::SuiteEnd {
+                suite,
+                passed,
+                failed,
+                skipped,
+                compile_calls,
+                elapsed,
+            } => {
+                self.suites.push(SuiteLine {
+                    name: suite.clone(),
+                    integ: self.integ,
+                    passed: *passed,
+                    failed: *failed,
+                    skipped: skipped.clone(),
+                    compile_calls: *compile_calls,
+                    elapsed: *elapsed,
+                });
+                self.status.running = None;
+            }
+            GobEvent::BuildStart {
+                call,
+                calls,
+                binaries,
+            } => {
+                self.status.building = Some((*call, *calls, binaries.len()));
+            }
+            GobEvent::BuildEnd { .. } => self.status.building = None,
+            GobEvent::BuildOutput { output } => {
+                let output = output.clone();
+                self.print(true, &output);
+            }
+            GobEvent::Publish { .. } => {}
+        }
+        self.refresh();
+    }
+
+    fn test_event(&mut self, event: &TestEvent) {
+        match (event.action.as_str(), &event.test) {
+            ("run", Some(test)) => self.status.test = Some(test.clone()),
+            ("pass" | "fail" | "skip", Some(_)) => self.status.test = None,
+            _ => return,
+        }
+        self.refresh();
+    }
+
+    fn package_done(&mut self, result: &PackageResult) {
+        self.status.done += 1;
+        if self.status.running.as_deref() == Some(result.package.as_str()) {
+            self.status.running = None;
+        }
+        self.package_lines(result);
+        self.refresh();
+    }
+
+    fn finish(&mut self, results: &[PackageResult]) -> std::io::Result<()> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        let summary = self.summary(results);
+        self.print(true, &summary);
+        Ok(())
+    }
+}
