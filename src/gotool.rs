@@ -101,9 +101,6 @@ pub struct ListedPackage {
     /// `_test.go` files of the external `_test` package.
     #[serde(default)]
     pub x_test_go_files: Vec<String>,
-    /// Files left out by build constraints (e.g. tests behind `//go:build integ`).
-    #[serde(default)]
-    pub ignored_go_files: Vec<String>,
 }
 
 /// A `go list` package error.
@@ -122,7 +119,7 @@ pub fn parse_go_list(bytes: &[u8]) -> Result<Vec<ListedPackage>, serde_json::Err
 }
 
 /// Fields gob asks `go list -json=` for.
-const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,IgnoredGoFiles";
+const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles";
 
 impl GoTool {
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {

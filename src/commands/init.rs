@@ -1,7 +1,9 @@
-//! `gob init`: a gobuild.toml for an existing Go module, from one `go list`: every main
-//! package a `[[binary]]` (names made unique where two mains share one), a unit suite over
-//! `./...`, and one integration suite per build tag that test files need (`//go:build integ`,
-//! `e2e`, …). Never overwrites a manifest.
+//! `gob init`: a gobuild.toml for an existing Go module: every main package `go list ./...`
+//! reports becomes a `[[binary]]` (names made unique where two mains share one), a unit suite
+//! covers `./...`, and each build tag that test files need (`//go:build integ`, `e2e`, …)
+//! gets an integration suite over the dirs of those files. The tagged files are found by
+//! walking the module, since `./...` without the tag skips packages that have no other files.
+//! Never overwrites a manifest.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -69,7 +71,9 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
     }
     let ctx = Context::load(globals, &globals.cwd)?;
     let listed = ctx.go.list(&["./..."], &[])?;
-    let text = manifest_text(&listed, &globals.cwd, &read_build_line);
+    let mut tagged = BTreeMap::new();
+    find_tagged_tests(&globals.cwd, &globals.cwd, &mut tagged);
+    let text = manifest_text(&listed, &globals.cwd, &tagged);
     write_new(&path, &text).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => ManifestExists { path: path.clone() }.into(),
         _ => GobError::Io {
@@ -99,30 +103,62 @@ fn test_tags(expression: &str) -> Vec<String> {
         .collect()
 }
 
-/// The manifest for the packages of a module in `dir`; `build_line` reads a file's
-/// `//go:build` expression.
+/// Records, for each test tag, the dirs under `dir` (relative to `root`, as `./a/b`) with a
+/// `_test.go` file that needs it. Skips hidden dirs, `_` dirs, testdata, vendor and nested
+/// modules, as go does.
+fn find_tagged_tests(root: &Path, dir: &Path, tagged: &mut BTreeMap<String, BTreeSet<String>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            let skipped = name.starts_with(['.', '_']) || name == "testdata" || name == "vendor";
+            if !skipped && !path.join("go.mod").exists() {
+                find_tagged_tests(root, &path, tagged);
+            }
+        } else if name.ends_with("_test.go") {
+            let expression = read_build_line(&path).unwrap_or_default();
+            for tag in test_tags(&expression) {
+                tagged
+                    .entry(tag)
+                    .or_default()
+                    .insert(dot_relative(dir, root));
+            }
+        }
+    }
+}
+
+/// `dir` relative to `root` as a go package pattern: `.` or `./a/b`.
+fn dot_relative(dir: &Path, root: &Path) -> String {
+    let rel = crate::paths::relative_to(dir, root);
+    if rel.as_os_str().is_empty() || rel == Path::new(".") {
+        ".".to_string()
+    } else {
+        format!("./{}", rel.display())
+    }
+}
+
+/// The manifest for the packages of a module in `dir`, with the dirs of tagged tests.
 fn manifest_text(
     listed: &[ListedPackage],
     dir: &Path,
-    build_line: &dyn Fn(&Path) -> Option<String>,
+    tagged: &BTreeMap<String, BTreeSet<String>>,
 ) -> String {
-    let rel = |p: &ListedPackage| {
-        let d = p.dir.as_deref().unwrap_or(dir);
-        let r = crate::paths::relative_to(d, dir);
-        if r.as_os_str().is_empty() || r == Path::new(".") {
-            ".".to_string()
-        } else {
-            format!("./{}", r.display())
-        }
-    };
     let mut text = String::from(
         "# gobuild.toml: written by `gob init`; see README.md of gob for every key.\n\n[build]\nout_dir = \"bin\"\n",
     );
-    let mains: Vec<&ListedPackage> = listed.iter().filter(|p| p.name == "main").collect();
+    let mains = listed
+        .iter()
+        .filter(|p| p.name == "main" && p.dir.is_some());
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    for p in &mains {
+    for p in mains {
         let default = default_exec_name(&p.import_path).to_string();
-        text.push_str(&format!("\n[[binary]]\npackage = \"{}\"\n", rel(p)));
+        let package = dot_relative(p.dir.as_deref().unwrap_or(dir), dir);
+        text.push_str(&format!("\n[[binary]]\npackage = \"{package}\"\n"));
         if !seen.insert(default.clone()) {
             // Two mains with one default name: the later ones get a longer name.
             let parts: Vec<&str> = p.import_path.rsplit('/').take(2).collect();
@@ -131,25 +167,8 @@ fn manifest_text(
         }
     }
     text.push_str("\n[test.unit]\npackages = [\"./...\"]\n");
-    let mut by_tag: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for p in listed {
-        let Some(pdir) = &p.dir else { continue };
-        for file in p
-            .ignored_go_files
-            .iter()
-            .filter(|f| f.ends_with("_test.go"))
-        {
-            for tag in build_line(&pdir.join(file))
-                .as_deref()
-                .map(test_tags)
-                .unwrap_or_default()
-            {
-                by_tag.entry(tag).or_default().insert(rel(p));
-            }
-        }
-    }
-    for (tag, packages) in by_tag {
-        let list: Vec<String> = packages.iter().map(|p| format!("\"{p}\"")).collect();
+    for (tag, dirs) in tagged {
+        let list: Vec<String> = dirs.iter().map(|p| format!("\"{p}\"")).collect();
         text.push_str(&format!(
             "\n[test.{tag}]\npackages = [{}]\ntags = [\"{tag}\"]\ninteg = true\n",
             list.join(", ")
@@ -173,7 +192,7 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    fn pkg(path: &str, name: &str, ignored: &[&str]) -> ListedPackage {
+    fn pkg(path: &str, name: &str) -> ListedPackage {
         ListedPackage {
             import_path: format!("m/{path}"),
             name: name.into(),
@@ -181,28 +200,37 @@ mod tests {
             error: None,
             test_go_files: Vec::new(),
             x_test_go_files: Vec::new(),
-            ignored_go_files: ignored.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn test_tags_leave_platforms_out() {
+        assert_eq!(test_tags("integ && !race"), ["integ"]);
+        assert_eq!(
+            test_tags("(e2e || integration) && linux"),
+            ["e2e", "integration"]
+        );
+        assert!(test_tags("go1.21 && amd64").is_empty());
     }
 
     #[test]
     fn mains_become_binaries_and_tagged_tests_integ_suites() {
         let listed = [
-            pkg("cmd/a", "main", &[]),
-            pkg("svc/server", "main", &[]),
-            pkg("tools/server", "main", &[]),
-            pkg("lib", "lib", &["lib_windows.go"]),
-            pkg("tests/api", "api", &["api_test.go"]),
-            pkg("tests/e2e", "e2e", &["e2e_test.go"]),
+            pkg("cmd/a", "main"),
+            pkg("svc/server", "main"),
+            pkg("tools/server", "main"),
+            pkg("lib", "lib"),
         ];
-        let build_line = |f: &Path| -> Option<String> {
-            match f.file_name()?.to_str()? {
-                "api_test.go" => Some("integ && !race".into()),
-                "e2e_test.go" => Some("e2e || integ".into()),
-                _ => Some("windows".into()),
-            }
-        };
-        let text = manifest_text(&listed, Path::new("/ws"), &build_line);
+        let mut tagged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        tagged
+            .entry("integ".into())
+            .or_default()
+            .extend(["./tests/api".to_string(), "./tests/e2e".to_string()]);
+        tagged
+            .entry("e2e".into())
+            .or_default()
+            .insert("./tests/e2e".into());
+        let text = manifest_text(&listed, Path::new("/ws"), &tagged);
         assert!(text.contains("package = \"./cmd/a\"\n\n"), "{text}");
         assert!(
             text.contains("package = \"./tools/server\"\nname = \"tools-server\""),
@@ -213,7 +241,6 @@ mod tests {
             text.contains("[test.e2e]\npackages = [\"./tests/e2e\"]"),
             "{text}"
         );
-        assert!(!text.contains("windows"), "{text}");
         let dir = tempfile::tempdir().unwrap();
         let parsed = crate::manifest::Manifest::parse(
             &dir.path().join(FILE_NAME),

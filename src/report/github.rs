@@ -104,7 +104,15 @@ impl Sink for GithubActions {
                 continue;
             }
             let title = property(&format!("{} {}", r.package, test.name));
-            let found = test.output.iter().find_map(|l| location(l));
+            // The last `file.go:N:` line is where the test failed (t.Log lines come before);
+            // test output names files without their dir, so only a file of the package's own
+            // dir gets a location (a helper's file in another package would be misplaced).
+            let found = test
+                .output
+                .iter()
+                .rev()
+                .find_map(|l| location(l))
+                .filter(|(file, ..)| dir.join(file).is_file());
             let line = match found {
                 Some((file, line, _, message)) => format!(
                     "::error file={},line={line},title={title}::{}",

@@ -331,3 +331,6 @@ pub fn plural(n: usize, thing: &str) -> String {
         format!("{n} {thing}s")
     }
 }
+
+#[cfg(test)]
+mod tests;

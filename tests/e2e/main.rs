@@ -6,6 +6,7 @@ mod check;
 mod env;
 mod environment;
 mod manifest_errors;
+mod reports;
 mod stop;
 mod support;
 mod test_suites;

@@ -1,0 +1,192 @@
+//! Reporters fed one synthetic run (a passing, a failing, a crashed, a stopped and an
+//! unbuildable package), snapshot-tested; the JUnit XML parsed back.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::*;
+use crate::events::parse_line;
+
+/// A writer whose bytes the test reads afterwards.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Plays a run with compile output, passing, failing, crashing, stopped and unbuildable
+/// packages into `sinks`; returns the finished packages.
+fn play(sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageResult> {
+    play_in(Path::new("/ws"), sinks)
+}
+
+/// [`play`] with the packages in dirs under `workspace`.
+fn play_in(workspace: &Path, sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageResult> {
+    let mut r = Reporter::new(sinks);
+    let dirs: BTreeMap<String, PathBuf> = ["ok", "fail", "crash", "stop", "broken"]
+        .iter()
+        .map(|p| (format!("m/{p}"), workspace.join(p)))
+        .collect();
+    r.suite_started("integ", true, dirs);
+    r.gob(GobEvent::CompileStart {
+        suite: "integ".into(),
+        call: 1,
+        calls: 1,
+        packages: vec!["m/ok".into(), "m/broken".into()],
+    });
+    r.output_line("# m/broken [m/broken.test]");
+    r.output_line("broken/b_test.go:7:2: undefined: nope");
+    r.gob(GobEvent::CompileEnd {
+        suite: "integ".into(),
+        call: 1,
+        calls: 1,
+        ok: false,
+        elapsed: 1.5,
+    });
+    for line in [
+        r#"{"Action":"start","Package":"m/ok"}"#,
+        r#"{"Action":"run","Package":"m/ok","Test":"TestFast"}"#,
+        r#"{"Action":"pass","Package":"m/ok","Test":"TestFast","Elapsed":0.25}"#,
+        r#"{"Action":"run","Package":"m/ok","Test":"TestSlow"}"#,
+        r#"{"Action":"pass","Package":"m/ok","Test":"TestSlow","Elapsed":2.5}"#,
+        r#"{"Action":"pass","Package":"m/ok","Elapsed":2.8}"#,
+        r#"{"Action":"run","Package":"m/fail","Test":"TestBad"}"#,
+        r#"{"Action":"output","Package":"m/fail","Test":"TestBad","Output":"    bad_test.go:12: got 1, want 2\n"}"#,
+        r#"{"Action":"fail","Package":"m/fail","Test":"TestBad","Elapsed":0.1}"#,
+        r#"{"Action":"skip","Package":"m/fail","Test":"TestLater","Elapsed":0}"#,
+        r#"{"Action":"fail","Package":"m/fail","Elapsed":0.2}"#,
+        r#"{"Action":"run","Package":"m/crash","Test":"TestPanics"}"#,
+        r#"{"Action":"output","Package":"m/crash","Test":"TestPanics","Output":"panic: boom\n"}"#,
+        r#"{"Action":"fail","Package":"m/crash","Elapsed":0.3}"#,
+        r#"{"Action":"run","Package":"m/stop","Test":"TestHangs"}"#,
+    ] {
+        r.event(&parse_line(line).unwrap());
+    }
+    r.abandoned(
+        "m/stop",
+        "timed out: still running past the 1s timeout, stopped by gob",
+    );
+    r.build_failed("m/broken");
+    r.gob(GobEvent::SuiteEnd {
+        suite: "integ".into(),
+        passed: 1,
+        failed: 4,
+        skipped: vec!["m/nothing".into()],
+        compile_calls: 1,
+        elapsed: 4.25,
+    });
+    r.finish().unwrap();
+    r.results
+}
+
+#[test]
+fn terminal_lines_and_summary() {
+    let out = Buffer::default();
+    play(vec![Box::new(terminal::Terminal::new(
+        Box::new(out.clone()),
+        Box::new(out.clone()),
+        false,
+    ))]);
+    insta::assert_snapshot!(out.text());
+}
+
+#[test]
+fn json_lines_keep_test2json_fields_and_add_gob_events() {
+    let out = Buffer::default();
+    play(vec![Box::new(json::JsonLines::new(Box::new(out.clone())))]);
+    // Times are the clock's: redacted.
+    let redacted: Vec<String> = out
+        .text()
+        .lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(time) = value.get_mut("Time") {
+                *time = "[time]".into();
+            }
+            value.to_string()
+        })
+        .collect();
+    insta::assert_snapshot!(redacted.join("\n"));
+}
+
+#[test]
+fn github_annotations_and_groups() {
+    // The checkout: a workspace dir `ws` inside it, and the failing test's file on disk.
+    let root = tempfile::tempdir().unwrap();
+    let ws = root.path().join("ws");
+    std::fs::create_dir_all(ws.join("fail")).unwrap();
+    std::fs::write(ws.join("fail/bad_test.go"), "package fail\n").unwrap();
+    let out = Buffer::default();
+    let sink = github::GithubActions::new(Box::new(out.clone()), ws.clone(), root.path().into());
+    play_in(&ws, vec![Box::new(sink)]);
+    insta::assert_snapshot!(out.text());
+}
+
+#[test]
+fn junit_parses_back_with_one_suite_per_package() {
+    let results = play(Vec::new());
+    let xml = junit::report(&results).to_string().unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("7"));
+    assert_eq!(root.attribute("failures"), Some("3"));
+    assert_eq!(root.attribute("errors"), Some("1"));
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<_> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names, ["m/ok", "m/fail", "m/crash", "m/stop", "m/broken"]);
+    let case = |suite: usize, name: &str| {
+        suites[suite]
+            .children()
+            .find(|c| c.has_tag_name("testcase") && c.attribute("name") == Some(name))
+            .unwrap_or_else(|| panic!("no testcase {name}"))
+    };
+    assert_eq!(case(0, "TestSlow").attribute("time"), Some("2.500"));
+    assert_eq!(case(0, "TestSlow").attribute("classname"), Some("m/ok"));
+    let failure = case(1, "TestBad")
+        .children()
+        .find(|c| c.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .text()
+            .unwrap()
+            .contains("bad_test.go:12: got 1, want 2")
+    );
+    assert!(
+        case(1, "TestLater")
+            .children()
+            .any(|c| c.has_tag_name("skipped"))
+    );
+    let stopped = case(3, "TestHangs")
+        .children()
+        .find(|c| c.has_tag_name("failure"))
+        .unwrap();
+    assert!(stopped.attribute("message").unwrap().contains("timed out"));
+    assert!(
+        case(4, "[package]")
+            .children()
+            .any(|c| c.has_tag_name("error"))
+    );
+}
