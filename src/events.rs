@@ -146,7 +146,7 @@ mod fuzz {
                     finished.extend(collector.event(&ev));
                 }
             }
-            finished.extend(collector.abandoned("m/a", "killed"));
+            finished.extend(collector.abandoned("m/a", "killed", 0.0));
             for result in &finished {
                 prop_assert!(result.tests.iter().all(|t| t.elapsed.is_finite()));
             }

@@ -62,13 +62,13 @@ impl History {
         self.packages.get(&key(suite, package)).map(|r| r.seconds)
     }
 
-    /// Records the packages that ran (cached results and build failures say nothing about
-    /// run time, so they keep their earlier record).
+    /// Records the packages that ran (cached results, build failures and interrupted runs,
+    /// whose time is 0, say nothing about run time: they keep their earlier record).
     pub fn record(&mut self, results: &[PackageResult]) {
         self.version = 1;
         let measured = crate::report::now();
         for r in results {
-            if r.cached || r.outcome == PackageOutcome::BuildFailed || r.note.is_some() {
+            if r.cached || r.outcome == PackageOutcome::BuildFailed || r.elapsed <= 0.0 {
                 continue;
             }
             self.packages.insert(

@@ -18,9 +18,9 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     let count = usize::from(args.count);
     for (i, shard) in plan(&expanded, &history, count).iter().enumerate() {
         println!(
-            "shard {}/{count}: {} packages, ~{:.1}s",
+            "shard {}/{count}: {}, ~{:.1}s",
             i + 1,
-            shard.items.len(),
+            crate::report::plural(shard.items.len(), "package"),
             shard.total
         );
         for (item, estimate) in &shard.items {

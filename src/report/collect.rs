@@ -156,11 +156,17 @@ impl Collector {
             .then(|| self.finish(package, PackageOutcome::BuildFailed, 0.0, None))
     }
 
-    /// Ends a package whose events stopped without a package-level result (killed, crashed);
-    /// `None` when it already ended.
-    pub fn abandoned(&mut self, package: &str, why: &str) -> Option<PackageResult> {
-        self.unfinished(package)
-            .then(|| self.finish(package, PackageOutcome::Failed, 0.0, Some(why.to_string())))
+    /// Ends a package whose events stopped without a package-level result (killed, crashed)
+    /// after `elapsed` seconds; `None` when it already ended.
+    pub fn abandoned(&mut self, package: &str, why: &str, elapsed: f64) -> Option<PackageResult> {
+        self.unfinished(package).then(|| {
+            self.finish(
+                package,
+                PackageOutcome::Failed,
+                elapsed,
+                Some(why.to_string()),
+            )
+        })
     }
 
     fn unfinished(&self, package: &str) -> bool {
@@ -263,10 +269,10 @@ mod tests {
     #[test]
     fn abandoned_packages_list_their_running_tests_once() {
         let (mut c, _) = feed(&[r#"{"Action":"run","Package":"m/a","Test":"TestSlow"}"#]);
-        let r = c.abandoned("m/a", "killed").unwrap();
+        let r = c.abandoned("m/a", "killed", 1.5).unwrap();
         assert_eq!(r.failed_tests(), ["TestSlow"]);
         assert_eq!(r.note.as_deref(), Some("killed"));
-        assert!(c.abandoned("m/a", "again").is_none());
+        assert!(c.abandoned("m/a", "again", 0.0).is_none());
     }
 
     #[test]

@@ -253,10 +253,11 @@ impl Reporter {
         }
     }
 
-    /// Ends a package whose binary stopped without a package-level result; its running
-    /// tests fail, and the JSON stream gets the events go would have ended it with.
-    pub fn abandoned(&mut self, package: &str, why: &str) {
-        let Some(result) = self.collector.abandoned(package, why) else {
+    /// Ends a package whose binary stopped without a package-level result after `elapsed`
+    /// seconds; its running tests fail, and the JSON stream gets the events go would have
+    /// ended it with.
+    pub fn abandoned(&mut self, package: &str, why: &str, elapsed: f64) {
+        let Some(result) = self.collector.abandoned(package, why, elapsed) else {
             return;
         };
         let mut events: Vec<TestEvent> = result
@@ -271,7 +272,9 @@ impl Reporter {
             None,
             Some(format!("gob: {why}\n")),
         ));
-        events.push(synthetic("fail", package, None, None));
+        let mut end = synthetic("fail", package, None, None);
+        end.elapsed = Some(elapsed);
+        events.push(end);
         for event in &events {
             for sink in &mut self.sinks {
                 sink.test_event(event);

@@ -80,6 +80,7 @@ fn play_in(workspace: &Path, sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageRes
     r.abandoned(
         "m/stop",
         "timed out: still running past the 1s timeout, stopped by gob",
+        3.0,
     );
     r.build_failed("m/broken");
     r.gob(GobEvent::SuiteEnd {

@@ -271,10 +271,13 @@ async fn run_binary(
     let planned = plan_run(run.suite, binary, test2json, run.user_args, run.ctx);
     let deadline = planned.timeout.map(kill_after);
     let on_line = |line: &str| shared.with(|r| feed_line(r, line));
+    let clock = std::time::Instant::now();
     let outcome = run_converted(&planned.binary, &planned.converter, on_line, deadline).await?;
+    let elapsed = clock.elapsed().as_secs_f64();
     let why = match outcome {
         Outcome::Interrupted(sig) => {
-            shared.with(|r| r.abandoned(package, "interrupted"));
+            // Cut short: its time says nothing about a full run.
+            shared.with(|r| r.abandoned(package, "interrupted", 0.0));
             return Ok(Some(sig));
         }
         Outcome::TimedOut => {
@@ -285,6 +288,6 @@ async fn run_binary(
         Outcome::Failed(code) => format!("exit status {code}"),
         Outcome::Succeeded => "exited without a result".to_string(),
     };
-    shared.with(|r| r.abandoned(package, &why));
+    shared.with(|r| r.abandoned(package, &why, elapsed));
     Ok(None)
 }

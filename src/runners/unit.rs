@@ -16,7 +16,7 @@ pub async fn run(run: &SuiteRun<'_>, reporter: &mut Reporter) -> Result<RunEnd, 
     };
     // Packages go never reported (go test stopped early): failed, not silently passed.
     for package in run.packages {
-        reporter.abandoned(&package.import_path, "no result from go test");
+        reporter.abandoned(&package.import_path, "no result from go test", 0.0);
     }
     Ok(RunEnd {
         interrupted,
