@@ -83,9 +83,10 @@ pub struct Terminal {
 impl Terminal {
     /// The reporter for this process: package lines on stdout (on stderr with `json`, whose
     /// stdout is the event stream), notes and the summary on stderr, a live progress line on
-    /// stderr when it is a terminal and `CI` is unset, colors unless `NO_COLOR`.
+    /// stderr when stdout and stderr are terminals and `CI` is unset, colors unless `NO_COLOR`.
     pub fn for_process(json: bool) -> Terminal {
         let interactive = std::io::stderr().is_terminal()
+            && (json || std::io::stdout().is_terminal())
             && std::env::var_os("CI").is_none()
             && std::env::var("TERM").map_or(true, |t| t != "dumb");
         let color = interactive && std::env::var_os("NO_COLOR").is_none();
