@@ -81,7 +81,7 @@ impl GoEnv {
 }
 
 /// One package as `go list -e -json` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListedPackage {
     /// Import path (for a pattern that matched nothing, the pattern).
@@ -104,7 +104,7 @@ pub struct ListedPackage {
 }
 
 /// A `go list` package error.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ListError {
     /// The message.

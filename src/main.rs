@@ -12,6 +12,8 @@ mod exec;
 mod exit;
 mod gotool;
 mod goversion;
+mod hash;
+mod listcache;
 mod lock;
 mod manifest;
 mod paths;

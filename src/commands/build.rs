@@ -159,7 +159,7 @@ fn make_plan(
     let listed = if patterns.is_empty() {
         Vec::new()
     } else {
-        ctx.go.list(&patterns, &[])?
+        crate::listcache::list(&ctx.go, &ctx.go_env, &manifest.workspace_dir, &patterns)?
     };
     let binaries = resolve_binaries(manifest, &listed, &ctx.go_env.goos)
         .map_err(|problems| manifest.invalid(problems))?;

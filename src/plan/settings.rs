@@ -53,10 +53,7 @@ impl BuildSettings {
 
     /// A short stable fingerprint (FNV-1a), used to name staging dirs.
     pub fn fingerprint(&self) -> String {
-        let text = format!("{self:?}");
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        let hash = crate::hash::fnv1a(format!("{self:?}").as_bytes());
         format!("{:08x}", hash >> 32)
     }
 }

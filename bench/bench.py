@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""gob's benchmark harness: gob against what a Makefile would run, side by side.
+
+One command regenerates everything:  python3 bench/bench.py
+It builds gob (release), generates a workspace (bench/gen.py), runs every scenario with its
+variants interleaved (each round runs every variant once, in a rotating order) and repeated,
+and writes BENCHMARKS.md and bench/chart.svg (plus bench/results.json).
+
+  --preset synthetic|realistic   workspace shape (see bench/gen.py)
+  --scale N                      size (synthetic 45 ≈ a 30s cold build on 2 cores)
+  --rounds N                     repetitions per variant (min and median are reported)
+  --scenarios 1,2,3,4,5          which scenarios
+  --check                        tiny and fast: checks the harness works, writes to a temp dir
+
+Scenarios (each against what a Makefile would do):
+  1 cold build: gob build vs one go build per binary in sequence, vs parallel processes,
+    vs the hand-written go build -o dir/ calls (one call per collision-free group)
+  2 cold integration tests: gob test --integ vs go test -p 1 -tags integ, vs the study's
+    precompile-then-run script (go test -c -o dir/ per collision-free group, then each binary)
+  3 gob check vs go test -exec=true -vet=off ./... (+ -tags integ), cold, and warm after a
+    one-line change in a deep package
+  4 no-op: everything cached, gob build vs the hand-written go build calls
+  5 in a cgroup limited to 1 CPU: cold gob build vs the hand-written calls, with the
+    installed Go and with Debian's Go 1.19 (not cgroup-aware)
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import gen  # noqa: E402
+
+OLD_GO = "/usr/lib/go-1.19/bin/go"
+CGROUP_V1 = "/sys/fs/cgroup/cpu"
+
+
+def sh(cmd, cwd, env, check=True):
+    """Runs a shell command; returns (seconds, exit code)."""
+    start = time.perf_counter()
+    p = subprocess.run(cmd, shell=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if check and p.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({p.returncode}): {cmd}\n{p.stderr.decode()[-3000:]}")
+    return elapsed, p.returncode
+
+
+class Bench:
+    def __init__(self, ws, gob, rounds, scratch, integ_count):
+        self.ws = ws
+        self.integ_count = integ_count
+        self.gob = gob
+        self.rounds = rounds
+        self.scratch = scratch
+        self.base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false", NO_COLOR="1", CI="true")
+        for k in ("GOMAXPROCS", "GOB_JOBS", "GOB_GO", "GOCACHE"):
+            self.base_env.pop(k, None)
+        self.warm_cache = os.path.join(scratch, "warm-cache")
+        self.calls = self.planned_calls()
+
+    def env(self, cache=None, go=None):
+        env = dict(self.base_env)
+        env["GOCACHE"] = cache or self.warm_cache
+        if go:
+            env["PATH"] = os.path.dirname(go) + os.pathsep + env["PATH"]
+            env["GOB_GO"] = go
+        return env
+
+    def fresh_cache(self):
+        path = tempfile.mkdtemp(prefix="cache-", dir=self.scratch)
+        return path
+
+    def clean_outputs(self):
+        for d in ("bin", ".gob", "out"):
+            shutil.rmtree(os.path.join(self.ws, d), ignore_errors=True)
+
+    def planned_calls(self):
+        """gob's own plan (--dry-run) as the hand-written Makefile calls: the best a person
+        who knows about name collisions would write."""
+        out = subprocess.run([self.gob, "build", "--dry-run"], cwd=self.ws, env=self.base_env, capture_output=True, text=True, check=True).stdout
+        calls = []
+        for line in out.splitlines():
+            if line.startswith("cd "):
+                cmd = line.split(" && ", 1)[1]
+                # GOMAXPROCS is gob's addition; a Makefile does not set it.
+                cmd = " ".join(w for w in cmd.split(" ") if not w.startswith("GOMAXPROCS="))
+                calls.append(cmd.replace(".gob/build/", "out/"))
+        return calls
+
+    def binaries(self):
+        return [(path, name) for path, name in gen.BINARIES]
+
+    def measure(self, variants):
+        """variants: list of (name, prepare() -> env, command). Interleaved rounds."""
+        times = {name: [] for name, _, _ in variants}
+        for r in range(self.rounds):
+            order = variants[r % len(variants):] + variants[: r % len(variants)]
+            for name, prepare, command in order:
+                env = prepare()
+                t, _ = sh(command, self.ws, env)
+                times[name].append(t)
+                print(f"    {name}: {t:.2f}s", flush=True)
+        return [
+            {"variant": name, "times": ts, "min": min(ts), "median": statistics.median(ts)}
+            for name, ts in times.items()
+        ]
+
+    def cold(self, go=None):
+        def prepare():
+            self.clean_outputs()
+            return self.env(cache=self.fresh_cache(), go=go)
+        return prepare
+
+    def warm_everything(self):
+        env = self.env()
+        sh(f"{self.gob} build", self.ws, env)
+        sh(" && ".join(f"mkdir -p out && {c}" for c in self.calls), self.ws, env)
+
+    # Scenarios -----------------------------------------------------------------------
+
+    def scenario_build(self, go=None, wrap=lambda c: c):
+        bins = self.binaries()
+        sequential = " && ".join(f"go build -o bin/{name} ./{path}" for path, name in bins)
+        parallel = "mkdir -p bin && " + " ".join(
+            f"(go build -o bin/{name} ./{path} || echo fail > out.fail) &" for path, name in bins
+        ) + " wait; test ! -e out.fail"
+        single = "mkdir -p out && " + " && ".join(self.calls)
+        gob = f"{self.gob} build"
+        prep = self.cold(go)
+        return [
+            ("gob build", prep, wrap(gob)),
+            ("go build per binary, sequential", prep, wrap(sequential)),
+            ("go build per binary, parallel processes", prep, wrap(parallel)),
+            ("hand-written go build -o dir/ calls", prep, wrap(single)),
+        ]
+
+    def scenario_integ(self):
+        # The study's script: `go test -c -o dir/` over packages with the colliding ones split
+        # off by hand (one call per group, many packages each), then each binary alone.
+        groups = []
+        for d in gen.integ_dirs(self.integ_count):
+            name = os.path.basename(d)
+            group = next((g for g in groups if all(os.path.basename(x) != name for x in g)), None)
+            if group is None:
+                group = []
+                groups.append(group)
+            group.append(d)
+        compile_calls = " && ".join(
+            f"mkdir -p out/g{i} && go test -c -tags integ -o out/g{i}/ " + " ".join(f"./{d}" for d in g)
+            for i, g in enumerate(groups)
+        )
+        runs = " && ".join(
+            f"(cd {d} && {self.ws}/out/g{i}/{os.path.basename(d)}.test -test.v=true >/dev/null)"
+            for i, g in enumerate(groups) for d in g
+        )
+        precompile = f"{compile_calls} && {runs}"
+        prep = self.cold()
+        return [
+            ("gob test --integ", prep, f"{self.gob} test --integ"),
+            ("go test -p 1 -tags integ", prep, "go test -p 1 -count=1 -tags integ ./integ/..."),
+            ("precompile-then-run script", prep, precompile),
+        ]
+
+    def scenario_check(self, warm):
+        plain = "go test -exec=true -vet=off -count=1 ./internal/... ./cmd/... ./svc/... ./tools/... && go test -exec=true -vet=off -count=1 -tags integ ./integ/..."
+        deep = os.path.join(self.ws, "internal", gen.lib_name(0, 0), gen.lib_name(0, 0) + "_0.go")
+        counter = [0]
+
+        def prepare():
+            if not warm:
+                return self.env(cache=self.fresh_cache())
+            counter[0] += 1
+            with open(deep, "a") as f:
+                f.write(f"\n// Change {counter[0]}.\nconst Change{counter[0]} = {counter[0]}\n")
+            return self.env()
+
+        return [
+            (f"gob check ({'warm, after a change' if warm else 'cold'})", prepare, f"{self.gob} check"),
+            (f"go test -exec=true ({'warm, after a change' if warm else 'cold'})", prepare, plain),
+        ]
+
+    def scenario_noop(self):
+        self.warm_everything()
+        single = "mkdir -p out && " + " && ".join(self.calls)
+        return [
+            ("gob build (no-op)", self.env, f"{self.gob} build"),
+            ("hand-written go build calls (no-op)", self.env, single),
+        ]
+
+
+def cgroup_wrapper():
+    """A function wrapping a command to run in a 1-CPU cgroup, or None where impossible."""
+    if os.geteuid() != 0 or not os.path.exists(os.path.join(CGROUP_V1, "cpu.cfs_quota_us")):
+        return None, "needs root and a cgroup v1 cpu controller"
+    path = os.path.join(CGROUP_V1, "gob-bench")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+            f.write("100000")
+        with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+            f.write("100000")
+    except OSError as e:
+        return None, f"cannot create a cgroup: {e}"
+    procs = os.path.join(path, "cgroup.procs")
+    return (lambda c: f"sh -c 'echo $$ > {procs} && exec sh -c \"$0\"' '{c}'"), None
+
+
+def machine():
+    cpus = os.cpu_count()
+    go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpus": cpus, "cpu": model, "os": f"{platform.system()} {platform.release()}", "go": go,
+            "old_go": subprocess.run([OLD_GO, "version"], capture_output=True, text=True).stdout.strip() if os.path.exists(OLD_GO) else None}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", choices=["synthetic", "realistic"], default="synthetic")
+    p.add_argument("--scale", type=int, default=45)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--scenarios", default="1,2,3,4,5")
+    p.add_argument("--check", action="store_true")
+    p.add_argument("--out", default=REPO, help="where BENCHMARKS.md goes (bench/ files beside it)")
+    a = p.parse_args()
+    if a.check:
+        a.scale, a.rounds = 1, 1
+    scratch = tempfile.mkdtemp(prefix="gob-bench-")
+    out_dir = tempfile.mkdtemp(prefix="gob-bench-out-") if a.check else a.out
+    try:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+        gob = os.path.join(REPO, "target", "release", "gob")
+        ws = os.path.join(scratch, "ws")
+        sizes = gen.generate(a.preset, a.scale, ws)
+        b = Bench(ws, gob, a.rounds, scratch, a.scale)
+        chosen = {int(x) for x in a.scenarios.split(",")}
+        results = []
+
+        def run(number, title, variants, note=""):
+            print(f"== {number}. {title}", flush=True)
+            rows = b.measure(variants)
+            results.append({"scenario": number, "title": title, "rows": rows, "note": note})
+
+        if 1 in chosen:
+            run(1, "cold gob build vs the Makefile ways", b.scenario_build())
+        if 2 in chosen:
+            run(2, "cold integration tests", b.scenario_integ())
+        if 3 in chosen:
+            run(3, "compile-only check, cold", b.scenario_check(warm=False))
+            b.warm_everything()
+            sh(f"{gob} check", ws, b.env())
+            run(3, "compile-only check, warm after a one-line change in a deep package", b.scenario_check(warm=True))
+        if 4 in chosen:
+            b.rounds = max(a.rounds, 10)
+            run(4, "no-op build (everything cached)", b.scenario_noop())
+            b.rounds = a.rounds
+        if 5 in chosen:
+            wrap, why = cgroup_wrapper()
+            if wrap is None:
+                results.append({"scenario": 5, "title": "1-CPU cgroup", "rows": [], "note": f"skipped: {why}"})
+            else:
+                variants = [(f"{n} [installed Go]", pr, c) for n, pr, c in b.scenario_build(wrap=wrap)
+                            if n in ("gob build", "hand-written go build -o dir/ calls")]
+                run(5, "cold build in a 1-CPU cgroup, installed Go", variants)
+                if os.path.exists(OLD_GO):
+                    variants = [(f"{n} [Go 1.19]", pr, c) for n, pr, c in b.scenario_build(go=OLD_GO, wrap=wrap)
+                                if n in ("gob build", "hand-written go build -o dir/ calls")]
+                    run(5, "cold build in a 1-CPU cgroup, Debian's Go 1.19", variants)
+                else:
+                    results.append({"scenario": 5, "title": "1-CPU cgroup, Go 1.19", "rows": [], "note": f"skipped: no {OLD_GO}"})
+        report = {"machine": machine(), "sizes": sizes, "rounds": a.rounds, "results": results}
+        os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
+        with open(os.path.join(out_dir, "bench", "results.json"), "w") as f:
+            json.dump(report, f, indent=1)
+        import render  # noqa: E402
+        render.write(report, out_dir)
+        print(f"wrote {os.path.join(out_dir, 'BENCHMARKS.md')}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

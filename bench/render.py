@@ -1,0 +1,128 @@
+"""Renders benchmark results (bench/results.json) as BENCHMARKS.md and bench/chart.svg."""
+
+import html
+import os
+
+# (scenario title prefix, baseline variant prefix, gob variant prefix, target, kind)
+# kind "faster": baseline median / gob median >= target; "within": gob / baseline <= target;
+# "overhead": gob - baseline <= target seconds.
+TARGETS = [
+    ("cold gob build", "go build per binary, sequential", "gob build", 1.05, "faster"),
+    ("cold gob build", "go build per binary, parallel processes", "gob build", 2.0, "faster"),
+    ("cold gob build", "hand-written go build -o dir/ calls", "gob build", 1.08, "within"),
+    ("cold integration", "go test -p 1", "gob test --integ", 1.3, "faster"),
+    ("cold integration", "precompile-then-run script", "gob test --integ", 1.0, "faster"),
+    ("compile-only check, warm", "go test -exec=true", "gob check", 2.0, "faster"),
+    ("no-op build", "hand-written go build calls", "gob build", 0.050, "overhead"),
+]
+
+
+def find(rows, prefix):
+    return next((r for r in rows if r["variant"].startswith(prefix)), None)
+
+
+def targets(report):
+    out = []
+    for title, base, gob, target, kind in TARGETS:
+        res = next((s for s in report["results"] if s["title"].startswith(title) and s["rows"]), None)
+        if not res:
+            continue
+        b, g = find(res["rows"], base), find(res["rows"], gob)
+        if not b or not g:
+            continue
+        if kind == "faster":
+            value = b["median"] / g["median"]
+            out.append((f"{title}: gob vs {base}", f"≥ {target:.2f}x faster", f"{value:.2f}x", value >= target))
+        elif kind == "within":
+            value = g["median"] / b["median"]
+            out.append((f"{title}: gob vs {base}", f"within {100 * (target - 1):.0f}%", f"{100 * (value - 1):+.1f}%", value <= target))
+        else:
+            value = g["median"] - b["median"]
+            out.append((f"{title}: gob's overhead over go", f"≤ {target * 1000:.0f} ms", f"{value * 1000:.0f} ms", value <= target))
+    return out
+
+
+def markdown(report):
+    m = report["machine"]
+    s = report["sizes"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "gob against the commands a Makefile would run, measured side by side in one run:",
+        "every round runs each variant of a scenario once, in a rotating order, and the table",
+        "gives the minimum and the median over the rounds. Regenerate this file and the chart with",
+        "`python3 bench/bench.py` (see its `--help`); `.ci/run` runs it at a tiny size as a check.",
+        "",
+        "## Machine and workload",
+        "",
+        f"- CPU: {m['cpus']} × {m['cpu'] or 'unknown'}; {m['os']}",
+        f"- Go: {m['go']}" + (f"; old Go: {m['old_go']}" if m.get("old_go") else ""),
+        f"- Workload: `{s['preset']}` preset at scale {s['scale']} (bench/gen.py): {s['library_packages']} library"
+        f" packages in 4 layers, {s['binaries']} binaries (two mains named `server`), {s['integ_packages']}"
+        " integration test packages behind `//go:build integ` (two named `api`)",
+        f"- Rounds: {report['rounds']} per variant (no-op: at least 10); cold means an empty `GOCACHE` and no outputs",
+        "",
+        "![benchmark chart](bench/chart.svg)",
+        "",
+    ]
+    met = targets(report)
+    if met:
+        lines += ["## Targets", "", "| comparison | target | measured (medians) | |", "| --- | --- | --- | --- |"]
+        for name, target, value, ok in met:
+            lines.append(f"| {name} | {target} | {value} | {'met' if ok else '**missed**'} |")
+        lines.append("")
+    lines += ["## Results", ""]
+    for res in report["results"]:
+        lines.append(f"### {res['scenario']}. {res['title']}")
+        lines.append("")
+        if not res["rows"]:
+            lines += [res["note"], ""]
+            continue
+        gob = next((r for r in res["rows"] if r["variant"].startswith("gob")), res["rows"][0])
+        lines += ["| variant | min | median | median vs gob |", "| --- | ---: | ---: | ---: |"]
+        for r in res["rows"]:
+            ratio = "—" if r is gob else f"{r['median'] / gob['median']:.2f}x"
+            lines.append(f"| {r['variant']} | {fmt(r['min'])} | {fmt(r['median'])} | {ratio} |")
+        if res.get("note"):
+            lines += ["", res["note"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def fmt(seconds):
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def svg(report):
+    label_w, bar_w, row_h, pad = 360, 420, 22, 10
+    y = pad
+    parts = []
+    for res in report["results"]:
+        if not res["rows"]:
+            continue
+        parts.append(f'<text x="{pad}" y="{y + 14}" font-weight="bold">{html.escape(str(res["scenario"]) + ". " + res["title"])}</text>')
+        y += row_h
+        top = max(r["median"] for r in res["rows"]) or 1
+        for r in res["rows"]:
+            w = max(1, bar_w * r["median"] / top)
+            color = "#2b7bb9" if r["variant"].startswith("gob") else "#b0b7bf"
+            parts.append(f'<text x="{pad + label_w - 6}" y="{y + 14}" text-anchor="end">{html.escape(r["variant"])}</text>')
+            parts.append(f'<rect x="{pad + label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{color}"/>')
+            parts.append(f'<text x="{pad + label_w + w + 6:.1f}" y="{y + 14}">{fmt(r["median"])}</text>')
+            y += row_h
+        y += pad
+    width = pad * 2 + label_w + bar_w + 80
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + pad}" '
+        f'font-family="sans-serif" font-size="12">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )
+
+
+def write(report, out_dir):
+    os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
+    with open(os.path.join(out_dir, "BENCHMARKS.md"), "w") as f:
+        f.write(markdown(report))
+    with open(os.path.join(out_dir, "bench", "chart.svg"), "w") as f:
+        f.write(svg(report))
