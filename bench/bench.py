@@ -4,7 +4,8 @@
 One command regenerates everything:  python3 bench/bench.py
 It builds gob (release), generates a workspace (bench/gen.py), runs every scenario with its
 variants interleaved (each round runs every variant once, in a rotating order) and repeated,
-and writes BENCHMARKS.md and bench/chart.svg (plus bench/results.json).
+and writes bench/results-<preset>.json, then BENCHMARKS.md and bench/chart-<preset>.svg from
+every results file present (so the presets can be rerun separately).
 
   --preset synthetic|realistic   workspace shape (see bench/gen.py)
   --scale N                      size (synthetic 45 ≈ a 30s cold build on 2 cores)
@@ -61,7 +62,8 @@ class Bench:
         self.gob = gob
         self.rounds = rounds
         self.scratch = scratch
-        self.base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false", NO_COLOR="1", CI="true")
+        # Modules were fetched by the generator: the timed part is offline.
+        self.base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false", GOPROXY="off", NO_COLOR="1", CI="true")
         for k in ("GOMAXPROCS", "GOB_JOBS", "GOB_GO", "GOCACHE"):
             self.base_env.pop(k, None)
         self.warm_cache = os.path.join(scratch, "warm-cache")
@@ -285,10 +287,10 @@ def main():
                     results.append({"scenario": 5, "title": "1-CPU cgroup, Go 1.19", "rows": [], "note": f"skipped: no {OLD_GO}"})
         report = {"machine": machine(), "sizes": sizes, "rounds": a.rounds, "results": results}
         os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
-        with open(os.path.join(out_dir, "bench", "results.json"), "w") as f:
+        with open(os.path.join(out_dir, "bench", f"results-{a.preset}.json"), "w") as f:
             json.dump(report, f, indent=1)
         import render  # noqa: E402
-        render.write(report, out_dir)
+        render.write_all(out_dir)
         print(f"wrote {os.path.join(out_dir, 'BENCHMARKS.md')}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

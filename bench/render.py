@@ -1,6 +1,8 @@
-"""Renders benchmark results (bench/results.json) as BENCHMARKS.md and bench/chart.svg."""
+"""Renders benchmark results (bench/results-<preset>.json) as BENCHMARKS.md and
+bench/chart-<preset>.svg."""
 
 import html
+import json
 import os
 
 # (scenario title prefix, baseline variant prefix, gob variant prefix, target, kind)
@@ -42,36 +44,41 @@ def targets(report):
     return out
 
 
+HEADER = """# Benchmarks
+
+gob against the commands a Makefile would run, measured side by side in one run: every round
+runs each variant of a scenario once, in a rotating order, and the tables give the minimum and
+the median over the rounds. Cold means an empty `GOCACHE` and no outputs. Regenerate this file
+and the charts with `python3 bench/bench.py` (and `--preset realistic`; see `--help`);
+`.ci/run` runs the harness at a tiny size to keep it working (timings from that run mean nothing).
+"""
+
+
 def markdown(report):
     m = report["machine"]
     s = report["sizes"]
+    preset = s["preset"]
     lines = [
-        "# Benchmarks",
+        f"## Preset `{preset}`",
         "",
-        "gob against the commands a Makefile would run, measured side by side in one run:",
-        "every round runs each variant of a scenario once, in a rotating order, and the table",
-        "gives the minimum and the median over the rounds. Regenerate this file and the chart with",
-        "`python3 bench/bench.py` (see its `--help`); `.ci/run` runs it at a tiny size as a check.",
-        "",
-        "## Machine and workload",
-        "",
-        f"- CPU: {m['cpus']} × {m['cpu'] or 'unknown'}; {m['os']}",
+        f"- Machine: {m['cpus']} × {m['cpu'] or 'unknown CPU'}; {m['os']}",
         f"- Go: {m['go']}" + (f"; old Go: {m['old_go']}" if m.get("old_go") else ""),
-        f"- Workload: `{s['preset']}` preset at scale {s['scale']} (bench/gen.py): {s['library_packages']} library"
+        f"- Workload: bench/gen.py `--preset {preset} --scale {s['scale']}`: {s['library_packages']} library"
         f" packages in 4 layers, {s['binaries']} binaries (two mains named `server`), {s['integ_packages']}"
-        " integration test packages behind `//go:build integ` (two named `api`)",
-        f"- Rounds: {report['rounds']} per variant (no-op: at least 10); cold means an empty `GOCACHE` and no outputs",
+        " integration test packages behind `//go:build integ` (two named `api`)"
+        + ("; the binaries also import k8s.io/client-go, google.golang.org/grpc and"
+           " github.com/envoyproxy/go-control-plane" if preset == "realistic" else ""),
+        f"- Rounds: {report['rounds']} per variant (the no-op scenario: at least 10)",
         "",
-        "![benchmark chart](bench/chart.svg)",
+        f"![{preset} benchmark chart](bench/chart-{preset}.svg)",
         "",
     ]
     met = targets(report)
     if met:
-        lines += ["## Targets", "", "| comparison | target | measured (medians) | |", "| --- | --- | --- | --- |"]
+        lines += ["### Targets", "", "| comparison | target | measured (medians) | |", "| --- | --- | --- | --- |"]
         for name, target, value, ok in met:
             lines.append(f"| {name} | {target} | {value} | {'met' if ok else '**missed**'} |")
         lines.append("")
-    lines += ["## Results", ""]
     for res in report["results"]:
         lines.append(f"### {res['scenario']}. {res['title']}")
         lines.append("")
@@ -120,9 +127,22 @@ def svg(report):
     )
 
 
-def write(report, out_dir):
-    os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
+def write_all(out_dir):
+    """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
+    sections = []
+    notes = os.path.join(out_dir, "bench", "NOTES.md")
+    for preset in ("synthetic", "realistic"):
+        path = os.path.join(out_dir, "bench", f"results-{preset}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            report = json.load(f)
+        sections.append(markdown(report))
+        with open(os.path.join(out_dir, "bench", f"chart-{preset}.svg"), "w") as f:
+            f.write(svg(report))
+    text = HEADER + "\n" + "\n".join(sections)
+    if os.path.exists(notes):
+        with open(notes) as f:
+            text += "\n" + f.read()
     with open(os.path.join(out_dir, "BENCHMARKS.md"), "w") as f:
-        f.write(markdown(report))
-    with open(os.path.join(out_dir, "bench", "chart.svg"), "w") as f:
-        f.write(svg(report))
+        f.write(text)

@@ -71,13 +71,10 @@ fn elf_note_build_id(head: &[u8]) -> Option<Vec<u8>> {
 
 /// The build ID from the `\xff Go build ID: "…"` marker.
 fn text_build_id(head: &[u8]) -> Option<Vec<u8>> {
-    let Some(start) = head
+    let start = head
         .windows(BUILD_ID_MARKER.len())
         .position(|w| w == BUILD_ID_MARKER)
-        .map(|p| p + BUILD_ID_MARKER.len())
-    else {
-        return None;
-    };
+        .map(|p| p + BUILD_ID_MARKER.len())?;
     head[start..]
         .iter()
         .position(|&c| c == b'"')

@@ -107,8 +107,28 @@ pub struct CompileBatch {
     pub binaries: Vec<TestBinary>,
 }
 
-/// The compile calls of an integration suite. With Go ≥ 1.21, collision-free batches that run
-/// one after another; before, one call per package (`parallel` is then true).
+/// The first compile call's size; each later call of a batch doubles it.
+pub const FIRST_CHUNK: usize = 2;
+
+/// Splits a collision-free batch into calls of 2, 4, 8, … packages: the first test binaries
+/// are linked (and start running) after a small call, while later, larger calls keep go's
+/// parallelism and the number of calls logarithmic. Stable for the same packages, so a warm
+/// rerun finds every binary current in its dir.
+fn growing_chunks<T>(batch: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut size) = (0, FIRST_CHUNK);
+    while start < batch.len() {
+        let end = (start + size).min(batch.len());
+        chunks.push(&batch[start..end]);
+        start = end;
+        size *= 2;
+    }
+    chunks
+}
+
+/// The compile calls of an integration suite. With Go ≥ 1.21, collision-free batches, each
+/// in calls of growing size, that run one after another; before, one call per package
+/// (`parallel` is then true).
 pub fn plan_integ_compiles(
     suite: &SuiteSpec,
     packages: &[TestPackage],
@@ -139,7 +159,8 @@ pub fn plan_integ_compiles(
     let refs: Vec<&TestPackage> = packages.iter().collect();
     let split = split_unique(&refs, |p| test_binary_name(&p.import_path), |a, b| a == b);
     let batches = split
-        .into_iter()
+        .iter()
+        .flat_map(|batch| growing_chunks(batch))
         .enumerate()
         .map(|(i, batch)| {
             let dir = suite_dir.join(format!("batch-{}", i + 1));

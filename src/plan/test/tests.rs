@@ -180,3 +180,24 @@ fn durations_print_as_go_reads_them() {
     assert_eq!(go_duration(Duration::from_secs(90)), "90s");
     assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
 }
+
+#[test]
+fn large_batches_compile_in_calls_of_growing_size_so_tests_start_early() {
+    let s = suite("[test.integ]\ninteg = true\n");
+    let packages: Vec<TestPackage> = (0..9).map(|i| pkg(&format!("p{i}"))).collect();
+    let (batches, parallel) = plan_integ_compiles(&s, &packages, &ctx("go1.26.0"));
+    assert!(!parallel);
+    let sizes: Vec<usize> = batches.iter().map(|b| b.binaries.len()).collect();
+    assert_eq!(sizes, [2, 4, 3]);
+    let order: Vec<&str> = batches
+        .iter()
+        .flat_map(|b| b.binaries.iter().map(|t| t.package.import_path.as_str()))
+        .collect();
+    let expected: Vec<String> = (0..9).map(|i| format!("m/p{i}")).collect();
+    assert_eq!(order, expected, "every package once, in order");
+    let dirs: std::collections::BTreeSet<_> = batches
+        .iter()
+        .map(|b| b.binaries[0].path.parent().unwrap().to_path_buf())
+        .collect();
+    assert_eq!(dirs.len(), 3, "one dir per call");
+}
