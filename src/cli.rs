@@ -48,6 +48,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print how `gob test --shard K/N` would split the suites' packages into N shards.
     Shards(ShardsArgs),
+    /// Build with go's action graph and trace, and report where the time went.
+    Analyze(AnalyzeArgs),
     /// Show the binaries and the suites with their packages.
     List,
     /// Write a gobuild.toml for the Go module in the current dir (never overwrites one).
@@ -79,6 +81,51 @@ pub struct ShardsArgs {
     /// The suites.
     #[command(flatten)]
     pub selection: SuiteSelection,
+}
+
+/// `gob analyze`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AnalyzeArgs {
+    /// `why PKG`.
+    #[command(subcommand)]
+    pub why: Option<AnalyzeCommand>,
+    /// Binaries to build, by output name (default: all).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Compile this suite's test binaries instead of building the binaries.
+    #[arg(long, value_name = "SUITE")]
+    pub test: Option<String>,
+    /// Use the real build cache instead of an empty one.
+    #[arg(long)]
+    pub warm: bool,
+    /// How many of the slowest actions to list.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Write a Chrome/Perfetto trace (open in ui.perfetto.dev or chrome://tracing).
+    #[arg(long, value_name = "PATH")]
+    pub trace: Option<PathBuf>,
+    /// Write an SVG timeline: a lane per worker, actions colored by module, the critical path
+    /// outlined.
+    #[arg(long, value_name = "PATH")]
+    pub svg: Option<PathBuf>,
+    /// Write an HTML page with the report and the timeline.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+    /// Print the analysis as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gob analyze` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AnalyzeCommand {
+    /// The import chains that pull PKG into each binary, and what it costs to compile.
+    Why {
+        /// The import path.
+        #[arg(value_name = "PKG")]
+        package: String,
+    },
 }
 
 /// `gob completions`.

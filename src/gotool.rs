@@ -186,7 +186,44 @@ impl GoTool {
     }
 }
 
+/// A package and its direct imports, from `go list -deps`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PackageImports {
+    /// Import path.
+    pub import_path: String,
+    /// Direct imports (resolved import paths).
+    #[serde(default)]
+    pub imports: Vec<String>,
+}
+
 impl GoTool {
+    /// The modules of the build list (`go list -m all`); empty outside module mode.
+    pub fn modules(&self) -> Vec<String> {
+        self.run(&["list", "-m", "-f", "{{.Path}}", "all"])
+            .map(|out| {
+                String::from_utf8_lossy(&out)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every package `patterns` need, with its imports (`go list -deps`).
+    pub fn import_graph(&self, patterns: &[&str]) -> Result<Vec<PackageImports>, GoToolError> {
+        let mut args = vec!["list", "-e", "-deps", "-json=ImportPath,Imports"];
+        args.extend(patterns);
+        let out = self.run(&args)?;
+        serde_json::Deserializer::from_slice(&out)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| GoToolError::Unreadable {
+                command: format!("{} list -deps", self.program),
+                detail: e.to_string(),
+            })
+    }
+
     /// The path of a go tool binary (`go tool -n NAME`); since Go 1.25 this builds it once.
     pub fn tool_path(&self, name: &str) -> Result<String, GoToolError> {
         let out = self.run(&["tool", "-n", name])?;

@@ -2,6 +2,7 @@
 //!
 //! Pipeline: manifest → workspace (`go list`) → CPU budget → plan (pure data) → exec → report.
 
+mod analyze;
 mod budget;
 mod cli;
 mod commands;
@@ -88,6 +89,7 @@ fn run(cli: Cli) -> Result<(), GobError> {
         Command::Check => block_on(grace, commands::check::run(&globals)),
         Command::Env(args) => commands::env::run(&globals, args),
         Command::Shards(args) => commands::shards::run(&globals, args),
+        Command::Analyze(args) => block_on(grace, commands::analyze::run(&globals, args)),
         Command::List => commands::list::run(&globals),
         Command::Init => commands::init::run(&globals),
         Command::Completions(args) => {

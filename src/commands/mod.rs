@@ -1,5 +1,6 @@
 //! One module per subcommand: each wires the pipeline stages together and reports.
 
+pub mod analyze;
 pub mod build;
 pub mod check;
 pub mod env;

@@ -1,0 +1,352 @@
+//! `gob analyze`: build with go's action graph and trace, then report where the time went.
+
+use std::path::{Path, PathBuf};
+
+use crate::analyze::actiongraph::{self, Action};
+use crate::analyze::stats::{self, Analysis};
+use crate::analyze::{CompileTimes, LAST_FILE, timeline, why};
+use crate::cli::{AnalyzeArgs, AnalyzeCommand};
+use crate::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::error::GobError;
+use crate::exec::{Outcome, run_merged};
+use crate::manifest::Manifest;
+use crate::plan::GoCommand;
+use crate::plan::test::{TestPlanContext, plan_integ_compiles};
+use crate::workspace::{resolve_binaries, select_binaries};
+
+/// Runs `gob analyze`.
+pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> {
+    let manifest = load_manifest(globals)?;
+    let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    if let Some(AnalyzeCommand::Why { package }) = &args.why {
+        return explain(&manifest, &ctx, &args.names, package);
+    }
+    let _lock = lock_workspace(globals, &manifest).await?;
+    let scratch = tempfile_dir(&manifest)?;
+    let calls = match &args.test {
+        Some(suite) => test_calls(&manifest, &ctx, suite)?,
+        None => build_calls(&manifest, &ctx, &args.names)?,
+    };
+    let cache = scratch.join("cache");
+    let mut graphs = Vec::new();
+    let mut traces = Vec::new();
+    let what = if args.warm {
+        "warm cache"
+    } else {
+        "cold cache (empty GOCACHE)"
+    };
+    eprintln!(
+        "gob analyze: {} with {what}, {} CPUs",
+        crate::report::plural(calls.len(), "go call"),
+        ctx.budget.cpus
+    );
+    for (i, call) in calls.iter().enumerate() {
+        let graph_file = scratch.join(format!("actiongraph-{i}.json"));
+        let trace_file = scratch.join(format!("trace-{i}.json"));
+        let command = instrument(
+            call,
+            &graph_file,
+            &trace_file,
+            &scratch.join(format!("out-{i}")),
+        );
+        let mut command = command;
+        if !args.warm {
+            command
+                .env
+                .insert("GOCACHE".into(), cache.display().to_string());
+        }
+        match run_merged(&command, |line| eprintln!("{line}")).await? {
+            Outcome::Succeeded => {}
+            Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
+            _ => {
+                return Err(GobError::Failed(format!(
+                    "the build failed, so there is nothing to analyze: {command}"
+                )));
+            }
+        }
+        let text = read(&graph_file)?;
+        graphs.push(actiongraph::parse(&text).map_err(|e| GobError::Failed(e.to_string()))?);
+        traces.push(std::fs::read_to_string(&trace_file).unwrap_or_default());
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let single = graphs.len() == 1;
+    let actions = actiongraph::concat(graphs);
+    let modules = ctx.go.modules();
+    let module_of = |p: &str| stats::module_of(p, &modules);
+    let analysis = stats::analyze(&actions, ctx.budget.cpus, args.top, &module_of);
+    let workers = if single {
+        timeline::workers(&traces[0])
+    } else {
+        Default::default()
+    };
+    let lanes = timeline::lanes(&actions, &workers);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&analysis).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report(&actions, &analysis));
+    }
+    let write = |path: &PathBuf, text: String| {
+        crate::paths::write_atomically(&globals.cwd.join(path), text.as_bytes()).map_err(|source| {
+            GobError::Io {
+                action: "cannot write",
+                path: path.clone(),
+                source,
+            }
+        })
+    };
+    if let Some(path) = &args.trace {
+        write(
+            path,
+            timeline::chrome_trace(&actions, &lanes, &analysis, &module_of),
+        )?;
+    }
+    let svg = timeline::svg(&actions, &lanes, &analysis, &module_of);
+    if let Some(path) = &args.svg {
+        write(path, svg.clone())?;
+    }
+    if let Some(path) = &args.html {
+        let page = format!(
+            "<!doctype html><meta charset=\"utf-8\"><title>gob analyze</title>\n<pre>{}</pre>\n{svg}",
+            report(&actions, &analysis)
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+        );
+        write(path, page)?;
+    }
+    let times = CompileTimes::of(&actions, !args.warm);
+    let _ = crate::paths::write_atomically(
+        &manifest.workspace_dir.join(LAST_FILE),
+        serde_json::to_string_pretty(&times)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    Ok(())
+}
+
+/// A temp dir for graphs, traces, outputs and the cold cache, under the workspace's `.gob/`
+/// (same filesystem as the outputs; removed at the end).
+fn tempfile_dir(manifest: &Manifest) -> Result<PathBuf, GobError> {
+    let dir = manifest
+        .workspace_dir
+        .join(format!(".gob/analyze/run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|source| GobError::Io {
+        action: "cannot create",
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+fn read(path: &Path) -> Result<String, GobError> {
+    std::fs::read_to_string(path).map_err(|source| GobError::Io {
+        action: "go wrote no actiongraph at",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `call` with go's debug flags after the subcommand, and its outputs sent to `out`.
+fn instrument(call: &GoCommand, graph: &Path, trace: &Path, out: &Path) -> GoCommand {
+    let mut command = call.clone();
+    let mut args = Vec::with_capacity(call.args.len() + 2);
+    let mut rest = call.args.iter();
+    if let Some(sub) = rest.next() {
+        args.push(sub.clone());
+    }
+    args.push(format!("-debug-actiongraph={}", graph.display()));
+    args.push(format!("-debug-trace={}", trace.display()));
+    while let Some(arg) = rest.next() {
+        args.push(arg.clone());
+        if arg == "-o" && rest.next().is_some() {
+            args.push(format!("{}/", out.display()));
+        }
+    }
+    command.args = args;
+    command
+}
+
+/// The `go build` calls `gob build` would make for `names`.
+fn build_calls(
+    manifest: &Manifest,
+    ctx: &Context,
+    names: &[String],
+) -> Result<Vec<GoCommand>, GobError> {
+    let binaries = resolved(manifest, ctx)?;
+    let selected = select_binaries(binaries, names)?;
+    let plan_ctx = crate::plan::PlanContext {
+        go: ctx.go.program.clone(),
+        workspace_dir: manifest.workspace_dir.clone(),
+        out_dir: crate::workspace::out_dir(manifest),
+        base_env: ctx.go.env.clone(),
+    };
+    let plan = crate::plan::plan_build(&selected, &plan_ctx);
+    Ok(plan.batches.into_iter().map(|b| b.command).collect())
+}
+
+fn resolved(
+    manifest: &Manifest,
+    ctx: &Context,
+) -> Result<Vec<crate::workspace::ResolvedBinary>, GobError> {
+    let patterns: Vec<&str> = manifest
+        .binaries
+        .iter()
+        .map(|b| b.package.value.as_str())
+        .collect();
+    let listed = if patterns.is_empty() {
+        Vec::new()
+    } else {
+        ctx.go.list(&patterns, &[])?
+    };
+    resolve_binaries(manifest, &listed, &ctx.go_env.goos).map_err(|p| manifest.invalid(p).into())
+}
+
+/// The `go test -c` calls that compile `suite`'s test binaries.
+fn test_calls(manifest: &Manifest, ctx: &Context, suite: &str) -> Result<Vec<GoCommand>, GobError> {
+    let selection = crate::cli::SuiteSelection {
+        suites: vec![suite.to_string()],
+        integ: false,
+        timings: None,
+    };
+    let specs = super::test::select(manifest, &selection)?;
+    let expanded = crate::suites::expand(manifest, &specs, &ctx.go)?;
+    let plan_ctx = TestPlanContext {
+        go: ctx.go.program.clone(),
+        workspace_dir: manifest.workspace_dir.clone(),
+        base_env: ctx.go.env.clone(),
+        version: ctx.version.clone(),
+    };
+    Ok(expanded
+        .iter()
+        .flat_map(|s| plan_integ_compiles(s.spec, &s.test_packages(), &plan_ctx).0)
+        .map(|b| b.command)
+        .collect())
+}
+
+/// The text report.
+pub fn report(actions: &[Action], a: &Analysis) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, label: &str, text: String| {
+        out.push_str(&format!("{label:<15}{text}\n"));
+    };
+    line(&mut out, "wall time", format!("{:.2}s", a.wall));
+    let tools: Vec<String> = a
+        .by_tool
+        .iter()
+        .map(|(t, s)| format!("{t} {s:.2}s"))
+        .collect();
+    line(
+        &mut out,
+        "work",
+        format!(
+            "{:.2}s in {} actions ({})",
+            a.total,
+            actions.len(),
+            tools.join(", ")
+        ),
+    );
+    let modules: Vec<String> = a
+        .by_module
+        .iter()
+        .take(8)
+        .map(|(m, s)| format!("{m} {s:.2}s"))
+        .collect();
+    line(&mut out, "by module", modules.join(" · "));
+    out.push_str("slowest actions:\n");
+    for &i in &a.slowest {
+        out.push_str(&format!(
+            "  {:>7.2}s  {}\n",
+            actions[i].duration(),
+            describe(&actions[i])
+        ));
+    }
+    out.push_str(&format!(
+        "critical path: {:.2}s in {} actions\n",
+        a.critical,
+        a.critical_path.len()
+    ));
+    for &i in &a.critical_path {
+        if actions[i].duration() >= 0.005 {
+            out.push_str(&format!(
+                "  {:>7.2}s  {}\n",
+                actions[i].duration(),
+                describe(&actions[i])
+            ));
+        }
+    }
+    let per_cpu = a.total / a.budget.max(1) as f64;
+    line(
+        &mut out,
+        "lower bound",
+        format!(
+            "{:.2}s = max(critical path {:.2}s, work {:.2}s / {} CPUs = {per_cpu:.2}s)",
+            a.lower_bound, a.critical, a.total, a.budget
+        ),
+    );
+    let verdict = if a.critical >= per_cpu {
+        "the critical path bounds this build: more CPUs would not make it faster".to_string()
+    } else {
+        format!(
+            "more CPUs would help: with enough of them the bound falls to the critical path ({:.2}s)",
+            a.critical
+        )
+    };
+    line(
+        &mut out,
+        "verdict",
+        format!(
+            "took {:.2}x the lower bound; {verdict}",
+            a.wall / a.lower_bound.max(1e-9)
+        ),
+    );
+    out
+}
+
+fn describe(a: &Action) -> String {
+    format!("{} {} [{}]", a.mode, a.package, a.tool.name()).replace("  ", " ")
+}
+
+/// `gob analyze why PKG`.
+fn explain(
+    manifest: &Manifest,
+    ctx: &Context,
+    names: &[String],
+    package: &str,
+) -> Result<(), GobError> {
+    let binaries = select_binaries(resolved(manifest, ctx)?, names)?;
+    let mains: Vec<String> = binaries.iter().map(|b| b.import_path.clone()).collect();
+    let patterns: Vec<&str> = mains.iter().map(String::as_str).collect();
+    let graph = ctx.go.import_graph(&patterns)?;
+    let times: Option<CompileTimes> = std::fs::read(manifest.workspace_dir.join(LAST_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    for (binary, found) in binaries.iter().zip(why::explain(&graph, &mains, package)) {
+        if found.chain.is_empty() {
+            println!("{}: does not import {package}", binary.output_name);
+            continue;
+        }
+        println!("{}: {}", binary.output_name, found.chain.join(" → "));
+        match &times {
+            Some(t) => {
+                let cost: f64 = found
+                    .exclusive
+                    .iter()
+                    .filter_map(|p| t.packages.get(p))
+                    .sum();
+                let own = t.packages.get(package).copied().unwrap_or(0.0);
+                println!(
+                    "  compiling {package} took {own:.2}s; with the {} packages only it pulls in, {cost:.2}s ({} cache, last gob analyze)",
+                    found.exclusive.len().saturating_sub(1),
+                    if t.cold { "cold" } else { "warm" }
+                );
+            }
+            None => println!(
+                "  it pulls in {} packages only it needs; run `gob analyze` for their compile time",
+                found.exclusive.len().saturating_sub(1)
+            ),
+        }
+    }
+    Ok(())
+}
