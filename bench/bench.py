@@ -256,7 +256,7 @@ def main():
         def run(number, title, variants, note=""):
             print(f"== {number}. {title}", flush=True)
             rows = b.measure(variants)
-            results.append({"scenario": number, "title": title, "rows": rows, "note": note})
+            results.append({"scenario": number, "title": title, "rows": rows, "note": note, "rounds": b.rounds})
 
         if 1 in chosen:
             run(1, "cold gob build vs the Makefile ways", b.scenario_build())
@@ -285,9 +285,17 @@ def main():
                     run(5, "cold build in a 1-CPU cgroup, Debian's Go 1.19", variants)
                 else:
                     results.append({"scenario": 5, "title": "1-CPU cgroup, Go 1.19", "rows": [], "note": f"skipped: no {OLD_GO}"})
-        report = {"machine": machine(), "sizes": sizes, "rounds": a.rounds, "results": results}
         os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
-        with open(os.path.join(out_dir, "bench", f"results-{a.preset}.json"), "w") as f:
+        path = os.path.join(out_dir, "bench", f"results-{a.preset}.json")
+        # Scenarios not run this time keep their earlier results for the same workload.
+        if os.path.exists(path):
+            with open(path) as f:
+                earlier = json.load(f)
+            if earlier.get("sizes") == sizes:
+                results = [r for r in earlier["results"] if r["scenario"] not in chosen] + results
+                results.sort(key=lambda r: r["scenario"])
+        report = {"machine": machine(), "sizes": sizes, "rounds": a.rounds, "results": results}
+        with open(path, "w") as f:
             json.dump(report, f, indent=1)
         import render  # noqa: E402
         render.write_all(out_dir)

@@ -68,7 +68,7 @@ def markdown(report):
         " integration test packages behind `//go:build integ` (two named `api`)"
         + ("; the binaries also import k8s.io/client-go, google.golang.org/grpc and"
            " github.com/envoyproxy/go-control-plane" if preset == "realistic" else ""),
-        f"- Rounds: {report['rounds']} per variant (the no-op scenario: at least 10)",
+        "- Rounds: given per scenario; every variant of a scenario ran that many times",
         "",
         f"![{preset} benchmark chart](bench/chart-{preset}.svg)",
         "",
@@ -81,7 +81,8 @@ def markdown(report):
             lines.append(f"| {name} | {target} | {value} | {'met' if ok else '**missed**'} |")
         lines.append("")
     for res in report["results"]:
-        lines.append(f"### {res['scenario']}. {res['title']}")
+        rounds = res.get("rounds", report["rounds"])
+        lines.append(f"### {res['scenario']}. {res['title']} ({rounds} rounds)")
         lines.append("")
         if not res["rows"]:
             lines += [res["note"], ""]
