@@ -9,6 +9,8 @@ use crate::error::GobError;
 use crate::gotool::{GoEnv, GoTool};
 use crate::goversion::{CompileEnv, GoVersion};
 use crate::manifest::{LocateError, Manifest, locate};
+use crate::plan::test::TestPlanContext;
+use crate::workspace::ResolvedBinary;
 
 /// The resolved toolchain and budget a command runs with.
 #[derive(Debug)]
@@ -100,6 +102,33 @@ impl Context {
             budget,
             compile_env,
         })
+    }
+
+    /// Every `[[binary]]` of `manifest`, resolved with one `go list` (its answer cached
+    /// between runs by [`crate::listcache`]).
+    pub fn resolve_binaries(&self, manifest: &Manifest) -> Result<Vec<ResolvedBinary>, GobError> {
+        let patterns: Vec<&str> = manifest
+            .binaries
+            .iter()
+            .map(|b| b.package.value.as_str())
+            .collect();
+        let listed = if patterns.is_empty() {
+            Vec::new()
+        } else {
+            crate::listcache::list(&self.go, &self.go_env, &manifest.workspace_dir, &patterns)?
+        };
+        crate::workspace::resolve_binaries(manifest, &listed, &self.go_env.goos)
+            .map_err(|problems| manifest.invalid(problems).into())
+    }
+
+    /// The inputs of test planning for `manifest`'s workspace.
+    pub fn test_plan_context(&self, manifest: &Manifest) -> TestPlanContext {
+        TestPlanContext {
+            go: self.go.program.clone(),
+            workspace_dir: manifest.workspace_dir.clone(),
+            base_env: self.go.env.clone(),
+            version: self.version.clone(),
+        }
     }
 
     /// Prints [`Context::warnings`] to stderr.

@@ -11,8 +11,8 @@ use crate::error::GobError;
 use crate::exec::{Outcome, run_merged};
 use crate::manifest::Manifest;
 use crate::plan::GoCommand;
-use crate::plan::test::{TestPlanContext, plan_integ_compiles};
-use crate::workspace::{resolve_binaries, select_binaries};
+use crate::plan::test::plan_integ_compiles;
+use crate::workspace::{out_dir, select_binaries};
 
 /// Runs `gob analyze`.
 pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> {
@@ -22,7 +22,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         return explain(&manifest, &ctx, &args.names, package);
     }
     let _lock = lock_workspace(globals, &manifest).await?;
-    let scratch = tempfile_dir(&manifest)?;
+    let scratch = scratch_dir(&manifest)?;
     let calls = match &args.test {
         Some(suite) => test_calls(&manifest, &ctx, suite)?,
         None => build_calls(&manifest, &ctx, &args.names)?,
@@ -43,13 +43,12 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
     for (i, call) in calls.iter().enumerate() {
         let graph_file = scratch.join(format!("actiongraph-{i}.json"));
         let trace_file = scratch.join(format!("trace-{i}.json"));
-        let command = instrument(
+        let mut command = instrument(
             call,
             &graph_file,
             &trace_file,
             &scratch.join(format!("out-{i}")),
         );
-        let mut command = command;
         if !args.warm {
             command
                 .env
@@ -128,7 +127,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
 
 /// A temp dir for graphs, traces, outputs and the cold cache, under the workspace's `.gob/`
 /// (same filesystem as the outputs; removed at the end).
-fn tempfile_dir(manifest: &Manifest) -> Result<PathBuf, GobError> {
+fn scratch_dir(manifest: &Manifest) -> Result<PathBuf, GobError> {
     let dir = manifest
         .workspace_dir
         .join(format!(".gob/analyze/run-{}", std::process::id()));
@@ -174,33 +173,8 @@ fn build_calls(
     ctx: &Context,
     names: &[String],
 ) -> Result<Vec<GoCommand>, GobError> {
-    let binaries = resolved(manifest, ctx)?;
-    let selected = select_binaries(binaries, names)?;
-    let plan_ctx = crate::plan::PlanContext {
-        go: ctx.go.program.clone(),
-        workspace_dir: manifest.workspace_dir.clone(),
-        out_dir: crate::workspace::out_dir(manifest),
-        base_env: ctx.go.env.clone(),
-    };
-    let plan = crate::plan::plan_build(&selected, &plan_ctx);
+    let plan = super::build::make_plan(manifest, ctx, names, out_dir(manifest))?;
     Ok(plan.batches.into_iter().map(|b| b.command).collect())
-}
-
-fn resolved(
-    manifest: &Manifest,
-    ctx: &Context,
-) -> Result<Vec<crate::workspace::ResolvedBinary>, GobError> {
-    let patterns: Vec<&str> = manifest
-        .binaries
-        .iter()
-        .map(|b| b.package.value.as_str())
-        .collect();
-    let listed = if patterns.is_empty() {
-        Vec::new()
-    } else {
-        ctx.go.list(&patterns, &[])?
-    };
-    resolve_binaries(manifest, &listed, &ctx.go_env.goos).map_err(|p| manifest.invalid(p).into())
 }
 
 /// The `go test -c` calls that compile `suite`'s test binaries.
@@ -212,12 +186,7 @@ fn test_calls(manifest: &Manifest, ctx: &Context, suite: &str) -> Result<Vec<GoC
     };
     let specs = super::test::select(manifest, &selection)?;
     let expanded = crate::suites::expand(manifest, &specs, &ctx.go)?;
-    let plan_ctx = TestPlanContext {
-        go: ctx.go.program.clone(),
-        workspace_dir: manifest.workspace_dir.clone(),
-        base_env: ctx.go.env.clone(),
-        version: ctx.version.clone(),
-    };
+    let plan_ctx = ctx.test_plan_context(manifest);
     Ok(expanded
         .iter()
         .flat_map(|s| plan_integ_compiles(s.spec, &s.test_packages(), &plan_ctx).0)
@@ -315,7 +284,7 @@ fn explain(
     names: &[String],
     package: &str,
 ) -> Result<(), GobError> {
-    let binaries = select_binaries(resolved(manifest, ctx)?, names)?;
+    let binaries = select_binaries(ctx.resolve_binaries(manifest)?, names)?;
     let mains: Vec<String> = binaries.iter().map(|b| b.import_path.clone()).collect();
     let patterns: Vec<&str> = mains.iter().map(String::as_str).collect();
     let graph = ctx.go.import_graph(&patterns)?;

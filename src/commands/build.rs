@@ -10,7 +10,7 @@ use crate::manifest::Manifest;
 use crate::plan::{BuildPlan, PlanContext, plan_build};
 use crate::publish::{Published, publish};
 use crate::report::{GobEvent, ReportOptions, Reporter, binaries, plural};
-use crate::workspace::{out_dir, resolve_binaries, select_binaries};
+use crate::workspace::{out_dir, select_binaries};
 
 /// Runs `gob build`.
 pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
@@ -144,26 +144,14 @@ fn prepare_dirs(plan: &BuildPlan) -> Result<(), GobError> {
     Ok(())
 }
 
-/// Resolves the binaries with one `go list` and plans the calls.
-fn make_plan(
+/// Resolves the binaries named (all by default) and plans their calls.
+pub fn make_plan(
     manifest: &Manifest,
     ctx: &Context,
     names: &[String],
     out_dir: std::path::PathBuf,
 ) -> Result<BuildPlan, GobError> {
-    let patterns: Vec<&str> = manifest
-        .binaries
-        .iter()
-        .map(|b| b.package.value.as_str())
-        .collect();
-    let listed = if patterns.is_empty() {
-        Vec::new()
-    } else {
-        crate::listcache::list(&ctx.go, &ctx.go_env, &manifest.workspace_dir, &patterns)?
-    };
-    let binaries = resolve_binaries(manifest, &listed, &ctx.go_env.goos)
-        .map_err(|problems| manifest.invalid(problems))?;
-    let selected = select_binaries(binaries, names)?;
+    let selected = select_binaries(ctx.resolve_binaries(manifest)?, names)?;
     let plan_ctx = PlanContext {
         go: ctx.go.program.clone(),
         workspace_dir: manifest.workspace_dir.clone(),

@@ -3,24 +3,13 @@
 
 use crate::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
-use crate::workspace::{out_dir, resolve_binaries};
+use crate::workspace::out_dir;
 
 /// Runs `gob list`.
 pub fn run(globals: &Globals) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
-    let patterns: Vec<&str> = manifest
-        .binaries
-        .iter()
-        .map(|b| b.package.value.as_str())
-        .collect();
-    let listed = if patterns.is_empty() {
-        Vec::new()
-    } else {
-        ctx.go.list(&patterns, &[])?
-    };
-    let binaries = resolve_binaries(&manifest, &listed, &ctx.go_env.goos)
-        .map_err(|problems| manifest.invalid(problems))?;
+    let binaries = ctx.resolve_binaries(&manifest)?;
     let out = crate::paths::relative_to(&out_dir(&manifest), &manifest.workspace_dir);
     println!("binaries ({}, into {}/):", binaries.len(), out.display());
     let width = binaries

@@ -9,7 +9,7 @@ use crate::cli::{SuiteSelection, TestArgs};
 use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::manifest::{Manifest, SuiteSpec};
-use crate::plan::test::{TestPackage, TestPlanContext};
+use crate::plan::test::TestPackage;
 use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter};
 use crate::runners::{SuiteRun, integ, unit};
 use crate::timings::History;
@@ -65,12 +65,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     } else {
         None
     };
-    let plan_ctx = TestPlanContext {
-        go: ctx.go.program.clone(),
-        workspace_dir: manifest.workspace_dir.clone(),
-        base_env: ctx.go.env.clone(),
-        version: ctx.version.clone(),
-    };
+    let plan_ctx = ctx.test_plan_context(&manifest);
     let options = ReportOptions {
         json: args.json,
         junit: args.junit.clone(),
