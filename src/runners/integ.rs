@@ -28,9 +28,12 @@ fn kill_after(timeout: Duration) -> Duration {
 
 /// What the compile task tells the runner.
 enum CompileMessage {
+    /// Call (0-based) started.
     Started(usize),
+    /// A line go printed.
     Line(String),
-    Ended(Result<Outcome, SpawnError>, SystemTime, f64),
+    /// Call (0-based) ended: outcome, start time, seconds.
+    Ended(usize, Result<Outcome, SpawnError>, SystemTime, f64),
 }
 
 /// The reporter, shared between the binary being run and the compile messages arriving
@@ -60,8 +63,7 @@ impl Shared<'_> {
                 })
             }),
             CompileMessage::Line(line) => self.with(|r| r.output_line(&line)),
-            CompileMessage::Ended(outcome, started, elapsed) => {
-                let call = self.compiled.lock().map(|c| c.len()).unwrap_or(0);
+            CompileMessage::Ended(call, outcome, started, elapsed) => {
                 self.with(|r| {
                     r.gob(GobEvent::CompileEnd {
                         suite: self.suite.clone(),
@@ -175,7 +177,7 @@ pub async fn run(
             let stop = matches!(outcome, Ok(Outcome::Interrupted(_)) | Err(_));
             let elapsed = clock.elapsed().as_secs_f64();
             if sender
-                .send(CompileMessage::Ended(outcome, started, elapsed))
+                .send(CompileMessage::Ended(call, outcome, started, elapsed))
                 .is_err()
                 || stop
             {

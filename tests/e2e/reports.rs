@@ -237,3 +237,21 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+#[test]
+fn compile_events_number_each_call() {
+    let lock = tempfile::tempdir().unwrap();
+    let ws = Workspace::fixture("integ", &fixture(&lock));
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "integ", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let calls = |action: &str| -> Vec<u64> {
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["Action"] == action)
+            .map(|e| e["Call"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(calls("gob-compile-start"), [1, 2, 3], "{stdout}");
+    assert_eq!(calls("gob-compile-end"), [1, 2, 3], "{stdout}");
+}
