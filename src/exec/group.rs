@@ -52,17 +52,11 @@ impl Group {
 /// Stops a running child and its group: SIGTERM, then SIGKILL once the grace period passed
 /// or a second signal arrived; returns when the child is reaped.
 pub(super) async fn stop(child: &mut Child, group: Group, rx: &mut watch::Receiver<StopState>) {
-    group.terminate();
     let exited_and_gone = async {
         let _ = child.wait().await;
         group.gone().await;
     };
-    tokio::select! {
-        () = exited_and_gone => return,
-        () = tokio::time::sleep(shutdown::grace()) => {}
-        () = kill_requested(rx) => {}
-    }
-    group.signal(libc::SIGKILL);
+    terminate(group, rx, exited_and_gone).await;
     let _ = child.wait().await;
 }
 
@@ -70,12 +64,21 @@ pub(super) async fn stop(child: &mut Child, group: Group, rx: &mut watch::Receiv
 /// started and forgot, a grandchild holding the output pipe) get SIGTERM, then SIGKILL after
 /// the grace period, so nothing of the run outlives it and no pipe stays open.
 pub(super) async fn clear_leftovers(group: Group, rx: &mut watch::Receiver<StopState>) {
-    if !group.exists() {
-        return;
+    if group.exists() {
+        terminate(group, rx, group.gone()).await;
     }
+}
+
+/// SIGTERM to `group`; SIGKILL unless `ended` resolves within the grace period and before a
+/// second signal.
+async fn terminate(
+    group: Group,
+    rx: &mut watch::Receiver<StopState>,
+    ended: impl std::future::Future<Output = ()>,
+) {
     group.terminate();
     tokio::select! {
-        () = group.gone() => return,
+        () = ended => return,
         () = tokio::time::sleep(shutdown::grace()) => {}
         () = kill_requested(rx) => {}
     }

@@ -106,18 +106,18 @@ pub async fn run_converted(
             return Err(e);
         }
     };
-    let mut copy = Copy::new(converter_child.stdout.take(), None, Some(on_line));
-    let outcome = copy
+    let mut lines = OutputLines::new(converter_child.stdout.take(), None, Some(on_line));
+    let outcome = lines
         .alongside(finish(&mut binary_child, deadline, &mut rx))
         .await;
     // The binary's group is gone, so the converter's input has ended: it reports and exits.
-    let converted = copy
+    let converted = lines
         .alongside(tokio::time::timeout(LEAK_WAIT, converter_child.wait()))
         .await;
     if converted.is_err() {
         group::kill(&mut converter_child, converter_group).await;
     }
-    copy.drain().await;
+    lines.drain().await;
     Ok(outcome)
 }
 
@@ -194,9 +194,9 @@ async fn run<F: FnMut(&str) + Send>(
         Output::Lines(f) | Output::Merged(f) => Some(f),
         Output::Inherit | Output::Discard => None,
     };
-    let mut copy = Copy::new(child.stdout.take(), child.stderr.take(), on_line);
-    let outcome = copy.alongside(finish(&mut child, deadline, &mut rx)).await;
-    copy.drain().await;
+    let mut lines = OutputLines::new(child.stdout.take(), child.stderr.take(), on_line);
+    let outcome = lines.alongside(finish(&mut child, deadline, &mut rx)).await;
+    lines.drain().await;
     Ok(outcome)
 }
 
@@ -257,18 +257,18 @@ fn spawn_error(command: &GoCommand, source: std::io::Error) -> SpawnError {
 
 /// Copies a child's output lines (stdout, and stderr when piped) to a callback while other
 /// futures run.
-struct Copy<'a> {
+struct OutputLines<'a> {
     lines: Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>,
 }
 
-impl<'a> Copy<'a> {
+impl<'a> OutputLines<'a> {
     fn new<F: FnMut(&str) + Send + 'a>(
         stdout: Option<ChildStdout>,
         stderr: Option<ChildStderr>,
         on_line: Option<F>,
-    ) -> Copy<'a> {
+    ) -> OutputLines<'a> {
         let Some(mut on_line) = on_line else {
-            return Copy { lines: None };
+            return OutputLines { lines: None };
         };
         let future = async move {
             let mut out = stdout.map(|s| BufReader::new(s).lines());
@@ -283,7 +283,7 @@ impl<'a> Copy<'a> {
                 }
             }
         };
-        Copy {
+        OutputLines {
             lines: Some(Box::pin(future)),
         }
     }
