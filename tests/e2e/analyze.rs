@@ -5,14 +5,9 @@ use std::fs;
 
 use crate::support::{Workspace, run};
 
-fn example() -> Workspace {
-    let text = fs::read_to_string(crate::support::repo().join("gobuild.toml")).unwrap();
-    Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""))
-}
-
 #[test]
 fn analyze_reports_totals_that_match_the_recorded_actions() {
-    let ws = example();
+    let ws = Workspace::repo_example();
     let out = ws.dir().join("analysis");
     let (code, stdout, stderr) = run(&mut ws.gob(&[
         "analyze",
@@ -106,7 +101,7 @@ fn analyze_reports_totals_that_match_the_recorded_actions() {
 
 #[test]
 fn analyze_why_names_the_import_chain_of_each_binary() {
-    let ws = example();
+    let ws = Workspace::repo_example();
     let (code, stdout, stderr) =
         run(&mut ws.gob(&["analyze", "why", "example.com/mesh/internal/version"]));
     assert_eq!(code, 0, "{stderr}");

@@ -4,15 +4,9 @@ use std::fs;
 
 use crate::support::{Workspace, run, run_binary};
 
-/// The repository's own example manifest, pointed at the copied workspace.
-fn example_manifest() -> String {
-    let text = fs::read_to_string(crate::support::repo().join("gobuild.toml")).unwrap();
-    text.replace("dir = \"examples/mesh\"", "dir = \".\"")
-}
-
 #[test]
 fn builds_every_binary_as_the_right_program_in_two_calls() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     let (path, log) = ws.go_shim();
     let (code, _, stderr) = run(ws.gob(&["build"]).env("PATH", &path));
     assert_eq!(code, 0, "{stderr}");
@@ -57,7 +51,7 @@ fn builds_every_binary_as_the_right_program_in_two_calls() {
 
 #[test]
 fn a_no_op_build_links_and_copies_nothing() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     assert_eq!(run(&mut ws.gob(&["build"])).0, 0);
     let published = ws.dir().join("bin/alpha");
     let inode =
@@ -91,7 +85,7 @@ fn a_no_op_build_links_and_copies_nothing() {
 
 #[test]
 fn selected_names_only_and_unknown_names_are_usage_errors() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     let (code, _, stderr) = run(&mut ws.gob(&["build", "beta"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(ws.dir().join("bin/beta").exists());
@@ -106,7 +100,7 @@ fn selected_names_only_and_unknown_names_are_usage_errors() {
 
 #[test]
 fn dry_run_prints_exact_commands_and_touches_nothing() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     let (code, stdout, stderr) = run(ws.gob(&["build", "--dry-run"]).env("GOB_JOBS", "3"));
     assert_eq!(code, 0, "{stderr}");
     let dir = ws.dir().display().to_string();
@@ -126,7 +120,7 @@ fn dry_run_prints_exact_commands_and_touches_nothing() {
 
 #[test]
 fn jobs_flag_and_user_gomaxprocs_reach_go() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     let (code, stdout, _) = run(ws
         .gob(&["-j", "1", "build", "--dry-run"])
         .env("GOMAXPROCS", "5"));
@@ -145,7 +139,7 @@ fn jobs_flag_and_user_gomaxprocs_reach_go() {
 
 #[test]
 fn compile_errors_show_unchanged_and_keep_the_last_good_binary() {
-    let ws = Workspace::example(&example_manifest());
+    let ws = Workspace::repo_example();
     assert_eq!(run(&mut ws.gob(&["build"])).0, 0);
     ws.write(
         "cmd/beta/broken.go",

@@ -206,8 +206,7 @@ fn init_writes_a_working_manifest_and_never_overwrites_one() {
 
 #[test]
 fn list_shows_binaries_and_suites_with_their_packages() {
-    let text = fs::read_to_string(crate::support::repo().join("gobuild.toml")).unwrap();
-    let ws = Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""));
+    let ws = Workspace::repo_example();
     let (code, stdout, stderr) = run(&mut ws.gob(&["list"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("binaries (5, into bin/):"), "{stdout}");

@@ -274,8 +274,7 @@ fn processes_in(dir: &Path) -> Vec<i32> {
 
 #[test]
 fn ctrl_c_during_a_cold_build_leaves_no_process_and_no_half_written_binary() {
-    let text = fs::read_to_string(crate::support::repo().join("gobuild.toml")).unwrap();
-    let ws = Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""));
+    let ws = Workspace::repo_example();
     let cache = tempfile::tempdir().unwrap();
     let mut gob = ws
         .gob(&["build"])

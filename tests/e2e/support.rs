@@ -23,6 +23,12 @@ impl Workspace {
         Workspace { tmp }
     }
 
+    /// A copy of examples/mesh with the repository's own gobuild.toml, pointed at the copy.
+    pub fn repo_example() -> Workspace {
+        let text = std::fs::read_to_string(repo().join("gobuild.toml")).unwrap();
+        Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""))
+    }
+
     /// A copy of tests/fixtures/NAME with `manifest` as its gobuild.toml.
     pub fn fixture(name: &str, manifest: &str) -> Workspace {
         let tmp = tempfile::tempdir().unwrap();
