@@ -79,13 +79,14 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         Default::default()
     };
     let lanes = timeline::lanes(&actions, &workers);
+    let text = report(&actions, &analysis);
     if args.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&analysis).unwrap_or_default()
         );
     } else {
-        print!("{}", report(&actions, &analysis));
+        print!("{text}");
     }
     let write = |path: &PathBuf, text: String| {
         crate::paths::write_atomically(&globals.cwd.join(path), text.as_bytes()).map_err(|source| {
@@ -102,18 +103,18 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
             timeline::chrome_trace(&actions, &lanes, &analysis, &module_of),
         )?;
     }
-    let svg = timeline::svg(&actions, &lanes, &analysis, &module_of);
-    if let Some(path) = &args.svg {
-        write(path, svg.clone())?;
-    }
-    if let Some(path) = &args.html {
-        let page = format!(
-            "<!doctype html><meta charset=\"utf-8\"><title>gob analyze</title>\n<pre>{}</pre>\n{svg}",
-            report(&actions, &analysis)
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-        );
-        write(path, page)?;
+    if args.svg.is_some() || args.html.is_some() {
+        let svg = timeline::svg(&actions, &lanes, &analysis, &module_of);
+        if let Some(path) = &args.html {
+            let page = format!(
+                "<!doctype html><meta charset=\"utf-8\"><title>gob analyze</title>\n<pre>{}</pre>\n{svg}",
+                text.replace('&', "&amp;").replace('<', "&lt;")
+            );
+            write(path, page)?;
+        }
+        if let Some(path) = &args.svg {
+            write(path, svg)?;
+        }
     }
     let times = CompileTimes::of(&actions, !args.warm);
     let _ = crate::paths::write_atomically(
