@@ -56,6 +56,32 @@ pub enum Command {
     Init,
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
+    /// cache in a local dir, shared through a Bazel HTTP remote cache.
+    Cacheprog(CacheprogArgs),
+}
+
+/// `gob cacheprog` (go starts it; gob writes these arguments into GOCACHEPROG).
+#[derive(Debug, clap::Args)]
+pub struct CacheprogArgs {
+    /// The local cache dir (go reads outputs from here).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Base URL of the Bazel HTTP cache (`/ac/` and `/cas/` below it); none: local only.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+    /// Download from the remote, never upload.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Env var whose value is sent in --auth-header with every request.
+    #[arg(long, value_name = "VAR")]
+    pub auth_env: Option<String>,
+    /// The header that carries --auth-env's value.
+    #[arg(long, value_name = "NAME", default_value = "Authorization")]
+    pub auth_header: String,
+    /// Connect timeout and the longest wait for the next bytes of an answer.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// Which suites a test command selects.

@@ -10,6 +10,7 @@ use crate::gotool::{GoEnv, GoTool};
 use crate::goversion::{CompileEnv, GoVersion};
 use crate::manifest::{LocateError, Manifest, locate};
 use crate::plan::test::TestPlanContext;
+use crate::remotecache::RemoteCache;
 use crate::workspace::ResolvedBinary;
 
 /// The resolved toolchain and budget a command runs with.
@@ -25,6 +26,30 @@ pub struct Context {
     pub budget: Budget,
     /// Variables that change go's -c rule.
     pub compile_env: CompileEnv,
+    /// The remote cache go calls use (set by [`Context::with_remote_cache`]).
+    pub remote_cache: Option<ActiveRemoteCache>,
+    /// Why a configured remote cache is not used, or what it replaces.
+    remote_cache_note: Option<String>,
+}
+
+/// A remote cache wired into go's environment, with the file its cacheprogs report to.
+#[derive(Debug)]
+pub struct ActiveRemoteCache {
+    /// The resolved setup.
+    pub cache: RemoteCache,
+    /// The GOCACHEPROG value for go calls.
+    pub gocacheprog: String,
+    /// Where this run's cacheprog processes append their counts.
+    pub stats_file: PathBuf,
+}
+
+impl ActiveRemoteCache {
+    /// The summary of what the run's cacheprogs did (and removes their counts).
+    pub fn take_summary(&self) -> Option<String> {
+        let totals = crate::cacheprog::stats::Totals::read(&self.stats_file);
+        let _ = std::fs::remove_file(&self.stats_file);
+        totals.map(|t| crate::remotecache::summary(&self.cache, &t))
+    }
 }
 
 /// Global options that shape the context.
@@ -101,7 +126,75 @@ impl Context {
             version,
             budget,
             compile_env,
+            remote_cache: None,
+            remote_cache_note: None,
         })
+    }
+
+    /// Points every go call at `gob cacheprog` when `[cache]` (or `GOB_REMOTE_CACHE`) names a
+    /// remote and go supports GOCACHEPROG (1.24+); otherwise notes why not.
+    pub fn with_remote_cache(
+        mut self,
+        spec: &crate::manifest::CacheSpec,
+        workspace_dir: &Path,
+    ) -> Result<Context, GobError> {
+        let env_var = |name: &str| std::env::var(name).ok();
+        let Some(mut cache) = crate::remotecache::resolve(spec, env_var, &self.go_env.gocache)?
+        else {
+            return Ok(self);
+        };
+        if let Some(var) = cache
+            .auth_env
+            .take_if(|var| std::env::var_os(var).is_none())
+        {
+            self.remote_cache_note = Some(format!(
+                "[cache] auth_env {var} is not set: remote cache requests go without the {} header",
+                cache.auth_header
+            ));
+        }
+        if !self.version.at_least(crate::remotecache::MIN_GO_MINOR) {
+            self.remote_cache_note = Some(format!(
+                "the remote cache needs Go 1.{} or newer (GOCACHEPROG); {} builds with its own cache only",
+                crate::remotecache::MIN_GO_MINOR,
+                self.version.raw
+            ));
+            return Ok(self);
+        }
+        if !self.go_env.gocacheprog.is_empty() {
+            self.remote_cache_note = Some(format!(
+                "your GOCACHEPROG ({}) is replaced by gob's remote cache for gob's go calls",
+                self.go_env.gocacheprog
+            ));
+        }
+        let gob = std::env::current_exe().map_err(|source| GobError::Io {
+            action: "cannot find gob's own executable",
+            path: "/proc/self/exe".into(),
+            source,
+        })?;
+        let stats_file = workspace_dir
+            .join(".gob")
+            .join(format!("cacheprog-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&stats_file);
+        self.remote_cache = Some(ActiveRemoteCache {
+            gocacheprog: cache.gocacheprog(&gob),
+            cache,
+            stats_file,
+        });
+        Ok(self)
+    }
+
+    /// The environment of planned go calls (builds, tests, checks): the budget's, plus the
+    /// remote cache's GOCACHEPROG. gob's own queries (`go list`) run without the latter.
+    pub fn command_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.go.env.clone();
+        if let Some(remote) = &self.remote_cache {
+            env.insert("GOCACHEPROG".into(), remote.gocacheprog.clone());
+            env.insert(
+                crate::remotecache::STATS_ENV.into(),
+                remote.stats_file.display().to_string(),
+            );
+        }
+        env
     }
 
     /// Every `[[binary]]` of `manifest`, resolved with one `go list` (its answer cached
@@ -126,8 +219,15 @@ impl Context {
         TestPlanContext {
             go: self.go.program.clone(),
             workspace_dir: manifest.workspace_dir.clone(),
-            base_env: self.go.env.clone(),
+            base_env: self.command_env(),
             version: self.version.clone(),
+        }
+    }
+
+    /// Prints what the run's cacheprogs did, when a remote cache is in use.
+    pub fn print_remote_cache_summary(&self) {
+        if let Some(line) = self.remote_cache.as_ref().and_then(|r| r.take_summary()) {
+            eprintln!("gob: {line}");
         }
     }
 
@@ -159,6 +259,7 @@ impl Context {
                     "cannot read the cgroup CPU quota ({error}); the CPU budget ignores cgroups"
                 )
             }))
+            .chain(self.remote_cache_note.clone())
             .collect()
     }
 }

@@ -60,6 +60,9 @@ pub enum GobError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A setting in the environment is malformed.
+    #[error("{0}")]
+    Config(String),
     /// A build or test failed; the details were already shown.
     #[error("{0}")]
     Failed(String),
@@ -77,7 +80,8 @@ impl GobError {
             | GobError::Jobs(_)
             | GobError::UnknownBinary(_)
             | GobError::UnknownSuite(_)
-            | GobError::ManifestExists(_) => Exit::Usage,
+            | GobError::ManifestExists(_)
+            | GobError::Config(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)

@@ -4,6 +4,7 @@
 
 mod analyze;
 mod budget;
+mod cacheprog;
 mod cli;
 mod commands;
 mod context;
@@ -20,6 +21,7 @@ mod manifest;
 mod paths;
 mod plan;
 mod publish;
+mod remotecache;
 mod report;
 mod runners;
 mod suites;
@@ -92,6 +94,7 @@ fn run(cli: Cli) -> Result<(), GobError> {
         Command::Analyze(args) => block_on(grace, commands::analyze::run(&globals, args)),
         Command::List => commands::list::run(&globals),
         Command::Init => commands::init::run(&globals),
+        Command::Cacheprog(args) => commands::cacheprog::run(args),
         Command::Completions(args) => {
             use clap::CommandFactory;
             let mut command = Cli::command();

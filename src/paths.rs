@@ -33,19 +33,32 @@ pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
 }
 
 /// Replaces `path` atomically: `fill` writes the new content to a temp file beside it (same
-/// filesystem), which is then renamed over `path`; on any error the temp file is removed and
+/// filesystem, a name unique to this call), which is then renamed over `path`; on any error the temp file is removed and
 /// `path` is left as it was. A reader never sees a half-written file.
 pub fn replace_atomically(
     path: &Path,
     fill: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    replace(path, fill, true)
+}
+
+fn replace(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> std::io::Result<()>,
+    durable: bool,
+) -> std::io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.gob-{}.tmp", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = path.with_file_name(format!(".{name}.gob-{}-{n}.tmp", std::process::id()));
     let result = fill(&temp)
-        .and_then(|()| std::fs::File::options().write(true).open(&temp)?.sync_all())
+        .and_then(|()| match durable {
+            true => std::fs::File::options().write(true).open(&temp)?.sync_all(),
+            false => Ok(()),
+        })
         .and_then(|()| std::fs::rename(&temp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -55,10 +68,20 @@ pub fn replace_atomically(
 
 /// Writes `contents` to `path` with [`replace_atomically`], creating the parent dir.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_new(path, contents, true)
+}
+
+/// Like [`write_atomically`] without the fsync: for cache entries, which readers check and
+/// which can be fetched or rebuilt again (go's own cache does not sync either).
+pub fn write_cache_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_new(path, contents, false)
+}
+
+fn write_new(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    replace_atomically(path, |temp| std::fs::write(temp, contents))
+    replace(path, |temp| std::fs::write(temp, contents), durable)
 }
 
 /// After a go call was stopped, go may have left a half-copied output whose build ID (at the

@@ -50,9 +50,11 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
             &scratch.join(format!("out-{i}")),
         );
         if !args.warm {
+            // A cold measurement: an empty GOCACHE, and no GOCACHEPROG that could answer.
             command
                 .env
                 .insert("GOCACHE".into(), cache.display().to_string());
+            command.env.insert("GOCACHEPROG".into(), String::new());
         }
         match run_merged(&command, |line| eprintln!("{line}")).await? {
             Outcome::Succeeded => {}

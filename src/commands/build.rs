@@ -16,7 +16,8 @@ use crate::workspace::{out_dir, select_binaries};
 pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
-    let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    let ctx = Context::load(globals, &manifest.workspace_dir)?
+        .with_remote_cache(&manifest.cache, &manifest.workspace_dir)?;
     let out_dir = match &args.out_dir {
         Some(dir) => crate::paths::normalize(&globals.cwd.join(dir)),
         None => out_dir(&manifest),
@@ -41,6 +42,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let mut reporter = Reporter::new(options.sinks());
     let result = build(&plan, &mut reporter).await;
     let _ = reporter.finish();
+    ctx.print_remote_cache_summary();
     let (updated, up_to_date) = result?;
     let calls = plan.batches.len();
     let elapsed = started.elapsed().as_secs_f64();
@@ -156,7 +158,7 @@ pub fn make_plan(
         go: ctx.go.program.clone(),
         workspace_dir: manifest.workspace_dir.clone(),
         out_dir,
-        base_env: ctx.go.env.clone(),
+        base_env: ctx.command_env(),
     };
     Ok(plan_build(&selected, &plan_ctx))
 }

@@ -11,7 +11,8 @@ use crate::plan::check::{CheckSuite, plan_check};
 pub async fn run(globals: &Globals) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
-    let ctx = Context::load(globals, &manifest.workspace_dir)?;
+    let ctx = Context::load(globals, &manifest.workspace_dir)?
+        .with_remote_cache(&manifest.cache, &manifest.workspace_dir)?;
     ctx.print_warnings();
     let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
@@ -32,7 +33,7 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
         &ctx.go.program,
         &wrapper.to_string_lossy(),
         &manifest.workspace_dir,
-        &ctx.go.env,
+        &ctx.command_env(),
     );
     let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
     let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
@@ -49,6 +50,7 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
             Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => failed = true,
         }
     }
+    ctx.print_remote_cache_summary();
     let elapsed = started.elapsed().as_secs_f64();
     let names: Vec<String> = manifest
         .suites

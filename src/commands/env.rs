@@ -20,7 +20,16 @@ struct EnvReport<'a> {
     go_p: usize,
     compile_concurrency: CompileConcurrency,
     go_default_gomaxprocs: usize,
+    remote_cache: Option<RemoteCacheReport<'a>>,
     warnings: Vec<String>,
+}
+
+/// The remote cache and the GOCACHEPROG gob sets for it.
+#[derive(Debug, Serialize)]
+struct RemoteCacheReport<'a> {
+    #[serde(flatten)]
+    cache: &'a crate::remotecache::RemoteCache,
+    gocacheprog: &'a str,
 }
 
 /// Runs `gob env`.
@@ -29,7 +38,9 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
     let dir = manifest
         .as_ref()
         .map_or_else(|| globals.cwd.clone(), |m| m.workspace_dir.clone());
-    let ctx = Context::load(globals, &dir)?;
+    let default_cache = crate::manifest::CacheSpec::default();
+    let cache = manifest.as_ref().map_or(&default_cache, |m| &m.cache);
+    let ctx = Context::load(globals, &dir)?.with_remote_cache(cache, &dir)?;
     let cpus = ctx.budget.cpus;
     let report = EnvReport {
         manifest: manifest.as_ref().map(|m| m.path.display().to_string()),
@@ -39,6 +50,10 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
         go_p: cpus,
         compile_concurrency: compile_concurrency(&ctx.version, cpus, cpus, &ctx.compile_env),
         go_default_gomaxprocs: ctx.budget.facts.go_runtime_default(&ctx.version),
+        remote_cache: ctx.remote_cache.as_ref().map(|r| RemoteCacheReport {
+            cache: &r.cache,
+            gocacheprog: &r.gocacheprog,
+        }),
         warnings: ctx.warnings(),
     };
     if args.json {
@@ -104,8 +119,44 @@ fn print_text(r: &EnvReport) {
     );
     println!("go                {} ({})", r.go.goversion, r.go.goroot);
     println!("GOCACHE           {}", r.go.gocache);
-    if !r.go.gocacheprog.is_empty() {
-        println!("GOCACHEPROG       {}", r.go.gocacheprog);
+    match &r.remote_cache {
+        Some(remote) => {
+            let c = remote.cache;
+            let mode = if c.read_only {
+                "read-only"
+            } else {
+                "read and upload"
+            };
+            println!(
+                "remote cache      {} ({mode}; from {})",
+                c.display_url(),
+                c.source
+            );
+            println!("  local store     {}", c.dir.display());
+            println!(
+                "  timeout         {:?} (connect, and a stalled answer)",
+                c.timeout
+            );
+            if let Some(var) = &c.auth_env {
+                let set = if std::env::var_os(var).is_some() {
+                    "set"
+                } else {
+                    "NOT SET"
+                };
+                println!(
+                    "  auth            {} header from ${var} ({set})",
+                    c.auth_header
+                );
+            }
+            println!(
+                "GOCACHEPROG       {} (set by gob for build, test and check)",
+                remote.gocacheprog
+            );
+        }
+        None if !r.go.gocacheprog.is_empty() => {
+            println!("GOCACHEPROG       {}", r.go.gocacheprog);
+        }
+        None => {}
     }
     if !r.go.goflags.is_empty() {
         println!("GOFLAGS           {}", r.go.goflags);

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod build;
+pub mod cacheprog;
 pub mod check;
 pub mod env;
 pub mod init;

@@ -4,6 +4,7 @@
 //! where they were written (for the workspace stage's errors), or every problem at once.
 //! This stage does not run `go`; whether packages exist is checked by `crate::workspace`.
 
+mod cache;
 mod locate;
 mod problem;
 mod reader;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use toml::de::DeTable;
 
+pub use cache::{CacheSpec, check_remote_url};
 pub use locate::{LocateError, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
@@ -38,6 +40,8 @@ pub struct Manifest {
     pub binaries: Vec<BinarySpec>,
     /// `[test.NAME]` suites, in manifest order.
     pub suites: Vec<SuiteSpec>,
+    /// `[cache]`: the remote build cache, if any.
+    pub cache: CacheSpec,
 }
 
 /// Settings that `[build]` gives every binary and a `[[binary]]` may override.
@@ -147,6 +151,7 @@ impl Manifest {
             .filter_map(|(i, (table, span))| read_binary(table, span, i + 1, &mut problems))
             .collect();
         let suites = suite::read_suites(&mut top, &mut problems);
+        let cache = cache::read_cache(&mut top, base, &mut problems);
         top.finish(&mut problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -158,6 +163,7 @@ impl Manifest {
             build,
             binaries,
             suites,
+            cache,
         })
     }
 

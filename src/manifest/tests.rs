@@ -154,6 +154,27 @@ fn catalogue_of_broken_manifests() {
             &["1:10 `binary` in gobuild.toml must be an array of tables, found integer"],
         ),
         (
+            "[cache]\nremote = \"cache.internal:9090\"\n",
+            &[
+                "2:10 [cache] remote `cache.internal:9090` must start with http:// or https:// [the base URL of a Bazel HTTP cache, e.g. \"http://cache.internal:9090\"]",
+            ],
+        ),
+        (
+            "[cache]\nremote = \"http:///ac\"\n",
+            &["2:10 [cache] remote `http:///ac` has no host"],
+        ),
+        (
+            "[cache]\nremote = \"http://c:1\"\nauth_header = \"Bad Header\"\ntimeout = \"5\"\n",
+            &[
+                "3:15 [cache] auth_header `Bad Header` is not an HTTP header name",
+                "4:11 [cache] timeout `5` is not a duration",
+            ],
+        ),
+        (
+            "[cache]\nremote = \"http://c:1\"\nreadonly = true\n",
+            &["3:1 unknown key `readonly` in [cache] [did you mean `read_only`?]"],
+        ),
+        (
             "[build\nflags = []\n",
             &["1:7 TOML syntax error: unclosed table, expected `]`"],
         ),

@@ -25,8 +25,14 @@ impl Workspace {
 
     /// A copy of examples/mesh with the repository's own gobuild.toml, pointed at the copy.
     pub fn repo_example() -> Workspace {
+        Workspace::repo_example_with("")
+    }
+
+    /// [`Workspace::repo_example`] with `extra` appended to the manifest.
+    pub fn repo_example_with(extra: &str) -> Workspace {
         let text = std::fs::read_to_string(repo().join("gobuild.toml")).unwrap();
-        Workspace::example(&text.replace("dir = \"examples/mesh\"", "dir = \".\""))
+        let text = text.replace("dir = \"examples/mesh\"", "dir = \".\"");
+        Workspace::example(&format!("{text}\n{extra}"))
     }
 
     /// A copy of tests/fixtures/NAME with `manifest` as its gobuild.toml.
@@ -110,6 +116,10 @@ pub fn gob_command() -> Command {
         .env_remove("GOMAXPROCS")
         .env_remove("GOB_JOBS")
         .env_remove("GOB_GO")
+        .env_remove("GOCACHEPROG")
+        .env_remove("GOB_REMOTE_CACHE")
+        .env_remove("GOB_REMOTE_CACHE_READ_ONLY")
+        .env_remove("GOB_CACHE_DIR")
         .env_remove("GO19CONCURRENTCOMPILATION");
     cmd
 }

@@ -1,0 +1,306 @@
+//! `gob cacheprog`: a GOCACHEPROG program that keeps go's build cache in a local store and
+//! shares it through a Bazel HTTP remote cache.
+//!
+//! A get is answered from the local store, else from the remote (record, then the verified
+//! body, both saved locally); a put is stored locally and answered at once, and uploaded in
+//! the background (unless read-only); close waits for the uploads. The remote only ever
+//! helps: its first failure turns it off for this process with one warning (see
+//! [`health`]), corrupt entries count as misses, and go never sees a remote error.
+
+pub mod action_result;
+pub mod health;
+pub mod local;
+pub mod protocol;
+pub mod remote;
+pub mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use health::Health;
+use local::{Entry, LocalStore};
+use protocol::{Request, Response, read_request};
+use remote::{Lookup, Remote, RemoteOptions};
+use stats::Stats;
+
+/// Uploads in flight at once.
+const MAX_UPLOADS: usize = 8;
+
+/// What `gob cacheprog` was told on its command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The local store's directory.
+    pub dir: PathBuf,
+    /// The remote, if any.
+    pub remote: Option<RemoteOptions>,
+    /// Read from the remote, never write to it.
+    pub read_only: bool,
+    /// Append this process's counts here at close (gob's summary reads them).
+    pub stats_file: Option<PathBuf>,
+}
+
+/// What every request handler shares.
+struct Shared {
+    local: LocalStore,
+    /// Bodies this process uploaded (or is uploading): each goes up once.
+    uploaded: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
+    remote: Option<(Remote, Health)>,
+    stats: Stats,
+    uploads: Semaphore,
+}
+
+impl Shared {
+    /// The remote, while it works.
+    fn remote(&self) -> Option<&Remote> {
+        self.remote
+            .as_ref()
+            .filter(|(_, health)| health.usable())
+            .map(|(remote, _)| remote)
+    }
+
+    fn remote_failed(&self, error: String) {
+        if let Some((_, health)) = &self.remote {
+            health.failed(&error);
+        }
+    }
+}
+
+/// Serves go on stdin/stdout until close or end of input.
+pub async fn serve(options: Options) -> Result<(), String> {
+    let local = LocalStore::open(&options.dir)
+        .map_err(|e| format!("cannot open the cache dir {}: {e}", options.dir.display()))?;
+    let remote = match &options.remote {
+        Some(remote_options) => {
+            let remote = Remote::new(remote_options)?;
+            Some((remote, Health::new(&local, &remote_options.url)))
+        }
+        None => None,
+    };
+    let shared = Arc::new(Shared {
+        local,
+        remote,
+        stats: Stats::default(),
+        uploaded: Default::default(),
+        uploads: Semaphore::new(MAX_UPLOADS),
+    });
+    let (responses, receiver) = mpsc::unbounded_channel::<Response>();
+    let writer = tokio::spawn(write_responses(receiver));
+    let _ = responses.send(Response::capabilities());
+    let mut input = BufReader::new(tokio::io::stdin());
+    let mut gets = JoinSet::new();
+    let mut uploads = JoinSet::new();
+    let mut close_id = None;
+    while let Some(request) = read_request(&mut input).await.map_err(|e| e.to_string())? {
+        while gets.try_join_next().is_some() || uploads.try_join_next().is_some() {}
+        match request.command.as_str() {
+            "get" => {
+                let shared = shared.clone();
+                let responses = responses.clone();
+                gets.spawn(async move {
+                    let response = get(&shared, &request).await;
+                    let _ = responses.send(response);
+                });
+            }
+            "put" => {
+                let response = put(&shared, &request);
+                let stored = response.err.is_empty();
+                let _ = responses.send(response);
+                if stored && !options.read_only && shared.remote().is_some() {
+                    uploads.spawn(upload(shared.clone(), request));
+                }
+            }
+            "close" => {
+                close_id = Some(request.id);
+                break;
+            }
+            other => {
+                let _ = responses.send(Response {
+                    id: request.id,
+                    err: format!("gob cacheprog: unknown command {other:?}"),
+                    ..Response::default()
+                });
+            }
+        }
+    }
+    gets.join_all().await;
+    uploads.join_all().await;
+    shared.local.trim_if_due();
+    let remote_error = shared.remote.as_ref().and_then(|(_, h)| h.error());
+    if let Some(path) = &options.stats_file {
+        shared.stats.append_to(path, remote_error);
+    }
+    if let Some(id) = close_id {
+        let _ = responses.send(Response {
+            id,
+            ..Response::default()
+        });
+    }
+    drop(responses);
+    let _ = writer.await;
+    Ok(())
+}
+
+/// Writes responses to stdout in the order they are ready.
+async fn write_responses(mut receiver: mpsc::UnboundedReceiver<Response>) {
+    let mut stdout = tokio::io::stdout();
+    while let Some(response) = receiver.recv().await {
+        if stdout
+            .write_all(response.to_line().as_bytes())
+            .await
+            .is_err()
+            || stdout.flush().await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn hit(id: i64, entry: Entry) -> Response {
+    let time = entry.time.duration_since(UNIX_EPOCH).ok().map(|d| {
+        chrono::DateTime::from_timestamp_nanos(d.as_nanos() as i64)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    });
+    Response {
+        id,
+        output_id: entry.output_id.to_vec(),
+        size: entry.size,
+        time,
+        disk_path: entry.path.display().to_string(),
+        ..Response::default()
+    }
+}
+
+fn miss(id: i64) -> Response {
+    Response {
+        id,
+        miss: true,
+        ..Response::default()
+    }
+}
+
+/// Answers a get: local store, then the remote.
+async fn get(shared: &Shared, request: &Request) -> Response {
+    if let Some(entry) = shared.local.get(&request.action_id) {
+        shared.stats.count(&shared.stats.local_hits);
+        return hit(request.id, entry);
+    }
+    match fetch(shared, &request.action_id).await {
+        Some(entry) => {
+            shared.stats.count(&shared.stats.remote_hits);
+            hit(request.id, entry)
+        }
+        None => {
+            shared.stats.count(&shared.stats.misses);
+            miss(request.id)
+        }
+    }
+}
+
+/// Brings `action`'s entry from the remote into the local store, if the remote has a sound one.
+async fn fetch(shared: &Shared, action: &[u8]) -> Option<Entry> {
+    let remote = shared.remote()?;
+    match fetch_from(remote, &shared.local, action).await {
+        Ok(Lookup::Found(entry)) => Some(entry),
+        Ok(Lookup::Missing) => None,
+        Ok(Lookup::Corrupt(why)) => {
+            shared.stats.corrupt(why);
+            None
+        }
+        Err(error) => {
+            shared.remote_failed(error);
+            None
+        }
+    }
+}
+
+/// The record, then the body unless the store has it; both verified before they are stored.
+async fn fetch_from(
+    remote: &Remote,
+    local: &LocalStore,
+    action: &[u8],
+) -> Result<Lookup<Entry>, remote::RemoteError> {
+    let (output_id, size) = match remote.record(action).await? {
+        Lookup::Found(record) => record,
+        Lookup::Missing => return Ok(Lookup::Missing),
+        Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+    };
+    let stored = if local.output(&output_id, size).is_some() {
+        local.record(action, &output_id, size)
+    } else if size == 0 {
+        local.put(action, &output_id, b"").map(drop)
+    } else {
+        match remote.blob(&output_id, size).await? {
+            Lookup::Found(body) => local.put(action, &output_id, &body).map(drop),
+            Lookup::Missing => return Ok(Lookup::Missing),
+            Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+        }
+    };
+    Ok(match stored.map(|()| local.get(action)) {
+        Ok(Some(entry)) => Lookup::Found(entry),
+        Ok(None) => Lookup::Missing,
+        Err(why) => Lookup::Corrupt(why),
+    })
+}
+
+/// Answers a put: verified and stored locally (the upload comes after).
+fn put(shared: &Shared, request: &Request) -> Response {
+    let Ok(output_id) = <[u8; 32]>::try_from(request.output_id.as_slice()) else {
+        return Response {
+            id: request.id,
+            err: "gob cacheprog: put without a 32-byte OutputID".into(),
+            ..Response::default()
+        };
+    };
+    match shared
+        .local
+        .put(&request.action_id, &output_id, &request.body)
+    {
+        Ok(entry) => {
+            shared.stats.count(&shared.stats.puts);
+            Response {
+                id: request.id,
+                disk_path: entry.path.display().to_string(),
+                ..Response::default()
+            }
+        }
+        Err(err) => Response {
+            id: request.id,
+            err: format!("gob cacheprog: {err}"),
+            ..Response::default()
+        },
+    }
+}
+
+/// Uploads one put, unless the remote has failed meanwhile.
+async fn upload(shared: Arc<Shared>, request: Request) {
+    let Ok(_permit) = shared.uploads.acquire().await else {
+        return;
+    };
+    let Some(remote) = shared.remote() else {
+        return;
+    };
+    let Ok(output_id) = <[u8; 32]>::try_from(request.output_id.as_slice()) else {
+        return;
+    };
+    // The empty blob is never fetched (see fetch_from), and a body another action of this
+    // process already sent need not go again; the record always goes.
+    let send_body = !request.body.is_empty()
+        && shared
+            .uploaded
+            .lock()
+            .is_ok_and(|mut sent| sent.insert(output_id));
+    let size = request.body.len() as u64;
+    let body = send_body.then_some(request.body);
+    match remote
+        .upload(&request.action_id, &output_id, size, body)
+        .await
+    {
+        Ok(()) => shared.stats.count(&shared.stats.uploads),
+        Err(error) => shared.remote_failed(error),
+    }
+}

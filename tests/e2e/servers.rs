@@ -1,0 +1,173 @@
+//! Real remote-cache servers on loopback, started per test: bazel-remote (built by .ci/run
+//! from the Go module proxy into target/tools) and Debian's nginx with WebDAV PUT.
+//! Outside CI a missing server skips the test with a message; in CI (CI set) it fails.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The token the nginx server requires in `Authorization: Bearer …`.
+pub const NGINX_TOKEN: &str = "s3cret-token";
+
+/// A running server, killed on drop.
+pub struct Server {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Where the server keeps its entries.
+    pub root: PathBuf,
+    /// Its access log.
+    pub log: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Server {
+    /// bazel-remote with default settings (HTTP AC validation on).
+    pub fn bazel_remote() -> Option<Server> {
+        let binary = find_tool(
+            "GOB_TEST_BAZEL_REMOTE",
+            &crate::support::repo().join("target/tools/bazel-remote"),
+            "bazel-remote (.ci/run builds it into target/tools)",
+        )?;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        let log = tmp.path().join("access.log");
+        let port = free_port();
+        let mut command = Command::new(binary);
+        command
+            .arg("--dir")
+            .arg(&root)
+            .args(["--max_size", "1", "--grpc_address", "none"])
+            .args(["--http_address", &format!("127.0.0.1:{port}")]);
+        Some(Server::start(command, port, root, log, tmp))
+    }
+
+    /// nginx serving a WebDAV dir (GET, PUT with create_full_put_path) that answers 401
+    /// without `Authorization: Bearer NGINX_TOKEN`.
+    pub fn nginx() -> Option<Server> {
+        let binary = find_tool(
+            "GOB_TEST_NGINX",
+            Path::new("/usr/sbin/nginx"),
+            "nginx (Debian package nginx)",
+        )?;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        let log = tmp.path().join("access.log");
+        let port = free_port();
+        let prefix = tmp.path();
+        let conf = format!(
+            "user root;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log {log};\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+               fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    client_max_body_size 0;\n\
+                 location / {{\n      if ($http_authorization != \"Bearer {NGINX_TOKEN}\") {{ return 401; }}\n\
+                   dav_methods PUT;\n      create_full_put_path on;\n      dav_access user:rw;\n    }}\n  }}\n}}\n",
+            p = prefix.display(),
+            log = log.display(),
+            root = root.display(),
+        );
+        let conf_path = tmp.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(prefix)
+            .arg("-c")
+            .arg(&conf_path)
+            .args(["-g", "daemon off; master_process off;"]);
+        Some(Server::start(command, port, root, log, tmp))
+    }
+
+    fn start(
+        mut command: Command,
+        port: u16,
+        root: PathBuf,
+        log: PathBuf,
+        tmp: tempfile::TempDir,
+    ) -> Server {
+        let output = std::fs::File::create(tmp.path().join("server.out")).unwrap();
+        let child = command
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            root,
+            log,
+            _tmp: tmp,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not listen on {port}: {}",
+                server.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// What the server printed (bazel-remote logs its requests here).
+    pub fn output(&self) -> String {
+        let path = self._tmp.path().join("server.out");
+        std::fs::read_to_string(path).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Kills the server now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The files the server stores under `kind` (`ac` or `cas`) for nginx.
+    pub fn files(&self, kind: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.root.join(kind))
+            .map(|dir| dir.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT); // in case a test stopped it
+        self.kill();
+    }
+}
+
+impl Server {
+    /// Sends `sig` to the server.
+    pub fn signal(&self, sig: i32) {
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+}
+
+fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(env).map_or_else(|| default.to_path_buf(), PathBuf::from);
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!("no {what} at {} (or set {env})", path.display());
+    assert!(std::env::var_os("CI").is_none(), "CI must have {message}");
+    eprintln!("skipped: {message}");
+    None
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
