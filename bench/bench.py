@@ -23,6 +23,13 @@ Scenarios (each against what a Makefile would do):
   4 no-op: everything cached, gob build vs the hand-written go build calls
   5 in a cgroup limited to 1 CPU: cold gob build vs the hand-written calls, with the
     installed Go and with Debian's Go 1.19 (not cgroup-aware)
+  6 remote cache (bazel-remote on loopback, target/tools/bazel-remote): cold gob build without
+    a remote, cold while uploading to an empty remote, and with a fresh local cache against a
+    warm remote (another machine's CI run)
+  7 the cacheprog's overhead on a warm local cache: no-op gob build with go's own cache vs
+    through gob cacheprog (remote configured and up)
+
+  --preset example runs scenarios 6 and 7 on the example workspace (examples/mesh).
 """
 
 import argparse
@@ -34,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import socket
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +50,7 @@ sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
 OLD_GO = "/usr/lib/go-1.19/bin/go"
+BAZEL_REMOTE = os.path.join(REPO, "target", "tools", "bazel-remote")
 CGROUP_V1 = "/sys/fs/cgroup/cpu"
 
 
@@ -64,7 +73,7 @@ class Bench:
         self.scratch = scratch
         # Modules were fetched by the generator: the timed part is offline.
         self.base_env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false", GOPROXY="off", NO_COLOR="1", CI="true")
-        for k in ("GOMAXPROCS", "GOB_JOBS", "GOB_GO", "GOCACHE"):
+        for k in ("GOMAXPROCS", "GOB_JOBS", "GOB_GO", "GOCACHE", "GOCACHEPROG", "GOB_REMOTE_CACHE", "GOB_CACHE_DIR"):
             self.base_env.pop(k, None)
         self.warm_cache = os.path.join(scratch, "warm-cache")
         self.calls = self.planned_calls()
@@ -199,6 +208,90 @@ class Bench:
         ]
 
 
+class RemoteCache:
+    """A bazel-remote on loopback with its own empty dir; restart() empties it."""
+
+    def __init__(self, scratch):
+        self.scratch = scratch
+        self.proc = None
+        self.url = None
+
+    def restart(self):
+        self.stop()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        data = tempfile.mkdtemp(prefix="remote-", dir=self.scratch)
+        self.proc = subprocess.Popen(
+            [BAZEL_REMOTE, "--dir", data, "--max_size", "5", "--grpc_address", "none",
+             "--http_address", f"127.0.0.1:{port}", "--access_log_level", "none"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("bazel-remote did not start")
+                time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def remote_scenarios(b, scratch):
+    """Scenarios 6 and 7: (title, variants) pairs, and the servers to stop afterwards."""
+    gob = f"{b.gob} build"
+    warm, empty = RemoteCache(scratch), RemoteCache(scratch)
+    warm.restart()
+    env = b.env(cache=b.fresh_cache())
+    env["GOB_REMOTE_CACHE"] = warm.url
+    b.clean_outputs()
+    sh(gob, b.ws, env)  # another machine's run fills the remote
+
+    def cold(url_of=None):
+        def prepare():
+            b.clean_outputs()
+            env = b.env(cache=b.fresh_cache())
+            if url_of:
+                env["GOB_REMOTE_CACHE"] = url_of()
+            return env
+        return prepare
+
+    remote_cold = [
+        ("gob build, cold, no remote cache", cold(), gob),
+        ("gob build, cold, uploading to an empty remote", cold(empty.restart), gob),
+        ("gob build, fresh local cache, warm remote", cold(lambda: warm.url), gob),
+    ]
+    # Warm local caches for both no-op variants (the cacheprog's store lives in GOCACHE).
+    plain_cache, prog_cache = b.fresh_cache(), b.fresh_cache()
+    sh(gob, b.ws, b.env(cache=plain_cache))
+    prog_env = b.env(cache=prog_cache)
+    prog_env["GOB_REMOTE_CACHE"] = warm.url
+    sh(gob, b.ws, prog_env)
+    noop = [
+        ("gob build (no-op), go's own cache", lambda: b.env(cache=plain_cache), gob),
+        ("gob build (no-op), through gob cacheprog", lambda: prog_env, gob),
+    ]
+    return remote_cold, noop, (warm, empty)
+
+
+def example_workspace(out):
+    """A copy of examples/mesh with the repository's manifest pointed at it."""
+    shutil.copytree(os.path.join(REPO, "examples", "mesh"), out, ignore=shutil.ignore_patterns("bin", ".gob"))
+    with open(os.path.join(REPO, "gobuild.toml")) as f:
+        text = f.read().replace('dir = "examples/mesh"', 'dir = "."')
+    with open(os.path.join(out, "gobuild.toml"), "w") as f:
+        f.write(text)
+    return {"preset": "example", "binaries": 5}
+
+
 def cgroup_wrapper():
     """A function wrapping a command to run in a 1-CPU cgroup, or None where impossible."""
     if os.geteuid() != 0 or not os.path.exists(os.path.join(CGROUP_V1, "cpu.cfs_quota_us")):
@@ -233,10 +326,10 @@ def machine():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=["synthetic", "realistic"], default="synthetic")
+    p.add_argument("--preset", choices=["synthetic", "realistic", "example"], default="synthetic")
     p.add_argument("--scale", type=int, default=45)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--scenarios", default="1,2,3,4,5")
+    p.add_argument("--scenarios", default=None, help="default 1-7 (6,7 for --preset example)")
     p.add_argument("--check", action="store_true")
     p.add_argument("--out", default=REPO, help="where BENCHMARKS.md goes (bench/ files beside it)")
     a = p.parse_args()
@@ -248,9 +341,15 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
         gob = os.path.join(REPO, "target", "release", "gob")
         ws = os.path.join(scratch, "ws")
-        sizes = gen.generate(a.preset, a.scale, ws)
+        if a.preset == "example":
+            sizes = example_workspace(ws)
+            chosen = {int(x) for x in (a.scenarios or "6,7").split(",")}
+            if chosen - {6, 7}:
+                raise SystemExit("--preset example runs scenarios 6 and 7 only")
+        else:
+            sizes = gen.generate(a.preset, a.scale, ws)
+            chosen = {int(x) for x in (a.scenarios or "1,2,3,4,5,6,7").split(",")}
         b = Bench(ws, gob, a.rounds, scratch, a.scale)
-        chosen = {int(x) for x in a.scenarios.split(",")}
         results = []
 
         def run(number, title, variants, note=""):
@@ -285,6 +384,20 @@ def main():
                     run(5, "cold build in a 1-CPU cgroup, Debian's Go 1.19", variants)
                 else:
                     results.append({"scenario": 5, "title": "1-CPU cgroup, Go 1.19", "rows": [], "note": f"skipped: no {OLD_GO}"})
+        if chosen & {6, 7}:
+            if not os.path.exists(BAZEL_REMOTE):
+                raise SystemExit(f"scenarios 6 and 7 need {BAZEL_REMOTE} (.ci/run builds it)")
+            remote_cold, noop, servers = remote_scenarios(b, scratch)
+            try:
+                if 6 in chosen:
+                    run(6, "remote cache (bazel-remote on loopback): cold, uploading, and a warm remote", remote_cold)
+                if 7 in chosen:
+                    b.rounds = max(a.rounds, 10)
+                    run(7, "the cacheprog on a warm local cache: no-op build", noop)
+                    b.rounds = a.rounds
+            finally:
+                for server in servers:
+                    server.stop()
         os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
         path = os.path.join(out_dir, "bench", f"results-{a.preset}.json")
         # Scenarios not run this time keep their earlier results for the same workload.

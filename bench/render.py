@@ -63,11 +63,7 @@ def markdown(report):
         "",
         f"- Machine: {m['cpus']} × {m['cpu'] or 'unknown CPU'}; {m['os']}",
         f"- Go: {m['go']}" + (f"; old Go: {m['old_go']}" if m.get("old_go") else ""),
-        f"- Workload: bench/gen.py `--preset {preset} --scale {s['scale']}`: {s['library_packages']} library"
-        f" packages in 4 layers, {s['binaries']} binaries (two mains named `server`), {s['integ_packages']}"
-        " integration test packages behind `//go:build integ` (two named `api`)"
-        + ("; the binaries also import k8s.io/client-go, google.golang.org/grpc and"
-           " github.com/envoyproxy/go-control-plane" if preset == "realistic" else ""),
+        workload(s),
         "- Rounds: given per scenario; every variant of a scenario ran that many times",
         "",
         f"![{preset} benchmark chart](bench/chart-{preset}.svg)",
@@ -96,6 +92,20 @@ def markdown(report):
             lines += ["", res["note"]]
         lines.append("")
     return "\n".join(lines)
+
+
+def workload(s):
+    preset = s["preset"]
+    if preset == "example":
+        return ("- Workload: the example workspace (examples/mesh with the repository's gobuild.toml):"
+                " 5 binaries, stdlib only")
+    return (
+        f"- Workload: bench/gen.py `--preset {preset} --scale {s['scale']}`: {s['library_packages']} library"
+        f" packages in 4 layers, {s['binaries']} binaries (two mains named `server`), {s['integ_packages']}"
+        " integration test packages behind `//go:build integ` (two named `api`)"
+        + ("; the binaries also import k8s.io/client-go, google.golang.org/grpc and"
+           " github.com/envoyproxy/go-control-plane" if preset == "realistic" else "")
+    )
 
 
 def fmt(seconds):
@@ -133,7 +143,7 @@ def write_all(out_dir):
     """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
     sections = []
     notes = os.path.join(out_dir, "bench", "NOTES.md")
-    for preset in ("synthetic", "realistic"):
+    for preset in ("synthetic", "realistic", "example"):
         path = os.path.join(out_dir, "bench", f"results-{preset}.json")
         if not os.path.exists(path):
             continue

@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
@@ -88,14 +87,29 @@ pub async fn serve(options: Options) -> Result<(), String> {
         uploaded: Default::default(),
         uploads: Semaphore::new(MAX_UPLOADS),
     });
-    let (responses, receiver) = mpsc::unbounded_channel::<Response>();
-    let writer = tokio::spawn(write_responses(receiver));
+    // stdin and stdout are served by threads of their own: tokio's would hop to a blocking
+    // thread for every line.
+    let (responses, receiver) = std::sync::mpsc::channel::<Response>();
+    let writer = std::thread::spawn(move || write_responses(receiver));
     let _ = responses.send(Response::capabilities());
-    let mut input = BufReader::new(tokio::io::stdin());
+    let (request_tx, mut requests) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let mut input = std::io::stdin().lock();
+        loop {
+            let request = read_request(&mut input);
+            let end = !matches!(request, Ok(Some(_)));
+            if request_tx.send(request).is_err() || end {
+                return;
+            }
+        }
+    });
     let mut gets = JoinSet::new();
     let mut uploads = JoinSet::new();
     let mut close_id = None;
-    while let Some(request) = read_request(&mut input).await.map_err(|e| e.to_string())? {
+    while let Some(request) = requests.recv().await {
+        let Some(request) = request.map_err(|e| e.to_string())? else {
+            break;
+        };
         while gets.try_join_next().is_some() || uploads.try_join_next().is_some() {}
         match request.command.as_str() {
             "get" => {
@@ -141,20 +155,20 @@ pub async fn serve(options: Options) -> Result<(), String> {
         });
     }
     drop(responses);
-    let _ = writer.await;
+    let _ = writer.join();
     Ok(())
 }
 
-/// Writes responses to stdout in the order they are ready.
-async fn write_responses(mut receiver: mpsc::UnboundedReceiver<Response>) {
-    let mut stdout = tokio::io::stdout();
-    while let Some(response) = receiver.recv().await {
-        if stdout
-            .write_all(response.to_line().as_bytes())
-            .await
-            .is_err()
-            || stdout.flush().await.is_err()
-        {
+/// Writes responses to stdout in the order they are ready, flushing when none is waiting.
+fn write_responses(receiver: std::sync::mpsc::Receiver<Response>) {
+    use std::io::Write;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    while let Ok(response) = receiver.recv() {
+        let mut ok = stdout.write_all(response.to_line().as_bytes()).is_ok();
+        while let Ok(next) = receiver.try_recv() {
+            ok &= stdout.write_all(next.to_line().as_bytes()).is_ok();
+        }
+        if !ok || stdout.flush().is_err() {
             return;
         }
     }

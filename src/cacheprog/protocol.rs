@@ -7,7 +7,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+use std::io::BufRead;
 
 /// The commands gob implements, announced in the first message.
 pub const KNOWN_COMMANDS: [&str; 3] = ["get", "put", "close"];
@@ -107,13 +107,11 @@ pub enum ProtocolError {
 }
 
 /// Reads the next request (and its body); `None` at end of input.
-pub async fn read_request<R: AsyncBufRead + Unpin>(
-    input: &mut R,
-) -> Result<Option<Request>, ProtocolError> {
+pub fn read_request(input: &mut impl BufRead) -> Result<Option<Request>, ProtocolError> {
     let mut line = String::new();
     loop {
         line.clear();
-        if input.read_line(&mut line).await? == 0 {
+        if input.read_line(&mut line)? == 0 {
             return Ok(None);
         }
         if !line.trim().is_empty() {
@@ -131,7 +129,7 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
         let mut body_line = String::new();
         while body_line.trim().is_empty() {
             body_line.clear();
-            if input.read_line(&mut body_line).await? == 0 {
+            if input.read_line(&mut body_line)? == 0 {
                 return Err(bad(&line, "no body after a put with BodySize".into()));
             }
         }
@@ -179,20 +177,13 @@ mod base64_bytes {
 mod tests {
     use super::*;
 
-    async fn read_all(text: &str) -> Result<Vec<Request>, ProtocolError> {
+    fn read_all(text: &str) -> Result<Vec<Request>, ProtocolError> {
         let mut input = text.as_bytes();
         let mut requests = Vec::new();
-        while let Some(r) = read_request(&mut input).await? {
+        while let Some(r) = read_request(&mut input)? {
             requests.push(r);
         }
         Ok(requests)
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(f)
     }
 
     /// The exact lines go's ProgCache writes (cache/prog.go: json.Encoder's line, another
@@ -208,7 +199,7 @@ mod tests {
              {{\"ID\":3,\"Command\":\"put\",\"ActionID\":\"{action}\",\"OutputID\":\"{output}\"}}\n\n\
              {{\"ID\":4,\"Command\":\"close\"}}\n\n"
         );
-        let requests = block_on(read_all(&text)).unwrap();
+        let requests = read_all(&text).unwrap();
         assert_eq!(requests.len(), 4);
         assert_eq!(requests[0].action_id, vec![1u8; 32]);
         assert_eq!(requests[1].body, b"hello");
@@ -220,10 +211,10 @@ mod tests {
     #[test]
     fn a_short_or_malformed_body_is_an_error() {
         let short = "{\"ID\":1,\"Command\":\"put\",\"BodySize\":9}\n\"aGVsbG8=\"\n";
-        assert!(block_on(read_all(short)).is_err());
+        assert!(read_all(short).is_err());
         let bare = "{\"ID\":1,\"Command\":\"put\",\"BodySize\":5}\naGVsbG8=\n";
-        assert!(block_on(read_all(bare)).is_err());
-        assert!(block_on(read_all("not json\n")).is_err());
+        assert!(read_all(bare).is_err());
+        assert!(read_all("not json\n").is_err());
     }
 
     #[test]

@@ -30,9 +30,14 @@ impl Group {
         }
     }
 
-    /// True while any process of the group is alive.
+    /// True while any process of the group is alive. A zombie is not: an orphan that exited
+    /// stays a member until its new parent reaps it, and some container inits (or none, when
+    /// gob is PID 1) never do. go leaves one behind each call that used a GOCACHEPROG.
     fn exists(self) -> bool {
-        self.signal(0)
+        match self.0 {
+            Some(pgid) if self.signal(0) => live_member(pgid).unwrap_or(true),
+            _ => false,
+        }
     }
 
     /// Asks the group to exit: SIGTERM, plus SIGCONT so a stopped member sees it.
@@ -47,6 +52,32 @@ impl Group {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// Whether a process that is not a zombie has process group `pgid` (from /proc; `None`
+/// where there is no /proc).
+fn live_member(pgid: i32) -> Option<bool> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    Some(entries.flatten().any(|entry| {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| parse_stat(&stat))
+                .is_some_and(|(state, group)| group == pgid && !matches!(state, 'Z' | 'X'))
+    }))
+}
+
+/// (state, process group) from a /proc/PID/stat line: `pid (comm) state ppid pgrp …`; comm
+/// may hold spaces and parentheses, so the fields are read after the last `)`.
+fn parse_stat(stat: &str) -> Option<(char, i32)> {
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let _ppid = fields.next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
 
 /// Stops a running child and its group: SIGTERM, then SIGKILL once the grace period passed
@@ -89,4 +120,23 @@ async fn terminate(
 pub(super) async fn kill(child: &mut Child, group: Group) {
     group.signal(libc::SIGKILL);
     let _ = child.wait().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_with_odd_command_names() {
+        assert_eq!(parse_stat("42 (go) S 1 42 42 0 -1"), Some(('S', 42)));
+        assert_eq!(parse_stat("43 (a) b (c)) Z 42 42 42 0"), Some(('Z', 42)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_is_a_live_member_of_its_group() {
+        let pgid = unsafe { libc::getpgrp() };
+        assert_eq!(live_member(pgid), Some(true));
+        assert_eq!(live_member(i32::MAX), Some(false));
+    }
 }
