@@ -128,6 +128,19 @@ mod tests {
         assert_eq!(decode(&bytes), Ok(([7; 32], 9)));
     }
 
+    proptest::proptest! {
+        /// Whatever a server answers, decoding returns, and a success names 32 bytes.
+        #[test]
+        fn fuzz_decode_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn fuzz_encode_decode_round_trip(id in proptest::array::uniform32(proptest::num::u8::ANY), size in 0u64..1 << 40) {
+            proptest::prop_assert_eq!(decode(&encode(&id, size)), Ok((id, size)));
+        }
+    }
+
     #[test]
     fn garbage_and_foreign_records_are_errors() {
         assert!(decode(b"\xff\xff\xff").is_err());

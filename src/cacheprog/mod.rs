@@ -87,58 +87,42 @@ pub async fn serve(options: Options) -> Result<(), String> {
         uploaded: Default::default(),
         uploads: Semaphore::new(MAX_UPLOADS),
     });
-    // stdin and stdout are served by threads of their own: tokio's would hop to a blocking
-    // thread for every line.
+    // stdin and stdout are served by threads of their own (tokio's would hop to a blocking
+    // thread for every line), and the reader answers from the local store itself: a warm
+    // lookup costs no task and no thread hop. The runtime does the remote's work.
     let (responses, receiver) = std::sync::mpsc::channel::<Response>();
     let writer = std::thread::spawn(move || write_responses(receiver));
     let _ = responses.send(Response::capabilities());
-    let (request_tx, mut requests) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        let mut input = std::io::stdin().lock();
-        loop {
-            let request = read_request(&mut input);
-            let end = !matches!(request, Ok(Some(_)));
-            if request_tx.send(request).is_err() || end {
-                return;
-            }
-        }
-    });
+    let (work_tx, mut work) = mpsc::unbounded_channel();
+    let reader = {
+        let shared = shared.clone();
+        let responses = responses.clone();
+        let upload = !options.read_only;
+        move || read_requests(&shared, &responses, &work_tx, upload)
+    };
+    std::thread::spawn(reader);
     let mut gets = JoinSet::new();
     let mut uploads = JoinSet::new();
     let mut close_id = None;
-    while let Some(request) = requests.recv().await {
-        let Some(request) = request.map_err(|e| e.to_string())? else {
-            break;
-        };
+    while let Some(next) = work.recv().await {
         while gets.try_join_next().is_some() || uploads.try_join_next().is_some() {}
-        match request.command.as_str() {
-            "get" => {
+        match next {
+            Work::Fetch(request) => {
                 let shared = shared.clone();
                 let responses = responses.clone();
                 gets.spawn(async move {
-                    let response = get(&shared, &request).await;
+                    let response = fetch_or_miss(&shared, &request).await;
                     let _ = responses.send(response);
                 });
             }
-            "put" => {
-                let response = put(&shared, &request);
-                let stored = response.err.is_empty();
-                let _ = responses.send(response);
-                if stored && !options.read_only && shared.remote().is_some() {
-                    uploads.spawn(upload(shared.clone(), request));
-                }
+            Work::Upload(request) => {
+                uploads.spawn(upload(shared.clone(), request));
             }
-            "close" => {
-                close_id = Some(request.id);
+            Work::Close(id) => {
+                close_id = Some(id);
                 break;
             }
-            other => {
-                let _ = responses.send(Response {
-                    id: request.id,
-                    err: format!("gob cacheprog: unknown command {other:?}"),
-                    ..Response::default()
-                });
-            }
+            Work::Unreadable(error) => return Err(error),
         }
     }
     gets.join_all().await;
@@ -197,12 +181,76 @@ fn miss(id: i64) -> Response {
     }
 }
 
-/// Answers a get: local store, then the remote.
-async fn get(shared: &Shared, request: &Request) -> Response {
-    if let Some(entry) = shared.local.get(&request.action_id) {
-        shared.stats.count(&shared.stats.local_hits);
-        return hit(request.id, entry);
+/// What the request reader hands to the runtime.
+enum Work {
+    /// A get the local store could not answer.
+    Fetch(Request),
+    /// A put to send to the remote.
+    Upload(Request),
+    /// go said close (with this request ID).
+    Close(i64),
+    /// stdin held something that is not a request.
+    Unreadable(String),
+}
+
+/// Reads requests until close or end of input: answers local hits and puts at once, hands
+/// misses and uploads to the runtime.
+fn read_requests(
+    shared: &Shared,
+    responses: &std::sync::mpsc::Sender<Response>,
+    work: &mpsc::UnboundedSender<Work>,
+    upload: bool,
+) {
+    let mut input = std::io::stdin().lock();
+    loop {
+        let request = match read_request(&mut input) {
+            Ok(Some(request)) => request,
+            Ok(None) => return,
+            Err(error) => {
+                let _ = work.send(Work::Unreadable(error.to_string()));
+                return;
+            }
+        };
+        let handed = match request.command.as_str() {
+            "get" => match shared.local.get(&request.action_id) {
+                Some(entry) => {
+                    shared.stats.count(&shared.stats.local_hits);
+                    let _ = responses.send(hit(request.id, entry));
+                    Ok(())
+                }
+                None => work.send(Work::Fetch(request)),
+            },
+            "put" => {
+                let response = put(shared, &request);
+                let stored = response.err.is_empty();
+                let _ = responses.send(response);
+                if stored && upload && shared.remote().is_some() {
+                    work.send(Work::Upload(request))
+                } else {
+                    Ok(())
+                }
+            }
+            "close" => {
+                let _ = work.send(Work::Close(request.id));
+                return;
+            }
+            other => {
+                let _ = responses.send(Response {
+                    id: request.id,
+                    err: format!("gob cacheprog: unknown command {other:?}"),
+                    ..Response::default()
+                });
+                Ok(())
+            }
+        };
+        if handed.is_err() {
+            return;
+        }
     }
+}
+
+/// Answers a get the local store missed: from the remote, or a miss.
+async fn fetch_or_miss(shared: &Shared, request: &Request) -> Response {
     match fetch(shared, &request.action_id).await {
         Some(entry) => {
             shared.stats.count(&shared.stats.remote_hits);

@@ -217,6 +217,18 @@ mod tests {
         assert!(read_all("not json\n").is_err());
     }
 
+    proptest::proptest! {
+        /// Any input is requests or an error, never a panic; a body is never longer than said.
+        #[test]
+        fn fuzz_request_stream(text in "(\\{\"ID\":[0-9]{1,3},\"Command\":\"(get|put|close|x)\"(,\"BodySize\":[0-9]{1,2})?(,\"ActionID\":\"[A-Za-z0-9+/=]{0,8}\")?\\}\n\n?(\"[A-Za-z0-9+/=]{0,12}\"\n)?|\\PC{0,20}\n){0,6}") {
+            if let Ok(requests) = read_all(&text) {
+                for r in requests {
+                    proptest::prop_assert!(r.body.len() as u64 == r.body_size || r.body.is_empty());
+                }
+            }
+        }
+    }
+
     #[test]
     fn responses_leave_out_empty_fields() {
         assert_eq!(
