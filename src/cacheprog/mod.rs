@@ -87,18 +87,15 @@ pub async fn serve(options: Options) -> Result<(), String> {
         uploaded: Default::default(),
         uploads: Semaphore::new(MAX_UPLOADS),
     });
-    // stdin and stdout are served by threads of their own (tokio's would hop to a blocking
-    // thread for every line), and the reader answers from the local store itself: a warm
-    // lookup costs no task and no thread hop. The runtime does the remote's work.
-    let (responses, receiver) = std::sync::mpsc::channel::<Response>();
-    let writer = std::thread::spawn(move || write_responses(receiver));
-    let _ = responses.send(Response::capabilities());
+    // stdin is read by a thread of its own (tokio's would hop to a blocking thread for every
+    // line) that answers from the local store itself: a warm lookup costs no task and no
+    // thread hop. The runtime does the remote's work; answers go straight to stdout.
+    respond(Response::capabilities());
     let (work_tx, mut work) = mpsc::unbounded_channel();
     let reader = {
         let shared = shared.clone();
-        let responses = responses.clone();
         let upload = !options.read_only;
-        move || read_requests(&shared, &responses, &work_tx, upload)
+        move || read_requests(&shared, &work_tx, upload)
     };
     std::thread::spawn(reader);
     let mut gets = JoinSet::new();
@@ -109,11 +106,7 @@ pub async fn serve(options: Options) -> Result<(), String> {
         match next {
             Work::Fetch(request) => {
                 let shared = shared.clone();
-                let responses = responses.clone();
-                gets.spawn(async move {
-                    let response = fetch_or_miss(&shared, &request).await;
-                    let _ = responses.send(response);
-                });
+                gets.spawn(async move { respond(fetch_or_miss(&shared, &request).await) });
             }
             Work::Upload(request) => {
                 uploads.spawn(upload(shared.clone(), request));
@@ -133,29 +126,21 @@ pub async fn serve(options: Options) -> Result<(), String> {
         shared.stats.append_to(path, remote_error);
     }
     if let Some(id) = close_id {
-        let _ = responses.send(Response {
+        respond(Response {
             id,
             ..Response::default()
         });
     }
-    drop(responses);
-    let _ = writer.join();
     Ok(())
 }
 
-/// Writes responses to stdout in the order they are ready, flushing when none is waiting.
-fn write_responses(receiver: std::sync::mpsc::Receiver<Response>) {
+/// Writes `response` to stdout as one line, from whichever thread has it: the locked
+/// stdout keeps lines whole, and its line buffering flushes each at its newline.
+fn respond(response: Response) {
     use std::io::Write;
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    while let Ok(response) = receiver.recv() {
-        let mut ok = stdout.write_all(response.to_line().as_bytes()).is_ok();
-        while let Ok(next) = receiver.try_recv() {
-            ok &= stdout.write_all(next.to_line().as_bytes()).is_ok();
-        }
-        if !ok || stdout.flush().is_err() {
-            return;
-        }
-    }
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(response.to_line().as_bytes());
 }
 
 fn hit(id: i64, entry: Entry) -> Response {
@@ -195,12 +180,7 @@ enum Work {
 
 /// Reads requests until close or end of input: answers local hits and puts at once, hands
 /// misses and uploads to the runtime.
-fn read_requests(
-    shared: &Shared,
-    responses: &std::sync::mpsc::Sender<Response>,
-    work: &mpsc::UnboundedSender<Work>,
-    upload: bool,
-) {
+fn read_requests(shared: &Shared, work: &mpsc::UnboundedSender<Work>, upload: bool) {
     let mut input = std::io::stdin().lock();
     loop {
         let request = match read_request(&mut input) {
@@ -215,7 +195,7 @@ fn read_requests(
             "get" => match shared.local.get(&request.action_id) {
                 Some(entry) => {
                     shared.stats.count(&shared.stats.local_hits);
-                    let _ = responses.send(hit(request.id, entry));
+                    respond(hit(request.id, entry));
                     Ok(())
                 }
                 None => work.send(Work::Fetch(request)),
@@ -223,7 +203,7 @@ fn read_requests(
             "put" => {
                 let response = put(shared, &request);
                 let stored = response.err.is_empty();
-                let _ = responses.send(response);
+                respond(response);
                 if stored && upload && shared.remote().is_some() {
                     work.send(Work::Upload(request))
                 } else {
@@ -235,7 +215,7 @@ fn read_requests(
                 return;
             }
             other => {
-                let _ = responses.send(Response {
+                respond(Response {
                     id: request.id,
                     err: format!("gob cacheprog: unknown command {other:?}"),
                     ..Response::default()
