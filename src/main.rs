@@ -109,15 +109,7 @@ fn block_on<F: std::future::Future<Output = Result<(), GobError>>>(
     grace: std::time::Duration,
     future: F,
 ) -> Result<(), GobError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| GobError::Io {
-            action: "cannot start the async runtime",
-            path: ".".into(),
-            source,
-        })?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         exec::shutdown::install(grace).map_err(|source| GobError::Io {
             action: "cannot handle signals",
             path: ".".into(),
@@ -125,6 +117,18 @@ fn block_on<F: std::future::Future<Output = Result<(), GobError>>>(
         })?;
         future.await
     })
+}
+
+/// A current-thread tokio runtime (gob's children and I/O need no more).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, GobError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| GobError::Io {
+            action: "cannot start the async runtime",
+            path: ".".into(),
+            source,
+        })
 }
 
 /// Graphical miette output; colors only on a terminal and without NO_COLOR.

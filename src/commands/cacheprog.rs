@@ -28,15 +28,7 @@ pub fn run(args: &CacheprogArgs) -> Result<(), GobError> {
         read_only: args.read_only,
         stats_file: std::env::var_os(STATS_ENV).map(Into::into),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| GobError::Io {
-            action: "cannot start the async runtime",
-            path: ".".into(),
-            source,
-        })?;
-    runtime
+    crate::runtime()?
         .block_on(serve(options))
         .map_err(|e| GobError::Failed(format!("cacheprog: {e}")))
 }

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::Problem;
 use super::reader::{Located, TableReader};
-use super::{Problem, parse_go_duration};
 
 /// The default connect / stalled-read timeout for the remote.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,20 +101,7 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
             "not a header name",
         ));
     }
-    let timeout = timeout.and_then(|t| {
-        let parsed = parse_go_duration(&t.value);
-        if parsed.is_none() {
-            problems.push(
-                Problem::new(
-                    t.span.clone(),
-                    format!("[cache] timeout `{}` is not a duration", t.value),
-                    "not a duration",
-                )
-                .with_help("write it as go does: \"5s\", \"500ms\""),
-            );
-        }
-        parsed
-    });
+    let timeout = timeout.and_then(|t| super::suite::parse_timeout("[cache]", &t, problems));
     CacheSpec {
         remote,
         read_only,

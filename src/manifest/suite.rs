@@ -98,7 +98,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let integ = reader.bool("integ", problems).unwrap_or(false);
         let timeout = reader
             .string("timeout", problems)
-            .and_then(|t| parse_timeout(&name, &t, problems))
+            .and_then(|t| parse_timeout(&format!("[test.{name}]"), &t, problems))
             .unwrap_or(DEFAULT_TIMEOUT);
         let env = reader.string_map("env", problems).unwrap_or_default();
         let args = reader.string_list("args", problems).unwrap_or_default();
@@ -193,8 +193,9 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
     (total > 0.0).then(|| Duration::from_secs_f64(total))
 }
 
-fn parse_timeout(
-    suite: &str,
+/// Parses a `timeout` value of `table` (e.g. `[test.unit]`), or records why it is not one.
+pub(super) fn parse_timeout(
+    table: &str,
     text: &Located<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Duration> {
@@ -203,7 +204,7 @@ fn parse_timeout(
         problems.push(
             Problem::new(
                 text.span.clone(),
-                format!("[test.{suite}] timeout `{}` is not a duration", text.value),
+                format!("{table} timeout `{}` is not a duration", text.value),
                 "not a duration",
             )
             .with_help("write it as go does: \"90s\", \"10m\", \"1h30m\""),

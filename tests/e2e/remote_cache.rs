@@ -136,6 +136,19 @@ fn bazel_remote_gives_a_second_machine_the_first_ones_build() {
             "{name} differs between A and B"
         );
     }
+
+    // Test results are cache entries too: B reuses the results of A's unit tests (built with
+    // -trimpath like the binaries, or their cache keys would hold each machine's dir).
+    let (code, _, stderr) = run(a.gob(&["test"]).env("GOFLAGS", "-trimpath"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(Summary::parse(&stderr).uploaded > 0, "{stderr}");
+    let (code, stdout, stderr) = run(b.gob(&["test"]).env("GOFLAGS", "-trimpath"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("(cached)"),
+        "B's unit tests came from A's results:\n{stdout}{stderr}"
+    );
+    assert!(Summary::parse(&stderr).remote > 0, "{stderr}");
 }
 
 #[test]
