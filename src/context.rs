@@ -52,6 +52,13 @@ impl ActiveRemoteCache {
     }
 }
 
+impl Drop for ActiveRemoteCache {
+    /// A run that ends early (an error, a signal) leaves no counts behind either.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.stats_file);
+    }
+}
+
 /// Global options that shape the context.
 #[derive(Debug, Clone, Default)]
 pub struct Globals {
