@@ -81,6 +81,9 @@ impl Stats {
     pub fn append_to(&self, path: &Path, remote_error: Option<String>) {
         let mut line = serde_json::to_string(&self.totals(remote_error)).unwrap_or_default();
         line.push('\n');
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
         let file = std::fs::File::options()
             .create(true)
             .append(true)
@@ -120,7 +123,7 @@ mod tests {
     #[test]
     fn processes_append_and_gob_sums() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stats.jsonl");
+        let path = dir.path().join("not-yet").join("stats.jsonl");
         let one = Stats::default();
         one.count(&one.remote_hits);
         one.count(&one.misses);
