@@ -11,6 +11,7 @@ use crate::goversion::{CompileEnv, GoVersion};
 use crate::manifest::{LocateError, Manifest, locate};
 use crate::plan::test::TestPlanContext;
 use crate::remotecache::RemoteCache;
+use crate::report::GobEvent;
 use crate::workspace::ResolvedBinary;
 
 /// The resolved toolchain and budget a command runs with.
@@ -44,11 +45,15 @@ pub struct ActiveRemoteCache {
 }
 
 impl ActiveRemoteCache {
-    /// The summary of what the run's cacheprogs did (and removes their counts).
-    pub fn take_summary(&self) -> Option<String> {
+    /// What the run's cacheprogs did, as an event (and removes their counts).
+    pub fn take_event(&self) -> Option<GobEvent> {
         let totals = crate::cacheprog::stats::Totals::read(&self.stats_file);
         let _ = std::fs::remove_file(&self.stats_file);
-        totals.map(|t| crate::remotecache::summary(&self.cache, &t))
+        totals.map(|totals| GobEvent::RemoteCache {
+            url: self.cache.display_url(),
+            summary: crate::remotecache::summary(&self.cache, &totals),
+            totals,
+        })
     }
 }
 
@@ -231,11 +236,11 @@ impl Context {
         }
     }
 
-    /// Prints what the run's cacheprogs did, when a remote cache is in use.
-    pub fn print_remote_cache_summary(&self) {
-        if let Some(line) = self.remote_cache.as_ref().and_then(|r| r.take_summary()) {
-            eprintln!("gob: {line}");
-        }
+    /// What the run's cacheprogs did, when a remote cache is in use (once per run).
+    pub fn remote_cache_event(&self) -> Option<GobEvent> {
+        self.remote_cache
+            .as_ref()
+            .and_then(ActiveRemoteCache::take_event)
     }
 
     /// Prints [`Context::warnings`] to stderr.

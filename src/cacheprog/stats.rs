@@ -27,6 +27,7 @@ pub struct Stats {
 
 /// The totals of one or more processes.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Totals {
     /// Gets answered from the local store.
     pub local_hits: u64,

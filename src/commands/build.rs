@@ -41,8 +41,10 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     };
     let mut reporter = Reporter::new(options.sinks());
     let result = build(&plan, &mut reporter).await;
+    if let Some(event) = ctx.remote_cache_event() {
+        reporter.gob(event);
+    }
     let _ = reporter.finish();
-    ctx.print_remote_cache_summary();
     let (updated, up_to_date) = result?;
     let calls = plan.batches.len();
     let elapsed = started.elapsed().as_secs_f64();

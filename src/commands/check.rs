@@ -50,7 +50,9 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
             Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => failed = true,
         }
     }
-    ctx.print_remote_cache_summary();
+    if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
+        eprintln!("gob: {summary}");
+    }
     let elapsed = started.elapsed().as_secs_f64();
     let names: Vec<String> = manifest
         .suites

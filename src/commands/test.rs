@@ -114,9 +114,10 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             break;
         }
     }
-    let finished = reporter.finish();
-    ctx.print_remote_cache_summary();
-    finished.map_err(|source| GobError::Io {
+    if let Some(event) = ctx.remote_cache_event() {
+        reporter.gob(event);
+    }
+    reporter.finish().map_err(|source| GobError::Io {
         action: "cannot write the report",
         path: args.junit.clone().unwrap_or_default(),
         source,

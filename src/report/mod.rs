@@ -115,6 +115,17 @@ pub enum GobEvent {
         /// It changed.
         updated: bool,
     },
+    /// What the remote cache did during the run (when one is configured).
+    #[serde(rename = "gob-remote-cache")]
+    RemoteCache {
+        /// The remote's URL (credentials hidden).
+        url: String,
+        /// The counts of every cacheprog of the run.
+        #[serde(flatten)]
+        totals: crate::cacheprog::stats::Totals,
+        /// The same, as the one line the terminal shows.
+        summary: String,
+    },
     /// A line go printed while compiling (compile errors).
     #[serde(rename = "gob-build-output")]
     BuildOutput {

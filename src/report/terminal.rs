@@ -353,6 +353,7 @@ impl Sink for Terminal {
                 self.print(true, &output);
             }
             GobEvent::Publish { .. } => {}
+            GobEvent::RemoteCache { summary, .. } => self.print(true, &format!("gob: {summary}\n")),
         }
         self.refresh();
     }

@@ -215,8 +215,8 @@ fn read_only_downloads_but_never_uploads() {
         return;
     };
     let a = Machine::new(&format!("[cache]\nauth_env = \"{TOKEN_VAR}\"\n"));
-    let (code, _, stderr) = run(a
-        .gob(&["build"])
+    let (code, stdout, stderr) = run(a
+        .gob(&["build", "--json"])
         .env("GOB_REMOTE_CACHE", &server.url)
         .env("GOB_REMOTE_CACHE_READ_ONLY", "1"));
     assert_eq!(code, 0, "{stderr}");
@@ -224,6 +224,14 @@ fn read_only_downloads_but_never_uploads() {
         Summary::parse(&stderr).line.contains("read-only"),
         "{stderr}"
     );
+    let event: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["Action"] == "gob-remote-cache")
+        .unwrap_or_else(|| panic!("no gob-remote-cache event:\n{stdout}"));
+    assert_eq!(event["Url"], server.url.as_str());
+    assert!(event["Misses"].as_u64().unwrap() > 20, "{event}");
+    assert_eq!(event["Uploads"], 0);
     assert!(server.files("cas").is_empty() && server.files("ac").is_empty());
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(
