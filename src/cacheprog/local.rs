@@ -76,8 +76,12 @@ impl LocalStore {
         if metadata.len() != size {
             return None;
         }
-        touch_if_old(&record_path);
-        touch_if_old(&path);
+        if let Ok(modified) = std::fs::metadata(&record_path).and_then(|m| m.modified()) {
+            touch_if_old(&record_path, modified);
+        }
+        if let Ok(modified) = metadata.modified() {
+            touch_if_old(&path, modified);
+        }
         Some(Entry {
             output_id,
             size,
@@ -167,10 +171,9 @@ impl LocalStore {
     }
 }
 
-fn touch_if_old(path: &Path) {
-    let old = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t.elapsed().unwrap_or_default() >= TOUCH_AFTER);
+/// Refreshes the mtime of a file last modified at `modified`, if that is [`TOUCH_AFTER`] ago.
+fn touch_if_old(path: &Path, modified: SystemTime) {
+    let old = modified.elapsed().unwrap_or_default() >= TOUCH_AFTER;
     if old && let Ok(file) = std::fs::File::options().append(true).open(path) {
         let _ = file.set_modified(SystemTime::now());
     }
@@ -225,6 +228,28 @@ mod tests {
         store.put(&[4; 32], &sha(b"x"), b"x").unwrap();
         std::fs::write(store.action_path(&[4; 32]), "zz 1 1\n").unwrap();
         assert_eq!(store.get(&[4; 32]), None);
+    }
+
+    #[test]
+    fn a_hit_refreshes_old_mtimes_so_trimming_keeps_used_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let entry = store.put(&[7; 32], &sha(b"used"), b"used").unwrap();
+        let record = store.action_path(&[7; 32]);
+        let long_ago = SystemTime::now() - TRIM_AFTER;
+        for path in [&entry.path, &record] {
+            let file = std::fs::File::options().append(true).open(path).unwrap();
+            file.set_modified(long_ago).unwrap();
+        }
+        assert!(store.get(&[7; 32]).is_some());
+        for path in [&entry.path, &record] {
+            let age = std::fs::metadata(path)
+                .unwrap()
+                .modified()
+                .unwrap()
+                .elapsed();
+            assert!(age.unwrap_or_default() < TOUCH_AFTER, "{}", path.display());
+        }
     }
 
     #[test]
