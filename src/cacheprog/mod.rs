@@ -108,8 +108,8 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 let shared = shared.clone();
                 gets.spawn(async move { respond(fetch_or_miss(&shared, &request).await) });
             }
-            Work::Upload(request) => {
-                uploads.spawn(upload(shared.clone(), request));
+            Work::Upload(stored) => {
+                uploads.spawn(upload(shared.clone(), stored));
             }
             Work::Close(id) => {
                 close_id = Some(id);
@@ -170,8 +170,8 @@ fn miss(id: i64) -> Response {
 enum Work {
     /// A get the local store could not answer.
     Fetch(Request),
-    /// A put to send to the remote.
-    Upload(Request),
+    /// A stored put to send to the remote.
+    Upload(Upload),
     /// go said close (with this request ID).
     Close(i64),
     /// stdin held something that is not a request.
@@ -200,16 +200,12 @@ fn read_requests(shared: &Shared, work: &mpsc::UnboundedSender<Work>, upload: bo
                 }
                 None => work.send(Work::Fetch(request)),
             },
-            "put" => {
-                let response = put(shared, &request);
-                let stored = response.err.is_empty();
-                respond(response);
-                if stored && upload && shared.remote().is_some() {
-                    work.send(Work::Upload(request))
-                } else {
-                    Ok(())
+            "put" => match put(shared, request) {
+                Some(stored) if upload && shared.remote().is_some() => {
+                    work.send(Work::Upload(stored))
                 }
-            }
+                _ => Ok(()),
+            },
             "close" => {
                 let _ = work.send(Work::Close(request.id));
                 return;
@@ -231,7 +227,22 @@ fn read_requests(shared: &Shared, work: &mpsc::UnboundedSender<Work>, upload: bo
 
 /// Answers a get the local store missed: from the remote, or a miss.
 async fn fetch_or_miss(shared: &Shared, request: &Request) -> Response {
-    match fetch(shared, &request.action_id).await {
+    let found = match shared.remote() {
+        None => None,
+        Some(remote) => match fetch_from(remote, &shared.local, &request.action_id).await {
+            Ok(Lookup::Found(entry)) => Some(entry),
+            Ok(Lookup::Missing) => None,
+            Ok(Lookup::Corrupt(why)) => {
+                shared.stats.corrupt(why);
+                None
+            }
+            Err(error) => {
+                shared.remote_failed(error);
+                None
+            }
+        },
+    };
+    match found {
         Some(entry) => {
             shared.stats.count(&shared.stats.remote_hits);
             hit(request.id, entry)
@@ -239,23 +250,6 @@ async fn fetch_or_miss(shared: &Shared, request: &Request) -> Response {
         None => {
             shared.stats.count(&shared.stats.misses);
             miss(request.id)
-        }
-    }
-}
-
-/// Brings `action`'s entry from the remote into the local store, if the remote has a sound one.
-async fn fetch(shared: &Shared, action: &[u8]) -> Option<Entry> {
-    let remote = shared.remote()?;
-    match fetch_from(remote, &shared.local, action).await {
-        Ok(Lookup::Found(entry)) => Some(entry),
-        Ok(Lookup::Missing) => None,
-        Ok(Lookup::Corrupt(why)) => {
-            shared.stats.corrupt(why);
-            None
-        }
-        Err(error) => {
-            shared.remote_failed(error);
-            None
         }
     }
 }
@@ -289,14 +283,25 @@ async fn fetch_from(
     })
 }
 
-/// Answers a put: verified and stored locally (the upload comes after).
-fn put(shared: &Shared, request: &Request) -> Response {
-    let Ok(output_id) = <[u8; 32]>::try_from(request.output_id.as_slice()) else {
-        return Response {
+/// A put that was stored locally: what an upload sends.
+struct Upload {
+    action: Vec<u8>,
+    output_id: [u8; 32],
+    body: Vec<u8>,
+}
+
+/// Answers a put: verified and stored locally; returns it for the upload that may follow.
+fn put(shared: &Shared, request: Request) -> Option<Upload> {
+    let error = |err: String| {
+        respond(Response {
             id: request.id,
-            err: "gob cacheprog: put without a 32-byte OutputID".into(),
+            err: format!("gob cacheprog: {err}"),
             ..Response::default()
-        };
+        });
+        None
+    };
+    let Ok(output_id) = <[u8; 32]>::try_from(request.output_id.as_slice()) else {
+        return error("put without a 32-byte OutputID".into());
     };
     match shared
         .local
@@ -304,42 +309,40 @@ fn put(shared: &Shared, request: &Request) -> Response {
     {
         Ok(entry) => {
             shared.stats.count(&shared.stats.puts);
-            Response {
+            respond(Response {
                 id: request.id,
                 disk_path: entry.path.display().to_string(),
                 ..Response::default()
-            }
+            });
+            Some(Upload {
+                action: request.action_id,
+                output_id,
+                body: request.body,
+            })
         }
-        Err(err) => Response {
-            id: request.id,
-            err: format!("gob cacheprog: {err}"),
-            ..Response::default()
-        },
+        Err(err) => error(err),
     }
 }
 
 /// Uploads one put, unless the remote has failed meanwhile.
-async fn upload(shared: Arc<Shared>, request: Request) {
+async fn upload(shared: Arc<Shared>, stored: Upload) {
     let Ok(_permit) = shared.uploads.acquire().await else {
         return;
     };
     let Some(remote) = shared.remote() else {
         return;
     };
-    let Ok(output_id) = <[u8; 32]>::try_from(request.output_id.as_slice()) else {
-        return;
-    };
     // The empty blob is never fetched (see fetch_from), and a body another action of this
     // process already sent need not go again; the record always goes.
-    let send_body = !request.body.is_empty()
+    let send_body = !stored.body.is_empty()
         && shared
             .uploaded
             .lock()
-            .is_ok_and(|mut sent| sent.insert(output_id));
-    let size = request.body.len() as u64;
-    let body = send_body.then_some(request.body);
+            .is_ok_and(|mut sent| sent.insert(stored.output_id));
+    let size = stored.body.len() as u64;
+    let body = send_body.then_some(stored.body);
     match remote
-        .upload(&request.action_id, &output_id, size, body)
+        .upload(&stored.action, &stored.output_id, size, body)
         .await
     {
         Ok(()) => shared.stats.count(&shared.stats.uploads),
