@@ -29,8 +29,8 @@ pub struct Context {
     pub compile_env: CompileEnv,
     /// The remote cache go calls use (set by [`Context::with_remote_cache`]).
     pub remote_cache: Option<ActiveRemoteCache>,
-    /// Why a configured remote cache is not used, or what it replaces.
-    remote_cache_note: Option<String>,
+    /// Why a configured remote cache is not used, what it replaces, what it lacks.
+    remote_cache_notes: Vec<String>,
 }
 
 /// A remote cache wired into go's environment, with the file its cacheprogs report to.
@@ -62,6 +62,11 @@ impl Drop for ActiveRemoteCache {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.stats_file);
     }
+}
+
+/// A variable of gob's environment, if set and valid UTF-8.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Global options that shape the context.
@@ -102,7 +107,6 @@ pub fn load_optional_manifest(globals: &Globals) -> Result<Option<Manifest>, Gob
 impl Context {
     /// Resolves the budget and asks go about itself, running go in `dir`.
     pub fn load(globals: &Globals, dir: &Path) -> Result<Context, GobError> {
-        let env_var = |name: &str| std::env::var(name).ok();
         let overrides = BudgetOverrides {
             jobs_flag: globals.jobs,
             gob_jobs: env_var("GOB_JOBS"),
@@ -139,7 +143,7 @@ impl Context {
             budget,
             compile_env,
             remote_cache: None,
-            remote_cache_note: None,
+            remote_cache_notes: Vec::new(),
         })
     }
 
@@ -148,32 +152,30 @@ impl Context {
     pub fn with_remote_cache(
         mut self,
         spec: &crate::manifest::CacheSpec,
-        workspace_dir: &Path,
     ) -> Result<Context, GobError> {
-        let env_var = |name: &str| std::env::var(name).ok();
         let Some(mut cache) = crate::remotecache::resolve(spec, env_var, &self.go_env.gocache)?
         else {
             return Ok(self);
         };
-        if let Some(var) = cache
-            .auth_env
-            .take_if(|var| std::env::var_os(var).is_none())
-        {
-            self.remote_cache_note = Some(format!(
-                "[cache] auth_env {var} is not set: remote cache requests go without the {} header",
-                cache.auth_header
-            ));
-        }
         if !self.version.at_least(crate::remotecache::MIN_GO_MINOR) {
-            self.remote_cache_note = Some(format!(
+            self.remote_cache_notes.push(format!(
                 "the remote cache needs Go 1.{} or newer (GOCACHEPROG); {} builds with its own cache only",
                 crate::remotecache::MIN_GO_MINOR,
                 self.version.raw
             ));
             return Ok(self);
         }
+        if let Some(var) = cache
+            .auth_env
+            .take_if(|var| std::env::var_os(var).is_none())
+        {
+            self.remote_cache_notes.push(format!(
+                "[cache] auth_env {var} is not set: remote cache requests go without the {} header",
+                cache.auth_header
+            ));
+        }
         if !self.go_env.gocacheprog.is_empty() {
-            self.remote_cache_note = Some(format!(
+            self.remote_cache_notes.push(format!(
                 "your GOCACHEPROG ({}) is replaced by gob's remote cache for gob's go calls",
                 self.go_env.gocacheprog
             ));
@@ -183,7 +185,9 @@ impl Context {
             path: "/proc/self/exe".into(),
             source,
         })?;
-        let stats_file = workspace_dir
+        let stats_file = self
+            .go
+            .dir
             .join(".gob")
             .join(format!("cacheprog-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&stats_file);
@@ -271,7 +275,7 @@ impl Context {
                     "cannot read the cgroup CPU quota ({error}); the CPU budget ignores cgroups"
                 )
             }))
-            .chain(self.remote_cache_note.clone())
+            .chain(self.remote_cache_notes.iter().cloned())
             .collect()
     }
 }

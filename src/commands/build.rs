@@ -16,8 +16,8 @@ use crate::workspace::{out_dir, select_binaries};
 pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
-    let ctx = Context::load(globals, &manifest.workspace_dir)?
-        .with_remote_cache(&manifest.cache, &manifest.workspace_dir)?;
+    let ctx =
+        Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     let out_dir = match &args.out_dir {
         Some(dir) => crate::paths::normalize(&globals.cwd.join(dir)),
         None => out_dir(&manifest),

@@ -11,8 +11,8 @@ use crate::plan::check::{CheckSuite, plan_check};
 pub async fn run(globals: &Globals) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
-    let ctx = Context::load(globals, &manifest.workspace_dir)?
-        .with_remote_cache(&manifest.cache, &manifest.workspace_dir)?;
+    let ctx =
+        Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
     let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;

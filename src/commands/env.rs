@@ -40,7 +40,7 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
         .map_or_else(|| globals.cwd.clone(), |m| m.workspace_dir.clone());
     let default_cache = crate::manifest::CacheSpec::default();
     let cache = manifest.as_ref().map_or(&default_cache, |m| &m.cache);
-    let ctx = Context::load(globals, &dir)?.with_remote_cache(cache, &dir)?;
+    let ctx = Context::load(globals, &dir)?.with_remote_cache(cache)?;
     let cpus = ctx.budget.cpus;
     let report = EnvReport {
         manifest: manifest.as_ref().map(|m| m.path.display().to_string()),

@@ -29,8 +29,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
     let specs = select(&manifest, &args.selection)?;
     let _lock = lock_workspace(globals, &manifest).await?;
-    let ctx = Context::load(globals, &manifest.workspace_dir)?
-        .with_remote_cache(&manifest.cache, &manifest.workspace_dir)?;
+    let ctx =
+        Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
     let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
     let pairs = expanded.iter().flat_map(|s| {

@@ -328,6 +328,26 @@ fn a_stalled_remote_costs_one_timeout() {
 }
 
 #[test]
+fn env_warns_about_each_problem_of_the_setup() {
+    let ws = Workspace::repo_example_with(
+        "[cache]\nremote = \"http://127.0.0.1:9\"\nauth_env = \"GOB_TEST_UNSET_TOKEN\"\n",
+    );
+    let (code, stdout, stderr) = run(ws
+        .gob(&["env"])
+        .env("GOCACHEPROG", "/usr/bin/other-cacheprog")
+        .env_remove("GOB_TEST_UNSET_TOKEN"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("warning: [cache] auth_env GOB_TEST_UNSET_TOKEN is not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: your GOCACHEPROG (/usr/bin/other-cacheprog) is replaced"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn env_shows_the_gocacheprog_and_old_go_builds_without_it() {
     let ws = Workspace::repo_example_with(
         "[cache]\nremote = \"http://127.0.0.1:9\"\nread_only = true\n",
