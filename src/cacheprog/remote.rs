@@ -81,7 +81,7 @@ impl Remote {
             .get(url)
             .send()
             .await
-            .map_err(|e| describe("GET", url, &self.base, &e))?;
+            .map_err(|e| describe("GET", self.short(url), &e))?;
         match response.status() {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => return Ok(None),
@@ -90,7 +90,7 @@ impl Remote {
         let body = response
             .bytes()
             .await
-            .map_err(|e| describe("GET", url, &self.base, &e))?;
+            .map_err(|e| describe("GET", self.short(url), &e))?;
         Ok(Some(body.to_vec()))
     }
 
@@ -102,7 +102,7 @@ impl Remote {
             .body(body)
             .send()
             .await
-            .map_err(|e| describe("PUT", url, &self.base, &e))?;
+            .map_err(|e| describe("PUT", self.short(url), &e))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
@@ -164,8 +164,7 @@ impl Remote {
 
 /// One short line for a failed request: the method, the path below the base URL (the
 /// warning names the base) and the root cause (reqwest's own message says little).
-fn describe(method: &str, url: &str, base: &str, error: &reqwest::Error) -> String {
-    let path = url.strip_prefix(base).unwrap_or(url);
+fn describe(method: &str, path: &str, error: &reqwest::Error) -> String {
     let mut cause: &dyn std::error::Error = error;
     while let Some(source) = cause.source() {
         cause = source;

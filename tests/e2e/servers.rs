@@ -19,7 +19,7 @@ pub struct Server {
     pub root: PathBuf,
     /// Its access log.
     pub log: PathBuf,
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
 }
 
 impl Server {
@@ -100,7 +100,7 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
             root,
             log,
-            _tmp: tmp,
+            tmp,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -116,7 +116,7 @@ impl Server {
 
     /// What the server printed (bazel-remote logs its requests here).
     pub fn output(&self) -> String {
-        let path = self._tmp.path().join("server.out");
+        let path = self.tmp.path().join("server.out");
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
