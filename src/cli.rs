@@ -1,6 +1,6 @@
 //! The command line: global options and subcommands (clap derive).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
     after_help = "Examples:\n  gob build                 build every [[binary]] of ./gobuild.toml\n  gob build alpha --dry-run show the go commands without running them\n  gob -C examples/mesh env  show the CPU budget and where it comes from"
 )]
 pub struct Cli {
-    /// Run as if gob was started in DIR.
+    /// Look for the manifest from DIR and run there; paths given on the command line stay
+    /// relative to the dir gob was started in.
     #[arg(short = 'C', value_name = "DIR", global = true)]
     pub chdir: Option<PathBuf>,
     /// Use this manifest instead of the nearest gobuild.toml.
@@ -59,6 +60,56 @@ pub enum Command {
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
     /// cache in a local dir, shared through a Bazel HTTP remote cache.
     Cacheprog(CacheprogArgs),
+}
+
+impl Cli {
+    /// Makes every relative path on the command line (and in `GOB_TIMINGS`) absolute against
+    /// `start`, the dir gob was started in: `-C` moves where gob looks for the manifest and
+    /// runs go, never where a path the user typed points.
+    pub fn resolve_paths(&mut self, start: &Path) {
+        let fix = |path: &mut Option<PathBuf>| {
+            if let Some(path) = path {
+                *path = start.join(&*path);
+            }
+        };
+        fix(&mut self.chdir);
+        fix(&mut self.manifest);
+        match &mut self.command {
+            Command::Build(args) => fix(&mut args.out_dir),
+            Command::Test(args) => {
+                fix(&mut args.junit);
+                fix(&mut args.selection.timings);
+            }
+            Command::Shards(args) => fix(&mut args.selection.timings),
+            Command::Analyze(args) => {
+                fix(&mut args.trace);
+                fix(&mut args.svg);
+                fix(&mut args.html);
+            }
+            Command::Cacheprog(args) => args.dir = start.join(&args.dir),
+            Command::Check
+            | Command::Env(_)
+            | Command::List
+            | Command::Init
+            | Command::Completions(_) => {}
+        }
+    }
+}
+
+impl Command {
+    /// Commands that start no child process once they print: they may end by SIGPIPE when
+    /// their output is closed early.
+    pub fn only_prints(&self) -> bool {
+        match self {
+            Command::Env(_)
+            | Command::Shards(_)
+            | Command::List
+            | Command::Completions(_)
+            | Command::Analyze(_) => true,
+            Command::Build(args) => args.dry_run,
+            Command::Test(_) | Command::Check | Command::Init | Command::Cacheprog(_) => false,
+        }
+    }
 }
 
 /// `gob cacheprog` (go starts it; gob writes these arguments into GOCACHEPROG).

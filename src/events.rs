@@ -107,23 +107,41 @@ mod fuzz {
         let package = prop::option::of(prop::sample::select(vec!["m/a", "m/b", ""]));
         let test = prop::option::of(prop::sample::select(vec!["TestA", "TestA/sub", ""]));
         let elapsed = prop::option::of(prop::num::f64::ANY);
-        (action, package, test, elapsed, "\\PC{0,10}").prop_map(
-            |(action, package, test, elapsed, output)| {
-                let mut map = serde_json::Map::new();
-                map.insert("Action".into(), action.into());
-                if let Some(p) = package {
-                    map.insert("Package".into(), p.into());
-                }
-                if let Some(t) = test {
-                    map.insert("Test".into(), t.into());
-                }
-                if let Some(e) = elapsed.and_then(serde_json::Number::from_f64) {
-                    map.insert("Elapsed".into(), e.into());
-                }
-                map.insert("Output".into(), output.into());
-                Value::Object(map).to_string()
-            },
+        // Go 1.24's build events name an ImportPath; a failed package names it in FailedBuild.
+        let import_path = prop::option::of(prop::sample::select(vec!["m/a", "m/a [m/a.test]", ""]));
+        let failed_build = prop::option::of(prop::sample::select(vec!["m/a [m/a.test]", "m/b"]));
+        (
+            action,
+            package,
+            test,
+            elapsed,
+            "\\PC{0,10}",
+            import_path,
+            failed_build,
         )
+            .prop_map(
+                |(action, package, test, elapsed, output, import_path, failed_build)| {
+                    let mut map = serde_json::Map::new();
+                    map.insert("Action".into(), action.into());
+                    if let Some(p) = package {
+                        map.insert("Package".into(), p.into());
+                    }
+                    if let Some(t) = test {
+                        map.insert("Test".into(), t.into());
+                    }
+                    if let Some(e) = elapsed.and_then(serde_json::Number::from_f64) {
+                        map.insert("Elapsed".into(), e.into());
+                    }
+                    map.insert("Output".into(), output.into());
+                    if let Some(i) = import_path {
+                        map.insert("ImportPath".into(), i.into());
+                    }
+                    if let Some(f) = failed_build {
+                        map.insert("FailedBuild".into(), f.into());
+                    }
+                    Value::Object(map).to_string()
+                },
+            )
     }
 
     proptest! {

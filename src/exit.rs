@@ -13,8 +13,12 @@ pub enum Exit {
     Environment = 3,
     /// Another gob run holds the workspace lock and `--no-wait` was given.
     Busy = 4,
+    /// Stopped by SIGHUP (the terminal closed).
+    HungUp = 129,
     /// Stopped by SIGINT (Ctrl-C).
     Interrupted = 130,
+    /// Stopped by SIGQUIT.
+    Quit = 131,
     /// Stopped by SIGTERM.
     Terminated = 143,
 }
@@ -22,10 +26,11 @@ pub enum Exit {
 impl Exit {
     /// The exit code for a run stopped by `signal`.
     pub fn for_signal(signal: i32) -> Exit {
-        if signal == libc::SIGTERM {
-            Exit::Terminated
-        } else {
-            Exit::Interrupted
+        match signal {
+            libc::SIGTERM => Exit::Terminated,
+            libc::SIGHUP => Exit::HungUp,
+            libc::SIGQUIT => Exit::Quit,
+            _ => Exit::Interrupted,
         }
     }
 }

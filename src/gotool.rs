@@ -101,6 +101,10 @@ pub struct ListedPackage {
     /// `_test.go` files of the external `_test` package.
     #[serde(default)]
     pub x_test_go_files: Vec<String>,
+    /// The command-line patterns that matched it (`Match`): how a package go could not load
+    /// (`./cmd/my app`: malformed import path) is still found by the pattern that named it.
+    #[serde(default, rename = "Match", skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<String>,
 }
 
 /// A `go list` package error.
@@ -119,7 +123,7 @@ pub fn parse_go_list(bytes: &[u8]) -> Result<Vec<ListedPackage>, serde_json::Err
 }
 
 /// Fields gob asks `go list -json=` for.
-const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles";
+const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,Match";
 
 impl GoTool {
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {
@@ -239,9 +243,11 @@ pub fn find_listed<'a>(
 ) -> Option<&'a ListedPackage> {
     let relative = pattern.starts_with("./") || pattern.starts_with("../") || pattern == ".";
     let dir = relative.then(|| crate::paths::normalize(&workspace_dir.join(pattern)));
-    listed
-        .iter()
-        .find(|p| p.import_path == pattern || (dir.is_some() && p.dir.as_deref() == dir.as_deref()))
+    listed.iter().find(|p| {
+        p.import_path == pattern
+            || (dir.is_some() && p.dir.as_deref() == dir.as_deref())
+            || p.matches.iter().any(|m| m == pattern)
+    })
 }
 
 #[cfg(test)]
@@ -269,6 +275,23 @@ mod tests {
 	"SomeFutureField": 1
 }
 "#;
+
+    #[test]
+    fn a_package_go_cannot_load_is_found_by_its_pattern() {
+        let listed = parse_go_list(
+            br#"{"ImportPath":"m/cmd/my app","Match":["./cmd/my app"],"Error":{"Err":"malformed import path \"m/cmd/my app\": invalid char ' '"}}"#,
+        )
+        .unwrap();
+        let found = find_listed(&listed, "./cmd/my app", Path::new("/ws")).unwrap();
+        assert!(
+            found
+                .error
+                .as_ref()
+                .unwrap()
+                .err
+                .contains("invalid char ' '")
+        );
+    }
 
     #[test]
     fn parses_concatenated_go_list_output() {

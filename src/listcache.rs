@@ -62,8 +62,11 @@ pub fn list(
             stamps: stamps(&packages, workspace_dir),
             packages: packages.clone(),
         };
-        if let Ok(bytes) = serde_json::to_vec(&entry) {
-            // A cache: failing to write it only costs the next run a go list.
+        // A cache: failing to write it (or refusing to, through a symlink) only costs the
+        // next run a go list.
+        if let Ok(bytes) = serde_json::to_vec(&entry)
+            && crate::paths::refuse_symlinks(workspace_dir, &path).is_ok()
+        {
             let _ = crate::paths::write_atomically(&path, &bytes);
         }
     }

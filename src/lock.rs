@@ -5,6 +5,7 @@
 
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,14 +53,17 @@ impl WorkspaceLock {
             path: path.clone(),
             source,
         };
+        crate::paths::refuse_symlinks(workspace_dir, &path).map_err(io)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        // O_NOFOLLOW: a link created between the check and the open is refused too.
         let mut file = File::options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(io)?;
         let mut announced = false;
@@ -124,5 +128,18 @@ mod tests {
         );
         drop(first);
         WorkspaceLock::acquire(dir.path(), true).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_symlinked_lock_file_is_refused_and_its_target_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(ws.join(".gob")).unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, ws.join(LOCK_FILE)).unwrap();
+        let error = WorkspaceLock::acquire(&ws, true).await.unwrap_err();
+        assert!(error.to_string().contains("is a symlink"), "{error}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 }

@@ -21,6 +21,7 @@ mod manifest;
 mod paths;
 mod plan;
 mod publish;
+mod redact;
 mod remotecache;
 mod report;
 mod runners;
@@ -58,15 +59,16 @@ fn main() -> ExitCode {
     exit.into()
 }
 
-fn run(cli: Cli) -> Result<(), GobError> {
+fn run(mut cli: Cli) -> Result<(), GobError> {
     let cwd = std::env::current_dir().map_err(|source| GobError::Io {
         action: "cannot read the current directory",
         path: ".".into(),
         source,
     })?;
+    cli.resolve_paths(&cwd);
     let cwd = match &cli.chdir {
         Some(dir) => {
-            let dir = cwd.join(dir);
+            let dir = dir.clone();
             if !dir.is_dir() {
                 return Err(GobError::Io {
                     action: "-C: not a directory:",
@@ -85,6 +87,15 @@ fn run(cli: Cli) -> Result<(), GobError> {
         no_wait: cli.no_wait,
     };
     let grace = cli.grace.unwrap_or(exec::shutdown::DEFAULT_GRACE);
+    if cli.command.only_prints() {
+        // Rust ignores SIGPIPE, so printing to a closed pipe (`gob list | head -1`) would
+        // panic; a command that only prints ends quietly instead, as Unix tools do (exit
+        // 141 in a shell). Commands that run children keep handling it themselves.
+        // SAFETY: called before any thread is started; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match &cli.command {
         Command::Build(args) => block_on(grace, commands::build::run(&globals, args)),
         Command::Test(args) => block_on(grace, commands::test::run(&globals, args)),

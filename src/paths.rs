@@ -24,12 +24,91 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// Refuses a `path` below `base` that is reached through a symlink (any existing component
+/// below `base`, the last included). A repository can commit a link such as `.gob/lock ->
+/// ../../victim` or `bin -> /usr/local/bin`; gob's state and output dirs must not lead its
+/// writes outside the workspace. `base` itself may be a link (the user chose it).
+pub fn refuse_symlinks(base: &Path, path: &Path) -> std::io::Result<()> {
+    let Ok(below) = path.strip_prefix(base) else {
+        return Ok(());
+    };
+    let mut current = base.to_path_buf();
+    for part in below.components() {
+        current.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current).unwrap_or_default();
+                return Err(std::io::Error::other(format!(
+                    "{} is a symlink to {}; gob does not write through symlinks in its state \
+                     and output dirs (they could lead its writes outside the workspace): \
+                     remove the link",
+                    current.display(),
+                    target.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// [`refuse_symlinks`] for `dir`, and for everything below it (a dir gob owns whole, such as
+/// an integration suite's test binary dir, where go writes files of gob's choosing).
+pub fn refuse_symlinks_within(base: &Path, dir: &Path) -> std::io::Result<()> {
+    refuse_symlinks(base, dir)?;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        refuse_symlinks(dir, &path)?;
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            refuse_symlinks_within(dir, &path)?;
+        }
+    }
+    Ok(())
+}
+
 /// True when `path` exists and was modified at or after `since`: go writes or touches every
 /// output it produced or found current (work/exec.go), so this tells what a call produced.
 pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .is_ok_and(|modified| modified >= since)
+}
+
+const TEMP_PREFIX: &str = ".gob-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes the temp files a killed gob left in `dir` (`.gob-<pid>-<n>.tmp`, and the older
+/// `.<name>.gob-<pid>-<n>.tmp`) whose process is gone; a live process's are left alone.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = temp_file_pid(&name.to_string_lossy()) else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The pid in the name of a temp file gob writes, if `name` is one.
+fn temp_file_pid(name: &str) -> Option<i32> {
+    let stem = name.strip_suffix(TEMP_SUFFIX)?;
+    let (rest, counter) = stem.rsplit_once('-')?;
+    let (prefix, pid) = rest.rsplit_once('-')?;
+    let ours = prefix == ".gob" || (prefix.starts_with('.') && prefix.ends_with(".gob"));
+    counter.parse::<u64>().ok()?;
+    pid.parse().ok().filter(|_| ours)
 }
 
 /// Replaces `path` atomically: `fill` writes the new content to a temp file beside it (same
@@ -47,13 +126,14 @@ fn replace(
     fill: impl FnOnce(&Path) -> std::io::Result<()>,
     durable: bool,
 ) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temp = path.with_file_name(format!(".{name}.gob-{}-{n}.tmp", std::process::id()));
+    // Short, and without the target's name: a target name near the 255-byte limit still
+    // gets a temp name that fits.
+    let temp = path.with_file_name(format!(
+        "{TEMP_PREFIX}{}-{n}{TEMP_SUFFIX}",
+        std::process::id()
+    ));
     let result = fill(&temp)
         .and_then(|()| match durable {
             true => std::fs::File::options().write(true).open(&temp)?.sync_all(),
@@ -105,6 +185,61 @@ mod tests {
     #[test]
     fn normalize_drops_dot_and_dotdot() {
         assert_eq!(normalize(Path::new("/a/./b/../c/")), PathBuf::from("/a/c"));
+    }
+
+    #[test]
+    fn symlinked_state_paths_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(ws.join(".gob")).unwrap();
+        std::fs::write(dir.path().join("victim.txt"), "keep").unwrap();
+        refuse_symlinks(&ws, &ws.join(".gob/lock")).unwrap();
+        std::os::unix::fs::symlink("../../victim.txt", ws.join(".gob/lock")).unwrap();
+        let error = refuse_symlinks(&ws, &ws.join(".gob/lock")).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("is a symlink to ../../victim.txt"),
+            "{error}"
+        );
+        std::os::unix::fs::symlink(dir.path(), ws.join("bin")).unwrap();
+        assert!(refuse_symlinks(&ws, &ws.join("bin/alpha")).is_err());
+        assert!(refuse_symlinks(&ws, &ws.join("out/new/dir")).is_ok());
+        let linked_ws = dir.path().join("link-to-ws");
+        std::os::unix::fs::symlink(&ws, &linked_ws).unwrap();
+        assert!(refuse_symlinks(&linked_ws, &linked_ws.join("out")).is_ok());
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed() {
+        assert_eq!(temp_file_pid(".gob-123-4.tmp"), Some(123));
+        assert_eq!(temp_file_pid(".alpha.gob-123-4.tmp"), Some(123));
+        assert_eq!(temp_file_pid("alpha"), None);
+        assert_eq!(temp_file_pid(".x-1-2.tmp"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = dir.path().join(format!(".alpha.gob-{dead}-0.tmp"));
+        let stale_new = dir.path().join(format!(".gob-{dead}-7.tmp"));
+        let live = dir
+            .path()
+            .join(format!(".gob-{}-0.tmp", std::process::id()));
+        let binary = dir.path().join("alpha");
+        for file in [&stale, &stale_new, &live, &binary] {
+            std::fs::write(file, "x").unwrap();
+        }
+        remove_stale_temps(dir.path());
+        assert!(!stale.exists() && !stale_new.exists());
+        assert!(live.exists() && binary.exists());
+    }
+
+    #[test]
+    fn a_target_name_near_the_limit_still_gets_a_temp_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("b".repeat(250));
+        write_atomically(&target, b"binary").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"binary");
     }
 
     #[test]

@@ -116,34 +116,12 @@ impl RemoteCache {
             words.extend(["--auth-env".into(), var.clone()]);
             words.extend(["--auth-header".into(), self.auth_header.clone()]);
         }
-        words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+        crate::plan::quoted::join(&words)
     }
 
     /// The URL with any user:password replaced, for messages.
     pub fn display_url(&self) -> String {
-        redact(&self.url)
-    }
-}
-
-/// Quotes a word the way go's `quoted.Split` reads it (no escapes inside quotes).
-fn quote(word: &str) -> String {
-    if !word.is_empty() && !word.contains([' ', '\t', '\n', '\'', '"']) {
-        word.to_string()
-    } else if word.contains('\'') {
-        format!("\"{word}\"")
-    } else {
-        format!("'{word}'")
-    }
-}
-
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => url.to_string(),
+        crate::redact::credentials(&self.url)
     }
 }
 
@@ -170,10 +148,11 @@ pub fn summary(cache: &RemoteCache, totals: &Totals) -> String {
             "; {} corrupt remote entr{} ignored (first: {})",
             totals.corrupt,
             if totals.corrupt == 1 { "y" } else { "ies" },
-            totals.corrupt_example.as_deref().unwrap_or("?")
+            crate::redact::credentials(totals.corrupt_example.as_deref().unwrap_or("?"))
         ));
     }
     if let Some(error) = &totals.remote_error {
+        let error = crate::redact::credentials(error);
         line.push_str(&format!("; remote not used after: {error}"));
     }
     line

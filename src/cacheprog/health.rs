@@ -61,8 +61,9 @@ impl Health {
         if read_recent(&self.marker).is_none() {
             let _ = crate::paths::write_atomically(&self.marker, error.as_bytes());
             eprintln!(
-                "gob: warning: remote cache {} failed ({error}); continuing with the local cache",
-                self.url
+                "gob: warning: remote cache {} failed ({}); continuing with the local cache",
+                crate::redact::credentials(&self.url),
+                crate::redact::credentials(error)
             );
         }
     }

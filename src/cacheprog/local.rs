@@ -20,6 +20,24 @@ const TRIM_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// A used entry's mtime is refreshed when older than this (as go does, to save writes).
 const TOUCH_AFTER: Duration = Duration::from_secs(3600);
 
+/// The file that marks a dir as a store gob created, which gob may trim.
+pub const MARKER: &str = "GOB-CACHE-STORE";
+const MARKER_TEXT: &str = "A gob cacheprog store: entries unused for 5 days are deleted.\n";
+
+/// True when every entry of `dir` is one a store has (records, bodies, stamps, markers).
+fn holds_only_store_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().all(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        matches!(name.as_ref(), "a" | "o" | "trim.txt")
+            || name.starts_with("remote-down-")
+            || name.starts_with(".gob-")
+    })
+}
+
 /// A local cache entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -40,12 +58,16 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
-    /// Opens (creates) the store at `dir`.
+    /// Opens (creates) the store at `dir`. A dir that is new, empty, or holds only what a
+    /// store holds gets the [`MARKER`] that allows trimming it; any other dir (a `--dir` or
+    /// `GOB_CACHE_DIR` pointing at something else) is used but never trimmed.
     pub fn open(dir: &Path) -> std::io::Result<LocalStore> {
         std::fs::create_dir_all(dir)?;
-        Ok(LocalStore {
-            dir: std::path::absolute(dir)?,
-        })
+        let dir = std::path::absolute(dir)?;
+        if !dir.join(MARKER).exists() && holds_only_store_files(&dir) {
+            let _ = crate::paths::write_cache_file(&dir.join(MARKER), MARKER_TEXT.as_bytes());
+        }
+        Ok(LocalStore { dir })
     }
 
     /// The store's directory.
@@ -139,6 +161,9 @@ impl LocalStore {
 
     /// Removes entries unused for [`TRIM_AFTER`], if the last trim is [`TRIM_EVERY`] old.
     pub fn trim_if_due(&self) {
+        if !self.dir.join(MARKER).exists() {
+            return;
+        }
         let stamp = self.dir.join("trim.txt");
         let now = SystemTime::now();
         let due = std::fs::metadata(&stamp)
@@ -250,6 +275,25 @@ mod tests {
                 .elapsed();
             assert!(age.unwrap_or_default() < TOUCH_AFTER, "{}", path.display());
         }
+    }
+
+    #[test]
+    fn a_dir_gob_did_not_create_is_never_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("a/ab/old-report.txt");
+        std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+        std::fs::write(&theirs, "keep").unwrap();
+        let file = std::fs::File::options().append(true).open(&theirs).unwrap();
+        file.set_modified(SystemTime::now() - TRIM_AFTER * 2)
+            .unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        assert!(!dir.path().join(MARKER).exists());
+        store.trim_if_due();
+        assert!(
+            theirs.exists(),
+            "a file in a dir gob did not create is kept"
+        );
     }
 
     #[test]

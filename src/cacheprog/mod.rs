@@ -16,7 +16,8 @@ pub mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, UNIX_EPOCH};
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -27,8 +28,16 @@ use protocol::{Request, Response, read_request};
 use remote::{Lookup, Remote, RemoteOptions};
 use stats::Stats;
 
+/// go's action IDs are SHA-256 sums (cmd/go/internal/cache: `HashSize`).
+const ACTION_ID_LEN: usize = 32;
+
 /// Uploads in flight at once.
 const MAX_UPLOADS: usize = 8;
+/// Bytes of bodies waiting for upload at most; a put beyond it is not uploaded (a machine
+/// that misses it uploads it later), so a slow remote cannot grow the cacheprog's memory.
+const MAX_QUEUED_BYTES: usize = 256 << 20;
+/// How long `close` waits for the uploads still running, in multiples of the timeout.
+const CLOSE_WAIT_TIMEOUTS: u32 = 3;
 
 /// What `gob cacheprog` was told on its command line.
 #[derive(Debug, Clone)]
@@ -48,9 +57,14 @@ struct Shared {
     local: LocalStore,
     /// Bodies this process uploaded (or is uploading): each goes up once.
     uploaded: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
-    remote: Option<(Remote, Health)>,
+    /// The remote client; `None` without a remote, or when it could not be set up.
+    remote: Option<Remote>,
+    /// Whether the remote works; present whenever a remote is configured.
+    health: Option<Health>,
     stats: Stats,
     uploads: Semaphore,
+    /// Bytes of bodies queued or being uploaded.
+    queued_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -58,12 +72,11 @@ impl Shared {
     fn remote(&self) -> Option<&Remote> {
         self.remote
             .as_ref()
-            .filter(|(_, health)| health.usable())
-            .map(|(remote, _)| remote)
+            .filter(|_| self.health.as_ref().is_some_and(Health::usable))
     }
 
     fn remote_failed(&self, error: String) {
-        if let Some((_, health)) = &self.remote {
+        if let Some(health) = &self.health {
             health.failed(&error);
         }
     }
@@ -73,19 +86,32 @@ impl Shared {
 pub async fn serve(options: Options) -> Result<(), String> {
     let local = LocalStore::open(&options.dir)
         .map_err(|e| format!("cannot open the cache dir {}: {e}", options.dir.display()))?;
-    let remote = match &options.remote {
-        Some(remote_options) => {
-            let remote = Remote::new(remote_options)?;
-            Some((remote, Health::new(&local, &remote_options.url)))
+    // A remote that cannot even be set up (an auth value that is no valid header) is one
+    // more remote failure: one warning, and the local store alone, like an unreachable one.
+    let health = options
+        .remote
+        .as_ref()
+        .map(|remote| Health::new(&local, &remote.url));
+    let remote = match (&options.remote, &health) {
+        (Some(remote_options), Some(health)) if health.usable() => {
+            match Remote::new(remote_options) {
+                Ok(remote) => Some(remote),
+                Err(error) => {
+                    health.failed(&error);
+                    None
+                }
+            }
         }
-        None => None,
+        _ => None,
     };
     let shared = Arc::new(Shared {
         local,
         remote,
+        health,
         stats: Stats::default(),
         uploaded: Default::default(),
         uploads: Semaphore::new(MAX_UPLOADS),
+        queued_bytes: Default::default(),
     });
     // stdin is read by a thread of its own (tokio's would hop to a blocking thread for every
     // line) that answers from the local store itself: a warm lookup costs no task and no
@@ -109,6 +135,12 @@ pub async fn serve(options: Options) -> Result<(), String> {
                 gets.spawn(async move { respond(fetch_or_miss(&shared, &request).await) });
             }
             Work::Upload(stored) => {
+                let size = stored.body.len();
+                let queued = shared.queued_bytes.fetch_add(size, Ordering::Relaxed);
+                if queued + size > MAX_QUEUED_BYTES && queued > 0 {
+                    shared.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+                    continue;
+                }
                 uploads.spawn(upload(shared.clone(), stored));
             }
             Work::Close(id) => {
@@ -119,9 +151,23 @@ pub async fn serve(options: Options) -> Result<(), String> {
         }
     }
     gets.join_all().await;
-    uploads.join_all().await;
+    // A remote that takes uploads slowly must not hold go's close (and the build) forever.
+    let close_wait = options
+        .remote
+        .as_ref()
+        .map_or(Duration::ZERO, |r| r.timeout * CLOSE_WAIT_TIMEOUTS);
+    let pending = uploads.len();
+    if tokio::time::timeout(close_wait, uploads.join_all())
+        .await
+        .is_err()
+    {
+        shared.remote_failed(format!(
+            "uploads still running {}s after go closed the cache ({pending} queued then): not waiting longer",
+            close_wait.as_secs()
+        ));
+    }
     shared.local.trim_if_due();
-    let remote_error = shared.remote.as_ref().and_then(|(_, h)| h.error());
+    let remote_error = shared.health.as_ref().and_then(Health::error);
     if let Some(path) = &options.stats_file {
         shared.stats.append_to(path, remote_error);
     }
@@ -192,6 +238,17 @@ fn read_requests(shared: &Shared, work: &mpsc::UnboundedSender<Work>, upload: bo
             }
         };
         let handed = match request.command.as_str() {
+            "get" | "put" if request.action_id.len() != ACTION_ID_LEN => {
+                respond(Response {
+                    id: request.id,
+                    err: format!(
+                        "gob cacheprog: ActionID has {} bytes, not {ACTION_ID_LEN}",
+                        request.action_id.len()
+                    ),
+                    ..Response::default()
+                });
+                Ok(())
+            }
             "get" => match shared.local.get(&request.action_id) {
                 Some(entry) => {
                     shared.stats.count(&shared.stats.local_hits);
@@ -326,6 +383,13 @@ fn put(shared: &Shared, request: Request) -> Option<Upload> {
 
 /// Uploads one put, unless the remote has failed meanwhile.
 async fn upload(shared: Arc<Shared>, stored: Upload) {
+    let size = stored.body.len();
+    send(&shared, stored).await;
+    shared.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+}
+
+/// Sends one stored put, when the remote still works.
+async fn send(shared: &Shared, stored: Upload) {
     let Ok(_permit) = shared.uploads.acquire().await else {
         return;
     };

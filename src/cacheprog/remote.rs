@@ -57,6 +57,7 @@ impl Remote {
         }
         let client = reqwest::Client::builder()
             .default_headers(headers)
+            .redirect(same_origin_redirects())
             .connect_timeout(options.timeout)
             .read_timeout(options.timeout)
             .build()
@@ -160,6 +161,25 @@ impl Remote {
         let record = action_result::encode(output_id, size);
         self.put(&self.url("ac", &hex(action)), record).await
     }
+}
+
+/// Redirects are followed only within the remote's origin (scheme, host and port): reqwest
+/// drops only `Authorization` on a cross-origin redirect, and a custom auth header (e.g.
+/// `x-api-key`) would reach the other host.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if origin.as_ref() == Some(&attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            let to = crate::redact::credentials(attempt.url().as_str());
+            attempt.error(format!(
+                "redirected to another origin ({to}), not followed: the auth header must not leave the remote"
+            ))
+        }
+    })
 }
 
 /// One short line for a failed request: the method, the path below the base URL (the

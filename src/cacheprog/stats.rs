@@ -113,6 +113,10 @@ impl Totals {
             sum.corrupt_example = sum.corrupt_example.or(totals.corrupt_example);
             sum.remote_error = sum.remote_error.or(totals.remote_error);
         }
+        // The examples name URLs, which may carry a password.
+        let redact = |text: Option<String>| text.map(|t| crate::redact::credentials(&t));
+        sum.corrupt_example = redact(sum.corrupt_example);
+        sum.remote_error = redact(sum.remote_error);
         Some(sum)
     }
 }

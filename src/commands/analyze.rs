@@ -22,7 +22,8 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         return explain(&manifest, &ctx, &args.names, package);
     }
     let _lock = lock_workspace(globals, &manifest).await?;
-    let scratch = scratch_dir(&manifest)?;
+    let scratch = ScratchDir::create(&manifest)?;
+    let scratch = scratch.path();
     let calls = match &args.test {
         Some(suite) => test_calls(&manifest, &ctx, suite)?,
         None => build_calls(&manifest, &ctx, &args.names)?,
@@ -69,7 +70,6 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         graphs.push(actiongraph::parse(&text).map_err(|e| GobError::Failed(e.to_string()))?);
         traces.push(std::fs::read_to_string(&trace_file).unwrap_or_default());
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     let single = graphs.len() == 1;
     let actions = actiongraph::concat(graphs);
     let modules = ctx.go.modules();
@@ -129,17 +129,40 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
 }
 
 /// A temp dir for graphs, traces, outputs and the cold cache, under the workspace's `.gob/`
-/// (same filesystem as the outputs; removed at the end).
-fn scratch_dir(manifest: &Manifest) -> Result<PathBuf, GobError> {
-    let dir = manifest
-        .workspace_dir
-        .join(format!(".gob/analyze/run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| GobError::Io {
-        action: "cannot create",
-        path: dir.clone(),
-        source,
-    })?;
-    Ok(dir)
+/// (same filesystem as the outputs), removed when dropped, so also when the analysis fails.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates this run's dir. Runs hold the workspace lock, so any other `run-*` dir was
+    /// left by a run that was killed: removed first (a cold GOCACHE can be gigabytes).
+    fn create(manifest: &Manifest) -> Result<ScratchDir, GobError> {
+        let parent = manifest.workspace_dir.join(".gob/analyze");
+        let io = |path: &Path, action, source| GobError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        };
+        crate::paths::refuse_symlinks(&manifest.workspace_dir, &parent)
+            .map_err(|e| io(&parent, "refusing to write to", e))?;
+        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("run-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = parent.join(format!("run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, "cannot create", e))?;
+        Ok(ScratchDir(dir))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn read(path: &Path) -> Result<String, GobError> {

@@ -33,7 +33,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         eprintln!("gob: no [[binary]] in {}", manifest.path.display());
         return Ok(());
     }
-    prepare_dirs(&plan)?;
+    prepare_dirs(&plan, &manifest.workspace_dir, args.out_dir.is_some())?;
     let options = ReportOptions {
         json: args.json,
         workspace_dir: manifest.workspace_dir.clone(),
@@ -130,20 +130,33 @@ async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usiz
 }
 
 /// Creates out_dir and the staging dirs up front, so an unwritable out_dir is one clear
-/// error before any build starts.
-fn prepare_dirs(plan: &BuildPlan) -> Result<(), GobError> {
-    let dirs = plan
+/// error before any build starts. A staging dir, or an out_dir the manifest names, reached
+/// through a symlink in the workspace is refused (an out_dir given with `--out-dir` may be
+/// anywhere: the user asked for it).
+fn prepare_dirs(
+    plan: &BuildPlan,
+    workspace_dir: &std::path::Path,
+    explicit_out_dir: bool,
+) -> Result<(), GobError> {
+    let out_dirs = plan
         .batches
         .iter()
         .flat_map(|b| b.outputs.iter())
         .filter_map(|o| o.published.parent())
-        .chain(plan.batches.iter().map(|b| b.staging_dir.as_path()));
-    for dir in dirs {
-        std::fs::create_dir_all(dir).map_err(|source| GobError::Io {
-            action: "cannot create",
+        .map(|dir| (dir, !explicit_out_dir));
+    let staging = plan.batches.iter().map(|b| (b.staging_dir.as_path(), true));
+    for (dir, checked) in out_dirs.chain(staging) {
+        let io = |action, source| GobError::Io {
+            action,
             path: dir.to_path_buf(),
             source,
-        })?;
+        };
+        if checked {
+            crate::paths::refuse_symlinks(workspace_dir, dir)
+                .map_err(|e| io("refusing to write to", e))?;
+        }
+        std::fs::create_dir_all(dir).map_err(|e| io("cannot create", e))?;
+        crate::paths::remove_stale_temps(dir);
     }
     Ok(())
 }

@@ -20,16 +20,16 @@ struct EnvReport<'a> {
     go_p: usize,
     compile_concurrency: CompileConcurrency,
     go_default_gomaxprocs: usize,
-    remote_cache: Option<RemoteCacheReport<'a>>,
+    remote_cache: Option<RemoteCacheReport>,
     warnings: Vec<String>,
 }
 
-/// The remote cache and the GOCACHEPROG gob sets for it.
+/// The remote cache and the GOCACHEPROG gob sets for it, credentials hidden.
 #[derive(Debug, Serialize)]
-struct RemoteCacheReport<'a> {
+struct RemoteCacheReport {
     #[serde(flatten)]
-    cache: &'a crate::remotecache::RemoteCache,
-    gocacheprog: &'a str,
+    cache: crate::remotecache::RemoteCache,
+    gocacheprog: String,
 }
 
 /// Runs `gob env`.
@@ -51,8 +51,11 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
         compile_concurrency: compile_concurrency(&ctx.version, cpus, cpus, &ctx.compile_env),
         go_default_gomaxprocs: ctx.budget.facts.go_runtime_default(&ctx.version),
         remote_cache: ctx.remote_cache.as_ref().map(|r| RemoteCacheReport {
-            cache: &r.cache,
-            gocacheprog: &r.gocacheprog,
+            cache: crate::remotecache::RemoteCache {
+                url: r.cache.display_url(),
+                ..r.cache.clone()
+            },
+            gocacheprog: crate::redact::credentials(&r.gocacheprog),
         }),
         warnings: ctx.warnings(),
     };
@@ -121,7 +124,7 @@ fn print_text(r: &EnvReport) {
     println!("GOCACHE           {}", r.go.gocache);
     match &r.remote_cache {
         Some(remote) => {
-            let c = remote.cache;
+            let c = &remote.cache;
             let mode = if c.read_only {
                 "read-only"
             } else {
@@ -154,7 +157,8 @@ fn print_text(r: &EnvReport) {
             );
         }
         None if !r.go.gocacheprog.is_empty() => {
-            println!("GOCACHEPROG       {}", r.go.gocacheprog);
+            let gocacheprog = crate::redact::credentials(&r.go.gocacheprog);
+            println!("GOCACHEPROG       {gocacheprog}");
         }
         None => {}
     }

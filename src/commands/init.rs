@@ -1,9 +1,12 @@
 //! `gob init`: a gobuild.toml for an existing Go module: every main package `go list ./...`
 //! reports becomes a `[[binary]]` (names made unique where two mains share one), a unit suite
-//! covers `./...`, and each build tag that test files need (`//go:build integ`, `e2e`, …)
-//! gets an integration suite over the dirs of those files. The tagged files are found by
-//! walking the module, since `./...` without the tag skips packages that have no other files.
-//! Never overwrites a manifest.
+//! covers `./...`, and integration tests get suites as a Go developer would write them: a tag
+//! named like integration tests (`integ`, `integration`, `e2e`, `system`, `acceptance`, also
+//! inside names such as `integ.v2`) gets a suite over the dirs of the files that need it, and
+//! an untagged tree named so (`./integration/...`) gets one that the unit suite excludes.
+//! Other tags of test files (feature tags) are listed as comments. Test files are found by
+//! walking the module, since `./...` without a tag skips packages that have nothing else.
+//! Never overwrites a manifest; adds `.gob/` and the out_dir to `.gitignore`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -71,9 +74,9 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
     }
     let ctx = Context::load(globals, &globals.cwd)?;
     let listed = ctx.go.list(&["./..."], &[])?;
-    let mut tagged = BTreeMap::new();
-    find_tagged_tests(&globals.cwd, &globals.cwd, &mut tagged);
-    let text = manifest_text(&listed, &globals.cwd, &tagged);
+    let mut files = Vec::new();
+    find_test_files(&globals.cwd, &globals.cwd, &mut files);
+    let text = manifest_text(&listed, &globals.cwd, &TestLayout::of(&files));
     write_new(&path, &text).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => ManifestExists { path: path.clone() }.into(),
         _ => GobError::Io {
@@ -83,6 +86,19 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
         },
     })?;
     eprintln!("gob: wrote {}", path.display());
+    let gitignore = globals.cwd.join(".gitignore");
+    match ignore_outputs(&globals.cwd, "bin") {
+        Ok(added) if added.is_empty() => {}
+        Ok(added) => eprintln!(
+            "gob: added {} to {}",
+            added.join(" and "),
+            gitignore.display()
+        ),
+        Err(e) => eprintln!(
+            "gob: warning: cannot update {}: {e}; add .gob/ and /bin/ to it yourself",
+            gitignore.display()
+        ),
+    }
     Ok(())
 }
 
@@ -103,10 +119,39 @@ fn test_tags(expression: &str) -> Vec<String> {
         .collect()
 }
 
-/// Records, for each test tag, the dirs under `dir` (relative to `root`, as `./a/b`) with a
-/// `_test.go` file that needs it. Skips hidden dirs, `_` dirs, testdata, vendor and nested
-/// modules, as go does.
-fn find_tagged_tests(root: &Path, dir: &Path, tagged: &mut BTreeMap<String, BTreeSet<String>>) {
+/// Tag and dir names a Go developer gives integration tests (compared word by word:
+/// `integ.v2`, `e2e_slow` and `system-test` count, `no_btrfs` and `synctest` do not).
+const INTEG_WORDS: &[&str] = &[
+    "integ",
+    "integration",
+    "integrationtest",
+    "integrationtests",
+    "e2e",
+    "endtoend",
+    "system",
+    "systemtest",
+    "systemtests",
+    "acceptance",
+];
+
+/// True for a tag or dir name that says "integration tests".
+fn names_integration(name: &str) -> bool {
+    name.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| INTEG_WORDS.contains(&word))
+}
+
+/// A `_test.go` file found in the module: its dir (as `./a/b`) and the test tags it needs.
+#[derive(Debug, Clone, PartialEq)]
+struct TestFile {
+    dir: String,
+    tags: Vec<String>,
+}
+
+/// Collects the `_test.go` files under `dir` (relative to `root`). Skips what `./...` skips:
+/// hidden and `_` dirs, testdata, vendor, nested modules, and symlinks (go does not follow
+/// them, and a link such as `a/b -> ..` would loop).
+fn find_test_files(root: &Path, dir: &Path, files: &mut Vec<TestFile>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -115,21 +160,71 @@ fn find_tagged_tests(root: &Path, dir: &Path, tagged: &mut BTreeMap<String, BTre
     for entry in entries {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
             let skipped = name.starts_with(['.', '_']) || name == "testdata" || name == "vendor";
             if !skipped && !path.join("go.mod").exists() {
-                find_tagged_tests(root, &path, tagged);
+                find_test_files(root, &path, files);
             }
-        } else if name.ends_with("_test.go") {
+        } else if kind.is_file() && name.ends_with("_test.go") {
             let expression = read_build_line(&path).unwrap_or_default();
-            for tag in test_tags(&expression) {
-                tagged
-                    .entry(tag)
-                    .or_default()
-                    .insert(dot_relative(dir, root));
-            }
+            files.push(TestFile {
+                dir: dot_relative(dir, root),
+                tags: test_tags(&expression),
+            });
         }
     }
+}
+
+/// What the test files say about the suites to write.
+#[derive(Debug, Default, PartialEq)]
+struct TestLayout {
+    /// Integration tags (by name) with the dirs of the files that need them.
+    integ_tags: BTreeMap<String, BTreeSet<String>>,
+    /// Untagged integration test trees: `./integration`, `./test/e2e`, …
+    integ_dirs: BTreeSet<String>,
+    /// Other tags test files need (feature tags of unit tests), left as comments.
+    other_tags: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl TestLayout {
+    fn of(files: &[TestFile]) -> TestLayout {
+        let mut layout = TestLayout::default();
+        for file in files {
+            let (integ, other): (Vec<&String>, Vec<&String>) =
+                file.tags.iter().partition(|t| names_integration(t));
+            for tag in &integ {
+                let dirs = layout.integ_tags.entry(tag.to_string()).or_default();
+                dirs.insert(file.dir.clone());
+            }
+            if !integ.is_empty() {
+                continue;
+            }
+            for tag in other {
+                let dirs = layout.other_tags.entry(tag.clone()).or_default();
+                dirs.insert(file.dir.clone());
+            }
+            if let Some(tree) = integration_tree(&file.dir) {
+                layout.integ_dirs.insert(tree);
+            }
+        }
+        // A tree below another one is covered by it.
+        let trees: Vec<String> = layout.integ_dirs.iter().cloned().collect();
+        layout
+            .integ_dirs
+            .retain(|d| !trees.iter().any(|t| d.starts_with(&format!("{t}/"))));
+        layout
+    }
+}
+
+/// The first dir of `dir` (`./a/integration/x` → `./a/integration`) named like an
+/// integration test tree.
+fn integration_tree(dir: &str) -> Option<String> {
+    let parts: Vec<&str> = dir.split('/').collect();
+    let at = parts.iter().skip(1).position(|p| names_integration(p))? + 1;
+    Some(parts[..=at].join("/"))
 }
 
 /// `dir` relative to `root` as a go package pattern: `.` or `./a/b`.
@@ -142,12 +237,27 @@ fn dot_relative(dir: &Path, root: &Path) -> String {
     }
 }
 
-/// The manifest for the packages of a module in `dir`, with the dirs of tagged tests.
-fn manifest_text(
-    listed: &[ListedPackage],
-    dir: &Path,
-    tagged: &BTreeMap<String, BTreeSet<String>>,
-) -> String {
+/// A suite name from a tag: letters, digits, `-` and `_` (`integ.v2` → `integ-v2`).
+fn suite_name(tag: &str) -> String {
+    tag.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// A TOML list of strings.
+fn toml_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| format!("{i:?}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The manifest for the packages of a module in `dir`, with its test layout.
+fn manifest_text(listed: &[ListedPackage], dir: &Path, layout: &TestLayout) -> String {
     let mut text = String::from(
         "# gobuild.toml: written by `gob init`; see README.md of gob for every key.\n\n[build]\nout_dir = \"bin\"\n",
     );
@@ -167,14 +277,94 @@ fn manifest_text(
         }
     }
     text.push_str("\n[test.unit]\npackages = [\"./...\"]\n");
-    for (tag, dirs) in tagged {
-        let list: Vec<String> = dirs.iter().map(|p| format!("\"{p}\"")).collect();
+    // The unit suite leaves the untagged integration trees to their suite; tagged
+    // integration tests need their tag, so `./...` without it skips them anyway.
+    let excluded: Vec<String> = layout
+        .integ_dirs
+        .iter()
+        .map(|d| format!("{}/**", d.trim_start_matches("./")))
+        .collect();
+    if !excluded.is_empty() {
+        text.push_str(&format!("exclude = {}\n", toml_list(&excluded)));
+    }
+    let mut names: BTreeSet<String> = BTreeSet::from(["unit".to_string()]);
+    let mut unique = |wanted: String| {
+        let mut name = wanted.clone();
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            name = format!("{wanted}-{n}");
+            n += 1;
+        }
+        name
+    };
+    if !layout.integ_dirs.is_empty() {
+        let patterns: Vec<String> = layout
+            .integ_dirs
+            .iter()
+            .map(|d| format!("{d}/..."))
+            .collect();
+        let name = unique("integration".to_string());
         text.push_str(&format!(
-            "\n[test.{tag}]\npackages = [{}]\ntags = [\"{tag}\"]\ninteg = true\n",
-            list.join(", ")
+            "\n[test.{name}]\npackages = {}\ninteg = true\n",
+            toml_list(&patterns)
         ));
     }
+    for (tag, dirs) in &layout.integ_tags {
+        let name = unique(suite_name(tag));
+        text.push_str(&format!(
+            "\n[test.{name}]\npackages = {}\ntags = [{tag:?}]\ninteg = true\n",
+            toml_list(dirs)
+        ));
+    }
+    if !layout.other_tags.is_empty() {
+        text.push_str(
+            "\n# Build tags that test files need, not named like integration tests (feature tags\n\
+             # of unit tests?). A suite runs them with the tag, e.g.:\n",
+        );
+        for (tag, dirs) in &layout.other_tags {
+            text.push_str(&format!(
+                "# [test.{}] packages = {} tags = [{tag:?}]\n",
+                suite_name(tag),
+                toml_list(dirs)
+            ));
+        }
+    }
     text
+}
+
+/// Adds `.gob/` and the out_dir to the module's `.gitignore` (created if missing), each
+/// only if no line already says it; returns the lines added.
+fn ignore_outputs(dir: &Path, out_dir: &str) -> std::io::Result<Vec<String>> {
+    let path = dir.join(".gitignore");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let present = |entry: &str| {
+        let bare = entry.trim_matches('/');
+        text.lines()
+            .map(str::trim)
+            .any(|l| l.trim_start_matches('/').trim_end_matches('/') == bare)
+    };
+    let added: Vec<String> = [".gob/".to_string(), format!("/{out_dir}/")]
+        .into_iter()
+        .filter(|entry| !present(entry))
+        .collect();
+    if added.is_empty() {
+        return Ok(added);
+    }
+    let mut new = text.clone();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str("# gob's state and outputs (gob init)\n");
+    for line in &added {
+        new.push_str(line);
+        new.push('\n');
+    }
+    crate::paths::write_atomically(&path, new.as_bytes())?;
+    Ok(added)
 }
 
 /// Writes `text` to a new file at `path` atomically: a temp file hard-linked into place, which
@@ -200,6 +390,7 @@ mod tests {
             error: None,
             test_go_files: Vec::new(),
             x_test_go_files: Vec::new(),
+            matches: Vec::new(),
         }
     }
 
@@ -213,6 +404,22 @@ mod tests {
         assert!(test_tags("go1.21 && amd64").is_empty());
     }
 
+    fn file(dir: &str, tags: &[&str]) -> TestFile {
+        TestFile {
+            dir: dir.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn parses(text: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = crate::manifest::Manifest::parse(
+            &dir.path().join(FILE_NAME),
+            std::sync::Arc::new(text.to_string()),
+        );
+        assert!(parsed.is_ok(), "{text}\n{:?}", parsed.err());
+    }
+
     #[test]
     fn mains_become_binaries_and_tagged_tests_integ_suites() {
         let listed = [
@@ -221,16 +428,12 @@ mod tests {
             pkg("tools/server", "main"),
             pkg("lib", "lib"),
         ];
-        let mut tagged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        tagged
-            .entry("integ".into())
-            .or_default()
-            .extend(["./tests/api".to_string(), "./tests/e2e".to_string()]);
-        tagged
-            .entry("e2e".into())
-            .or_default()
-            .insert("./tests/e2e".into());
-        let text = manifest_text(&listed, Path::new("/ws"), &tagged);
+        let layout = TestLayout::of(&[
+            file("./tests/api", &["integ"]),
+            file("./tests/e2e", &["integ"]),
+            file("./tests/e2e", &["e2e"]),
+        ]);
+        let text = manifest_text(&listed, Path::new("/ws"), &layout);
         assert!(text.contains("package = \"./cmd/a\"\n\n"), "{text}");
         assert!(
             text.contains("package = \"./tools/server\"\nname = \"tools-server\""),
@@ -241,11 +444,76 @@ mod tests {
             text.contains("[test.e2e]\npackages = [\"./tests/e2e\"]"),
             "{text}"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let parsed = crate::manifest::Manifest::parse(
-            &dir.path().join(FILE_NAME),
-            std::sync::Arc::new(text.clone()),
+        parses(&text);
+    }
+
+    #[test]
+    fn init_takes_only_integration_named_tags_and_dirs_as_integ_suites() {
+        let layout = TestLayout::of(&[
+            file("./fs", &["no_btrfs"]),
+            file("./sync", &["synctest"]),
+            file("./api", &[]),
+            file("./integration", &[]),
+            file("./integration/db", &[]),
+            file("./test/e2e/web", &[]),
+            file("./client", &["integ.v2"]),
+        ]);
+        assert_eq!(
+            layout.integ_dirs,
+            BTreeSet::from(["./integration".to_string(), "./test/e2e".to_string()])
         );
-        assert!(parsed.is_ok(), "{text}");
+        assert_eq!(layout.integ_tags.keys().collect::<Vec<_>>(), ["integ.v2"]);
+        assert_eq!(
+            layout.other_tags.keys().collect::<Vec<_>>(),
+            ["no_btrfs", "synctest"]
+        );
+        let text = manifest_text(&[], Path::new("/ws"), &layout);
+        assert!(
+            text.contains("[test.unit]\npackages = [\"./...\"]\nexclude = [\"integration/**\", \"test/e2e/**\"]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[test.integration]\npackages = [\"./integration/...\", \"./test/e2e/...\"]\ninteg = true"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[test.integ-v2]\npackages = [\"./client\"]\ntags = [\"integ.v2\"]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# [test.no_btrfs] packages = [\"./fs\"]"),
+            "{text}"
+        );
+        assert!(!text.contains("[test.no_btrfs]\n"), "{text}");
+        parses(&text);
+    }
+
+    #[test]
+    fn init_does_not_follow_symlinked_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::write(a.join("x_test.go"), "//go:build integ\n\npackage a\n").unwrap();
+        std::os::unix::fs::symlink("..", a.join("b")).unwrap();
+        let mut files = Vec::new();
+        find_test_files(dir.path(), dir.path(), &mut files);
+        assert_eq!(files, [file("./a", &["integ"])]);
+    }
+
+    #[test]
+    fn init_adds_state_and_outputs_to_gitignore_once() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            ignore_outputs(dir.path(), "bin").unwrap(),
+            [".gob/", "/bin/"]
+        );
+        assert!(ignore_outputs(dir.path(), "bin").unwrap().is_empty());
+        let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert_eq!(text.matches(".gob/").count(), 1, "{text}");
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join(".gitignore"), "*.log\nbin").unwrap();
+        assert_eq!(ignore_outputs(other.path(), "bin").unwrap(), [".gob/"]);
+        let text = std::fs::read_to_string(other.path().join(".gitignore")).unwrap();
+        assert!(text.starts_with("*.log\nbin\n# gob"), "{text}");
     }
 }

@@ -9,7 +9,7 @@ use crate::cli::{SuiteSelection, TestArgs};
 use crate::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::manifest::{Manifest, SuiteSpec};
-use crate::plan::test::TestPackage;
+use crate::plan::test::{TEST_BIN_DIR, TestPackage};
 use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter};
 use crate::runners::{SuiteRun, integ, unit};
 use crate::timings::History;
@@ -83,6 +83,19 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             .iter()
             .map(|p| (p.import_path.clone(), p.dir.clone()))
             .collect();
+        if suite.spec.integ {
+            let bin_dir = plan_ctx
+                .workspace_dir
+                .join(TEST_BIN_DIR)
+                .join(&suite.spec.name);
+            crate::paths::refuse_symlinks_within(&plan_ctx.workspace_dir, &bin_dir).map_err(
+                |source| GobError::Io {
+                    action: "refusing to write to",
+                    path: bin_dir.clone(),
+                    source,
+                },
+            )?;
+        }
         reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs);
         let run = SuiteRun {
             suite: suite.spec,

@@ -8,6 +8,7 @@
 //! leaked pipe keeps gob waiting.
 
 mod group;
+mod lines;
 pub mod shutdown;
 
 use std::future::Future;
@@ -15,12 +16,13 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 
 use crate::plan::GoCommand;
 use group::Group;
+use lines::LossyLines;
 use shutdown::StopState;
 
 /// How long gob reads output that is still arriving after every process it knows of ended
@@ -271,8 +273,8 @@ impl<'a> OutputLines<'a> {
             return OutputLines { lines: None };
         };
         let future = async move {
-            let mut out = stdout.map(|s| BufReader::new(s).lines());
-            let mut err = stderr.map(|s| BufReader::new(s).lines());
+            let mut out = stdout.map(|s| LossyLines::new(BufReader::new(s)));
+            let mut err = stderr.map(|s| LossyLines::new(BufReader::new(s)));
             while out.is_some() || err.is_some() {
                 let line = tokio::select! {
                     line = next_line(&mut out) => line,
@@ -315,7 +317,7 @@ impl<'a> OutputLines<'a> {
 /// The next line of `stream`; at its end (or on a read error) the stream is set to `None`
 /// and this returns `None`. Pending forever once `None`, so a select takes the other stream.
 async fn next_line<R: tokio::io::AsyncBufRead + Unpin>(
-    stream: &mut Option<tokio::io::Lines<R>>,
+    stream: &mut Option<LossyLines<R>>,
 ) -> Option<String> {
     let Some(lines) = stream else {
         return std::future::pending().await;

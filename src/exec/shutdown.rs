@@ -1,6 +1,8 @@
-//! Stop requests for the whole run. The first SIGINT or SIGTERM asks every running child to
-//! stop (SIGTERM to its process group, SIGKILL after the grace period) and no new child starts;
-//! a second signal kills at once.
+//! Stop requests for the whole run. The first SIGINT, SIGTERM, SIGHUP (the terminal closed)
+//! or SIGQUIT asks every running child to stop (SIGTERM to its process group, SIGKILL after
+//! the grace period) and no new child starts; a second signal kills at once. Children run in
+//! process groups of their own, so the terminal's signals reach only gob: without this a
+//! closed terminal would leave test binaries running, re-parented to init.
 //!
 //! tokio's signal handler replaces the default action for the life of the process, so once
 //! [`install`] ran, gob itself survives the signal and ends through the normal paths, printing
@@ -58,7 +60,8 @@ fn shutdown() -> &'static Shutdown {
     })
 }
 
-/// Takes over SIGINT and SIGTERM for the rest of the process; call once, inside the runtime.
+/// Takes over SIGINT, SIGTERM, SIGHUP and SIGQUIT for the rest of the process; call once,
+/// inside the runtime.
 pub fn install(grace: Duration) -> std::io::Result<()> {
     let _ = SHUTDOWN.set(Shutdown {
         state: watch::Sender::new(StopState::Running),
@@ -66,22 +69,29 @@ pub fn install(grace: Duration) -> std::io::Result<()> {
     });
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut quit = signal(SignalKind::quit())?;
     tokio::spawn(async move {
         loop {
             let sig = tokio::select! {
                 _ = interrupt.recv() => libc::SIGINT,
                 _ = terminate.recv() => libc::SIGTERM,
+                _ = hangup.recv() => libc::SIGHUP,
+                _ = quit.recv() => libc::SIGQUIT,
             };
             let state = &shutdown().state;
             state.send_modify(|s| *s = s.after(sig));
-            match *state.borrow() {
-                StopState::Stopping(_) => eprintln!(
+            let message = match *state.borrow() {
+                StopState::Stopping(_) => format!(
                     "\ngob: {}: stopping; running processes get {} to exit (signal again to kill them now)",
                     signal_name(sig),
                     humanize(shutdown().grace)
                 ),
-                _ => eprintln!("\ngob: {}: killing running processes", signal_name(sig)),
-            }
+                _ => format!("\ngob: {}: killing running processes", signal_name(sig)),
+            };
+            // Not eprintln!: after SIGHUP the terminal is gone and a failed write would panic.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{message}");
         }
     });
     Ok(())
@@ -126,10 +136,11 @@ pub(super) async fn kill_requested(rx: &mut watch::Receiver<StopState>) {
 }
 
 fn signal_name(sig: i32) -> &'static str {
-    if sig == libc::SIGTERM {
-        "SIGTERM"
-    } else {
-        "SIGINT"
+    match sig {
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        _ => "SIGINT",
     }
 }
 

@@ -109,12 +109,34 @@ pub enum ManifestError {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Read {
             path: path.to_path_buf(),
             source,
         })?;
         let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Manifest::parse(&path, Arc::new(text))
+        match String::from_utf8(bytes) {
+            Ok(text) => Manifest::parse(&path, Arc::new(text)),
+            // A manifest problem like any other (exit 2), shown where the text stops being
+            // UTF-8; TOML is UTF-8 by definition.
+            Err(error) => {
+                let at = error.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                let at = text[..].char_indices().map(|(i, _)| i).find(|&i| i >= at);
+                let at = at.unwrap_or(text.len());
+                let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                let problem = Problem::new(
+                    at..end,
+                    "the manifest is not UTF-8 text (TOML must be)".to_string(),
+                    "not UTF-8",
+                )
+                .with_help("save the file as UTF-8");
+                Err(ManifestError::Invalid {
+                    path,
+                    text: Arc::new(text),
+                    problems: vec![problem],
+                })
+            }
+        }
     }
 
     /// Validates manifest `text` that was read from `path`.
@@ -288,7 +310,7 @@ fn read_binary(
         problems.push(Problem::new(
             name.span.clone(),
             format!(
-                "[[binary]] #{ordinal} name `{}` must be a plain file name",
+                "[[binary]] #{ordinal} name `{}` must be a plain file name (at most 251 bytes)",
                 name.value
             ),
             "not a file name",
@@ -302,9 +324,17 @@ fn read_binary(
     })
 }
 
-/// True for a name that is one path component: not empty, not `.` or `..`, no separator.
+/// The longest name a file can have on Linux filesystems (NAME_MAX), less room for `.exe`.
+const MAX_NAME_BYTES: usize = 255 - ".exe".len();
+
+/// True for a name that is one path component: not empty, not `.` or `..`, no separator,
+/// short enough to be a file name.
 pub(crate) fn is_plain_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= MAX_NAME_BYTES
+        && !name.contains(['/', '\\', '\0'])
 }
 
 /// True when `dir`, taken relative to the workspace, lies outside it.

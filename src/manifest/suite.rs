@@ -147,6 +147,13 @@ fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Prob
         match Glob::new(&glob.value) {
             Ok(g) => {
                 builder.add(g);
+                // `integration/**` means the tree, so it drops the dir `integration` too
+                // (a glob's `/**` alone matches only what is below).
+                if let Some(dir) = glob.value.strip_suffix("/**")
+                    && let Ok(dir) = Glob::new(dir)
+                {
+                    builder.add(dir);
+                }
             }
             Err(e) => problems.push(Problem::new(
                 glob.span.clone(),
@@ -162,7 +169,12 @@ fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Prob
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Parses a Go-style duration ("90s", "10m", "1h30m", "1.5s", "500ms").
+/// The longest duration Go can hold: an int64 of nanoseconds (~2562047h); time.ParseDuration
+/// refuses longer ones, and so does gob.
+const MAX_GO_DURATION_SECS: f64 = i64::MAX as f64 / 1e9;
+
+/// Parses a Go-style duration ("90s", "10m", "1h30m", "1.5s", "500ms"); `None` for text
+/// that is not one, for zero, and for one longer than Go's limit.
 pub fn parse_go_duration(text: &str) -> Option<Duration> {
     let mut rest = text.trim();
     if rest.is_empty() {
@@ -190,7 +202,10 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         rest = &rest[unit_len..];
         total += number * seconds;
     }
-    (total > 0.0).then(|| Duration::from_secs_f64(total))
+    if !(total > 0.0 && total <= MAX_GO_DURATION_SECS) {
+        return None;
+    }
+    Duration::try_from_secs_f64(total).ok()
 }
 
 /// Parses a `timeout` value of `table` (e.g. `[test.unit]`), or records why it is not one.
@@ -207,7 +222,9 @@ pub(super) fn parse_timeout(
                 format!("{table} timeout `{}` is not a duration", text.value),
                 "not a duration",
             )
-            .with_help("write it as go does: \"90s\", \"10m\", \"1h30m\""),
+            .with_help(
+                "write it as go does: \"90s\", \"10m\", \"1h30m\" (more than 0, at most 2562047h)",
+            ),
         );
     }
     parsed
@@ -226,5 +243,21 @@ mod tests {
         assert_eq!(parse_go_duration("10"), None);
         assert_eq!(parse_go_duration("ten minutes"), None);
         assert_eq!(parse_go_duration("0s"), None);
+        assert_eq!(
+            parse_go_duration("2562047h"),
+            Some(Duration::from_secs(2562047 * 3600))
+        );
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_a_panic() {
+        for text in [
+            "99999999999999999999h",
+            "2562048h",
+            "1e400s",
+            "9".repeat(400).as_str(),
+        ] {
+            assert_eq!(parse_go_duration(text), None, "{text}");
+        }
     }
 }

@@ -58,6 +58,11 @@ fn suites_keep_their_settings() {
     assert!(m.suites[0].integ);
     assert!(m.suites[0].exclude.is_match("tests/slow/a"));
     assert!(!m.suites[0].exclude.is_match("tests/fast"));
+    assert!(
+        m.suites[0].exclude.is_match("tests/slow"),
+        "exclude `dir/**` drops the dir itself too"
+    );
+    assert!(!m.suites[0].exclude.is_match("tests/slowish"));
     assert_eq!(
         m.suites[1].packages[0].value, "./...",
         "packages default to ./..."
@@ -245,6 +250,13 @@ mod fuzz {
         "a.b.c = 1\n",
         "\u{feff}",
         "# comment ü\n",
+        "timeout = \"99999999999999999999h\"\n",
+        "timeout = \"2562048h\"\n",
+        "exclude = [\"integration/**\"]\n",
+        "[cache]\n",
+        "remote = \"http://user:secret@127.0.0.1:1\"\n",
+        "auth_header = \"x api\"\n",
+        "name = \"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"\n",
     ];
 
     fn check(text: &str) {
@@ -267,6 +279,21 @@ mod fuzz {
         #[test]
         fn fuzz_manifest_any_text(text in "\\PC{0,200}") {
             check(&text);
+        }
+
+        /// Any bytes as a manifest file: a located problem (not UTF-8 included), never a panic.
+        #[test]
+        fn fuzz_manifest_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..120)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(FILE_NAME);
+            std::fs::write(&path, &bytes).unwrap();
+            if let Err(ManifestError::Invalid { problems, text, .. }) = Manifest::load(&path) {
+                for problem in &problems {
+                    prop_assert!(problem.span.end <= text.len(), "{problem:?}");
+                    let report = ProblemReport::new(problem, "gobuild.toml", text.clone());
+                    let _ = format!("{:?}", miette::Report::new(report));
+                }
+            }
         }
 
         #[test]

@@ -57,7 +57,8 @@ pub fn plan_check(
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-            args.push(format!("-toolexec={wrapper}"));
+            // go splits -toolexec like a command line: a path with a space must be quoted.
+            args.push(format!("-toolexec={}", super::quoted::join(&[wrapper])));
             if !tags.is_empty() {
                 args.extend(["-tags".to_string(), tags.join(",")]);
             }
@@ -109,5 +110,18 @@ mod tests {
         assert_eq!(&calls[1].args[4..], ["-tags", "integ", "m/it/x"]);
         assert_eq!(calls[0].env[MARKER_ENV], "1");
         assert_eq!(calls[0].env["GOMAXPROCS"], "2");
+    }
+
+    #[test]
+    fn check_quotes_a_gob_path_with_a_space() {
+        let suites = [suite(&[], &["m/a"])];
+        let calls = plan_check(
+            &suites,
+            "go",
+            "/opt/my tools/gob",
+            "/ws".as_ref(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(calls[0].args[3], "-toolexec='/opt/my tools/gob'");
     }
 }

@@ -22,12 +22,14 @@ impl fmt::Display for GoCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dir = self.dir.to_string_lossy();
         write!(f, "cd {} && ", shell_words::quote(&dir))?;
+        // Printed for people: a remote cache URL in GOCACHEPROG may carry a password.
+        let word = |w: &str| shell_words::quote(&crate::redact::credentials(w)).into_owned();
         for (key, value) in &self.env {
-            write!(f, "{key}={} ", shell_words::quote(value))?;
+            write!(f, "{key}={} ", word(value))?;
         }
-        write!(f, "{}", shell_words::quote(&self.program))?;
+        write!(f, "{}", word(&self.program))?;
         for arg in &self.args {
-            write!(f, " {}", shell_words::quote(arg))?;
+            write!(f, " {}", word(arg))?;
         }
         Ok(())
     }

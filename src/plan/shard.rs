@@ -7,6 +7,10 @@
 
 use std::fmt;
 
+/// The most shards a split may have (as many as `gob shards N` takes); far more than any CI
+/// matrix, and small enough that planning them costs nothing.
+pub const MAX_SHARDS: usize = u16::MAX as usize;
+
 /// `--shard K/N`: the K-th of N shards, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShardSpec {
@@ -30,6 +34,11 @@ impl std::str::FromStr for ShardSpec {
         if count == 0 || index == 0 || index > count {
             return Err(format!(
                 "shard {index}/{count} does not exist: K must be between 1 and N"
+            ));
+        }
+        if count > MAX_SHARDS {
+            return Err(format!(
+                "{count} shards is more than gob splits into (at most {MAX_SHARDS})"
             ));
         }
         Ok(ShardSpec { index, count })
@@ -130,6 +139,19 @@ mod tests {
         assert_eq!(names(&shards[0]), ["b", "a"]);
         assert_eq!(names(&shards[1]), ["c", "d", "e"]);
         assert_eq!((shards[0].total, shards[1].total), (9.0, 9.0));
+    }
+
+    #[test]
+    fn a_huge_shard_count_is_a_usage_error_not_an_abort() {
+        for text in ["1/100000000000", "1/18446744073709551615", "1/65536"] {
+            let error = text.parse::<ShardSpec>().unwrap_err();
+            assert!(error.contains("at most 65535"), "{text}: {error}");
+        }
+        assert!("1/18446744073709551616".parse::<ShardSpec>().is_err());
+        assert_eq!(
+            "65535/65535".parse::<ShardSpec>().unwrap().count,
+            MAX_SHARDS
+        );
     }
 
     #[test]

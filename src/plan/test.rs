@@ -272,22 +272,35 @@ pub fn plan_run(
     }
 }
 
-/// The last `-test.timeout` among `args` (go's flag package: the last one wins).
+/// Flags of the testing package that take no value (`flag.Bool`, or `-test.v`, which is a
+/// bool flag too); any other flag written without `=` takes the next argument as its value.
+const BOOL_TEST_FLAGS: &[&str] = &[
+    "test.v",
+    "test.short",
+    "test.failfast",
+    "test.benchmem",
+    "test.paniconexit0",
+    "test.fullpath",
+];
+
+/// The last `-test.timeout` among `args`, read as go's flag package reads a test binary's
+/// command line (src/flag/flag.go `parseOne`): the last one wins, and parsing stops at `--`
+/// or at the first argument that is not a flag (what follows is not parsed as flags).
 fn effective_timeout(default: Duration, args: &[String]) -> Option<Duration> {
     let mut timeout = Some(default);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let name_value = arg.trim_start_matches('-');
-        if arg == name_value {
+        let name_value = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'));
+        let Some(name_value) = name_value.filter(|n| !n.is_empty() && !n.starts_with('-')) else {
+            break;
+        };
+        let (name, value) = match name_value.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None if BOOL_TEST_FLAGS.contains(&name_value) => continue,
+            None => (name_value, args.next().cloned()),
+        };
+        let (true, Some(value)) = (name == "test.timeout", value) else {
             continue;
-        }
-        let value = match name_value.split_once('=') {
-            Some(("test.timeout", value)) => value.to_string(),
-            None if name_value == "test.timeout" => match args.next() {
-                Some(value) => value.clone(),
-                None => continue,
-            },
-            _ => continue,
         };
         if let Some(d) = crate::manifest::parse_go_duration(&value) {
             timeout = (!d.is_zero()).then_some(d);

@@ -1,7 +1,7 @@
 //! Turning a stream of test2json events into finished packages: per-package state until the
 //! package-level result, including tests still running when a binary died.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
 use crate::events::TestEvent;
@@ -77,10 +77,53 @@ impl PackageResult {
     }
 }
 
+/// Lines kept from the start of one test's output.
+const HEAD_LINES: usize = 100;
+/// Bytes kept from the end of one test's output (where a failure usually is).
+const TAIL_BYTES: usize = 1 << 20;
+
+/// One test's output while it runs, bounded: the first [`HEAD_LINES`] lines and the last
+/// [`TAIL_BYTES`]; what falls between is counted, not kept (a passing test printing millions
+/// of lines must not grow gob's memory).
+#[derive(Debug, Default)]
+struct OutputBuffer {
+    head: Vec<String>,
+    tail: VecDeque<String>,
+    tail_bytes: usize,
+    omitted: usize,
+}
+
+impl OutputBuffer {
+    fn push(&mut self, line: String) {
+        if self.head.len() < HEAD_LINES {
+            self.head.push(line);
+            return;
+        }
+        self.tail_bytes += line.len();
+        self.tail.push_back(line);
+        while self.tail_bytes > TAIL_BYTES && self.tail.len() > 1 {
+            if let Some(dropped) = self.tail.pop_front() {
+                self.tail_bytes -= dropped.len();
+                self.omitted += 1;
+            }
+        }
+    }
+
+    /// The kept lines, with a line saying how many were left out between head and tail.
+    fn into_lines(self) -> Vec<String> {
+        let mut lines = self.head;
+        if self.omitted > 0 {
+            lines.push(format!("[gob: {} lines of output omitted]\n", self.omitted));
+        }
+        lines.extend(self.tail);
+        lines
+    }
+}
+
 #[derive(Debug, Default)]
 struct PackageState {
     /// Output per running test ("" for package-level output).
-    output: BTreeMap<String, Vec<String>>,
+    output: BTreeMap<String, OutputBuffer>,
     /// Tests started and not ended.
     running: BTreeSet<String>,
     ended: Vec<TestResult>,
@@ -90,6 +133,9 @@ struct PackageState {
 #[derive(Debug, Default)]
 pub struct Collector {
     suite: String,
+    /// Compile errors by the `ImportPath` go printed them for (Go 1.24+ `build-output`
+    /// events carry no `Package`); a package whose `FailedBuild` names that path gets them.
+    build_output: BTreeMap<String, Vec<String>>,
     dirs: BTreeMap<String, PathBuf>,
     packages: BTreeMap<String, PackageState>,
     finished: BTreeSet<String>,
@@ -102,10 +148,19 @@ impl Collector {
         self.dirs = dirs;
         self.packages.clear();
         self.finished.clear();
+        self.build_output.clear();
     }
 
     /// Consumes one event; returns the package it finished, if it did.
     pub fn event(&mut self, ev: &TestEvent) -> Option<PackageResult> {
+        if let Some((import_path, line)) = build_output(ev) {
+            let lines = self
+                .build_output
+                .entry(import_path.to_string())
+                .or_default();
+            lines.push(line.to_string());
+            return None;
+        }
         let package = ev.package.clone()?;
         let state = self.packages.entry(package.clone()).or_default();
         let test = ev.test.clone().unwrap_or_default();
@@ -135,19 +190,27 @@ impl Collector {
                 output: if status == TestStatus::Passed {
                     Vec::new()
                 } else {
-                    output
+                    output.into_lines()
                 },
             });
             return None;
         }
-        let outcome = match status {
-            TestStatus::Failed if ev.extra.contains_key("FailedBuild") => {
-                PackageOutcome::BuildFailed
-            }
-            TestStatus::Failed => PackageOutcome::Failed,
+        let failed_build = ev
+            .extra
+            .get("FailedBuild")
+            .filter(|_| status == TestStatus::Failed);
+        let outcome = match (status, failed_build) {
+            (TestStatus::Failed, Some(_)) => PackageOutcome::BuildFailed,
+            (TestStatus::Failed, None) => PackageOutcome::Failed,
             _ => PackageOutcome::Passed,
         };
-        Some(self.finish(&package, outcome, elapsed, None))
+        let compile_errors = failed_build
+            .and_then(|f| self.build_output.get(f.as_str().unwrap_or_default()))
+            .cloned()
+            .unwrap_or_default();
+        let mut result = self.finish(&package, outcome, elapsed, None);
+        result.output.splice(0..0, compile_errors);
+        Some(result)
     }
 
     /// Ends a package that never produced events because it did not build.
@@ -169,7 +232,8 @@ impl Collector {
         })
     }
 
-    fn unfinished(&self, package: &str) -> bool {
+    /// Whether `package` has not ended yet in this suite.
+    pub fn unfinished(&self, package: &str) -> bool {
         !self.finished.contains(package)
     }
 
@@ -184,7 +248,7 @@ impl Collector {
         self.finished.insert(package.to_string());
         let mut tests = std::mem::take(&mut state.ended);
         for name in std::mem::take(&mut state.running) {
-            let output = state.output.remove(&name).unwrap_or_default();
+            let output = state.output.remove(&name).unwrap_or_default().into_lines();
             tests.push(TestResult {
                 name,
                 status: TestStatus::Unfinished,
@@ -192,7 +256,7 @@ impl Collector {
                 output,
             });
         }
-        let output = state.output.remove("").unwrap_or_default();
+        let output = state.output.remove("").unwrap_or_default().into_lines();
         let cached = output.iter().any(|l| l.contains("(cached)"));
         PackageResult {
             suite: self.suite.clone(),
@@ -210,6 +274,15 @@ impl Collector {
             note,
         }
     }
+}
+
+/// `(ImportPath, line)` of a `build-output` event: a compile error go printed (Go 1.24+).
+pub fn build_output(ev: &TestEvent) -> Option<(&str, &str)> {
+    if ev.action != "build-output" {
+        return None;
+    }
+    let import_path = ev.extra.get("ImportPath")?.as_str()?;
+    Some((import_path, ev.output.as_deref().unwrap_or_default()))
 }
 
 #[cfg(test)]
@@ -264,6 +337,70 @@ mod tests {
             r#"{"Action":"fail","Package":"m/a","Elapsed":0,"FailedBuild":"m/a [m/a.test]"}"#,
         ]);
         assert_eq!(r[0].outcome, PackageOutcome::BuildFailed);
+    }
+
+    #[test]
+    fn unit_suite_compile_errors_reach_the_failed_package() {
+        let (_, r) = feed(&[
+            r##"{"ImportPath":"m/lib","Action":"build-output","Output":"# m/lib\n"}"##,
+            r#"{"ImportPath":"m/lib","Action":"build-output","Output":"lib/a.go:3:13: undefined: x\n"}"#,
+            r#"{"ImportPath":"m/lib","Action":"build-fail"}"#,
+            r#"{"Action":"output","Package":"m/a","Output":"FAIL\tm/a [build failed]\n"}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":0,"FailedBuild":"m/lib"}"#,
+            r#"{"Action":"fail","Package":"m/b","Elapsed":0,"FailedBuild":"m/lib"}"#,
+        ]);
+        assert_eq!(r[0].outcome, PackageOutcome::BuildFailed);
+        assert_eq!(r[0].output[1], "lib/a.go:3:13: undefined: x\n");
+        assert_eq!(r[0].output.len(), 3);
+        assert_eq!(
+            r[1].output.len(),
+            2,
+            "every package the failed build stops gets it"
+        );
+    }
+
+    #[test]
+    fn malformed_build_output_events_are_ignored() {
+        let (c, r) = feed(&[
+            r#"{"Action":"build-output","Output":"no import path\n"}"#,
+            r#"{"ImportPath":7,"Action":"build-output","Output":"a number\n"}"#,
+            r#"{"ImportPath":"m/x","Action":"build-output"}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":0,"FailedBuild":7}"#,
+        ]);
+        assert_eq!(r[0].outcome, PackageOutcome::BuildFailed);
+        assert!(r[0].output.is_empty());
+        assert_eq!(c.build_output["m/x"], [""]);
+    }
+
+    #[test]
+    fn passing_test_output_is_held_bounded_while_it_runs() {
+        let mut c = Collector::default();
+        c.start_suite("unit", BTreeMap::new());
+        let line = |i: usize| TestEvent {
+            time: None,
+            action: "output".into(),
+            package: Some("m/a".into()),
+            test: Some("TestNoisy".into()),
+            elapsed: None,
+            output: Some(format!("line {i:>60}\n")),
+            extra: Default::default(),
+        };
+        c.event(&parse_line(r#"{"Action":"run","Package":"m/a","Test":"TestNoisy"}"#).unwrap());
+        for i in 0..200_000 {
+            c.event(&line(i));
+        }
+        let held: usize = c.packages["m/a"].output["TestNoisy"].tail_bytes;
+        assert!(held <= TAIL_BYTES, "{held} bytes held");
+        let r = c.abandoned("m/a", "killed", 1.0).unwrap();
+        let output = &r.tests[0].output;
+        assert_eq!(output[0], line(0).output.unwrap(), "the start is kept");
+        assert_eq!(output.last(), line(199_999).output.as_ref(), "and the end");
+        assert!(
+            output[HEAD_LINES].contains("lines of output omitted"),
+            "{}",
+            output[HEAD_LINES]
+        );
+        assert!(output.len() < 20_000);
     }
 
     #[test]

@@ -71,11 +71,10 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-impl Sink for GithubActions {
-    fn gob_event(&mut self, event: &GobEvent) {
-        if let GobEvent::BuildOutput { output } = event
-            && let Some((file, line, col, message)) = location(output)
-        {
+impl GithubActions {
+    /// Annotates a line go printed while compiling, if it names a file.
+    fn compile_error(&mut self, output: &str) {
+        if let Some((file, line, col, message)) = location(output) {
             let file = self.file(&self.workspace_dir.clone(), &file);
             let col = col.map(|c| format!(",col={c}")).unwrap_or_default();
             self.write(&format!(
@@ -83,6 +82,20 @@ impl Sink for GithubActions {
                 property(&file),
                 data(&message)
             ));
+        }
+    }
+}
+
+impl Sink for GithubActions {
+    fn gob_event(&mut self, event: &GobEvent) {
+        if let GobEvent::BuildOutput { output } = event {
+            self.compile_error(output);
+        }
+    }
+
+    fn test_event(&mut self, event: &crate::events::TestEvent) {
+        if let Some((_, output)) = super::collect::build_output(event) {
+            self.compile_error(output);
         }
     }
 

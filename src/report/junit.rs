@@ -40,11 +40,11 @@ pub fn report(results: &[PackageResult]) -> Report {
                         _ => "failed".to_string(),
                     };
                     status.set_message(message);
-                    status.set_description(test.output.concat());
+                    status.set_description(xml_text(&test.output.concat()));
                     status
                 }
             };
-            let mut case = TestCase::new(test.name.as_str(), status);
+            let mut case = TestCase::new(xml_text(&test.name), status);
             case.set_classname(r.package.as_str());
             case.set_time(seconds(test.elapsed));
             suite.add_test_case(case);
@@ -62,7 +62,7 @@ pub fn report(results: &[PackageResult]) -> Report {
             };
             let mut status = TestCaseStatus::non_success(kind);
             status.set_message(message);
-            status.set_description(r.output.concat());
+            status.set_description(xml_text(&r.output.concat()));
             let mut case = TestCase::new("[package]", status);
             case.set_classname(r.package.as_str());
             suite.add_test_case(case);
@@ -70,6 +70,15 @@ pub fn report(results: &[PackageResult]) -> Report {
         report.add_test_suite(suite);
     }
     report
+}
+
+/// `text` without the characters XML 1.0 forbids that quick-junit leaves in: U+FFFE and
+/// U+FFFF (it strips the C0 controls itself). A test printing them must not make the whole
+/// report unreadable.
+fn xml_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '\u{fffe}' | '\u{ffff}'))
+        .collect()
 }
 
 fn seconds(s: f64) -> Duration {

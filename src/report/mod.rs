@@ -294,6 +294,21 @@ impl Reporter {
         self.done(result);
     }
 
+    /// Ends a package whose binary exited 0 without a package-level result (a TestMain that
+    /// never ran the tests, an `os.Exit(0)` outside any test): `go test` calls that `ok`
+    /// (cmd/go/internal/test/test.go: a zero exit is success), and so does gob, in unit and
+    /// integration suites alike.
+    pub fn exited_ok(&mut self, package: &str, elapsed: f64) {
+        if !self.collector.unfinished(package) {
+            return;
+        }
+        let line = format!("ok  \t{package}\t{elapsed:.3}s\n");
+        self.event(&synthetic("output", package, None, Some(line)));
+        let mut pass = synthetic("pass", package, None, None);
+        pass.elapsed = Some(elapsed);
+        self.event(&pass);
+    }
+
     fn done(&mut self, result: PackageResult) {
         for sink in &mut self.sinks {
             sink.package_done(&result);
@@ -301,12 +316,16 @@ impl Reporter {
         self.results.push(result);
     }
 
-    /// Ends the run: every sink writes what it keeps for the end (summary, files).
+    /// Ends the run: every sink writes what it keeps for the end (summary, files), even
+    /// when an earlier one failed; the first failure is returned.
     pub fn finish(&mut self) -> std::io::Result<()> {
+        let mut first_error = None;
         for sink in &mut self.sinks {
-            sink.finish(&self.results)?;
+            if let Err(error) = sink.finish(&self.results) {
+                first_error.get_or_insert(error);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -359,6 +359,11 @@ impl Sink for Terminal {
     }
 
     fn test_event(&mut self, event: &TestEvent) {
+        if let Some((_, output)) = super::collect::build_output(event) {
+            let output = output.to_string();
+            self.print(true, &output);
+            return;
+        }
         match (event.action.as_str(), &event.test) {
             ("run", Some(test)) => self.status.test = Some(test.clone()),
             ("pass" | "fail" | "skip", Some(_)) => self.status.test = None,

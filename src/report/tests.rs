@@ -191,3 +191,77 @@ fn junit_parses_back_with_one_suite_per_package() {
             .any(|c| c.has_tag_name("error"))
     );
 }
+
+#[test]
+fn junit_stays_valid_xml_when_output_holds_noncharacters() {
+    let mut r = Reporter::new(Vec::new());
+    r.suite_started("unit", false, BTreeMap::new());
+    for line in [
+        r#"{"Action":"run","Package":"m/a","Test":"TestOdd"}"#,
+        "{\"Action\":\"output\",\"Package\":\"m/a\",\"Test\":\"TestOdd\",\"Output\":\"bytes \\ufffe\\uffff\\u0001 end\\n\"}",
+        r#"{"Action":"fail","Package":"m/a","Test":"TestOdd","Elapsed":0}"#,
+        r#"{"Action":"fail","Package":"m/a","Elapsed":0}"#,
+    ] {
+        r.event(&parse_line(line).unwrap());
+    }
+    let xml = junit::report(&r.results).to_string().unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("valid XML");
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(failure.text().unwrap().contains("bytes "), "{xml}");
+}
+
+#[test]
+fn unit_suite_compile_errors_are_shown_and_annotated() {
+    let out = Buffer::default();
+    let notes = Buffer::default();
+    let terminal = terminal::Terminal::new(Box::new(out.clone()), Box::new(notes.clone()), false);
+    let github_out = Buffer::default();
+    let github = github::GithubActions::new(
+        Box::new(github_out.clone()),
+        PathBuf::from("/ws"),
+        PathBuf::from("/ws"),
+    );
+    let mut r = Reporter::new(vec![Box::new(terminal), Box::new(github)]);
+    r.suite_started("unit", false, BTreeMap::new());
+    for line in [
+        r##"{"ImportPath":"m/p [m/p.test]","Action":"build-output","Output":"# m/p [m/p.test]\n"}"##,
+        r#"{"ImportPath":"m/p [m/p.test]","Action":"build-output","Output":"p/broken_test.go:3:13: cannot use \"no\" (untyped string constant) as int value in variable declaration\n"}"#,
+        r#"{"ImportPath":"m/p [m/p.test]","Action":"build-fail"}"#,
+        r#"{"Action":"output","Package":"m/p","Output":"FAIL\tm/p [build failed]\n"}"#,
+        r#"{"Action":"fail","Package":"m/p","Elapsed":0,"FailedBuild":"m/p [m/p.test]"}"#,
+    ] {
+        r.event(&parse_line(line).unwrap());
+    }
+    assert!(
+        notes
+            .text()
+            .contains("p/broken_test.go:3:13: cannot use \"no\""),
+        "{}",
+        notes.text()
+    );
+    let github = github_out.text();
+    assert!(
+        github.contains(
+            "::error file=p/broken_test.go,line=3,col=13,title=compile error::cannot use"
+        ),
+        "{github}"
+    );
+    let group = github
+        .split("::group::FAIL m/p")
+        .nth(1)
+        .and_then(|g| g.split("::endgroup::").next())
+        .unwrap();
+    assert!(
+        group.contains("broken_test.go:3:13"),
+        "the group is not empty: {github}"
+    );
+    assert!(
+        r.results[0]
+            .output
+            .iter()
+            .any(|l| l.contains("broken_test.go"))
+    );
+}

@@ -288,7 +288,10 @@ async fn run_binary(
         }
         Outcome::Signaled(sig) => format!("killed by signal {sig}"),
         Outcome::Failed(code) => format!("exit status {code}"),
-        Outcome::Succeeded => "exited without a result".to_string(),
+        Outcome::Succeeded => {
+            shared.with(|r| r.exited_ok(package, elapsed));
+            return Ok(None);
+        }
     };
     shared.with(|r| r.abandoned(package, &why, elapsed));
     Ok(None)

@@ -6,6 +6,7 @@ mod cgroup;
 mod check;
 mod env;
 mod environment;
+mod hardening;
 mod manifest_errors;
 mod remote_cache;
 mod reports;

@@ -147,6 +147,34 @@ fn sigterm_gives_a_test_its_grace_period_to_clean_up_and_exits_143() {
 }
 
 #[test]
+fn sighup_stops_running_tests_like_sigterm_and_exits_129() {
+    let r = StopRun::new("sleeper", "10m");
+    let mut gob = r.start(&["test", "stop"], "cleanup");
+    let (test, child) = (r.pid("test"), r.pid("child"));
+    signal(&gob, libc::SIGHUP);
+    let status = exit_within(&mut gob, Duration::from_secs(30));
+    let (stdout, stderr) = r.output();
+    assert_eq!(status.code(), Some(129), "{stdout}\n{stderr}");
+    assert!(
+        r.file("cleaned").exists(),
+        "the test got SIGTERM and cleaned up"
+    );
+    assert_gone(&[test, child]);
+}
+
+#[test]
+fn sigquit_to_gob_stops_running_tests_and_exits_131() {
+    let r = StopRun::new("sleeper", "10m");
+    let mut gob = r.start(&["test", "stop"], "");
+    let (test, child) = (r.pid("test"), r.pid("child"));
+    signal(&gob, libc::SIGQUIT);
+    let status = exit_within(&mut gob, Duration::from_secs(30));
+    let (stdout, stderr) = r.output();
+    assert_eq!(status.code(), Some(131), "{stdout}\n{stderr}");
+    assert_gone(&[test, child]);
+}
+
+#[test]
 fn a_binary_ignoring_sigterm_is_killed_after_the_grace_period() {
     let r = StopRun::new("sleeper", "10m");
     let mut gob = r.start(&["test", "stop", "--grace", "1s"], "ignore");

@@ -171,6 +171,20 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
     );
     assert_eq!(with(&["-test.timeout=0"]), None);
     assert_eq!(with(&["-test.run=X"]), Some(Duration::from_secs(120)));
+    assert_eq!(
+        with(&["-test.run", "X", "-test.v", "-test.timeout", "7s"]),
+        Some(Duration::from_secs(7))
+    );
+    assert_eq!(
+        with(&["-test.timeout=99999999999999999999h"]),
+        Some(Duration::from_secs(120)),
+        "a duration go cannot hold is ignored here (the binary refuses it)"
+    );
+    // go's flag parsing stops at `--` and at the first argument that is not a flag.
+    let two_minutes = Some(Duration::from_secs(120));
+    assert_eq!(with(&["positional", "-test.timeout=5s"]), two_minutes);
+    assert_eq!(with(&["--", "-test.timeout=5s"]), two_minutes);
+    assert_eq!(with(&["-test.short", "x", "-test.timeout=5s"]), two_minutes);
 }
 
 #[test]
