@@ -273,6 +273,6 @@ pub struct EnvArgs {
 
 /// A Go-style duration (`5s`, `1m30s`, `500ms`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::manifest::parse_go_duration(text)
+    crate::go::duration::parse_go_duration(text)
         .ok_or_else(|| format!("`{text}` is not a duration like 5s, 1m30s or 500ms"))
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::exit::Exit;
+use crate::base::exit::Exit;
 use crate::manifest::{LocateError, ManifestError, ProblemReport};
 
 /// Everything that can stop a gob command.
@@ -17,14 +17,14 @@ pub enum GobError {
     Manifest(#[from] ManifestError),
     /// A go query failed.
     #[error(transparent)]
-    Go(#[from] crate::gotool::GoToolError),
+    Go(#[from] crate::workspace::gotool::GoToolError),
     /// `go env` reported a version gob cannot read.
     #[error("cannot tell the Go version from GOVERSION={0:?}")]
     GoVersion(String),
     /// go is older than gob supports.
     #[error(
         "gob needs Go 1.{} or newer; `{program}` is {version}",
-        crate::goversion::MIN_MINOR
+        crate::go::version::MIN_MINOR
     )]
     GoTooOld {
         /// The go program.
@@ -40,13 +40,13 @@ pub enum GobError {
     UnknownBinary(#[from] crate::workspace::UnknownBinary),
     /// A name on the command line matches no suite.
     #[error(transparent)]
-    UnknownSuite(#[from] crate::commands::test::UnknownSuite),
+    UnknownSuite(#[from] crate::workspace::suites::UnknownSuite),
     /// `gob init` found a manifest.
     #[error(transparent)]
-    ManifestExists(#[from] crate::commands::init::ManifestExists),
+    ManifestExists(#[from] crate::manifest::ManifestExists),
     /// The workspace lock was not taken.
     #[error(transparent)]
-    Lock(#[from] crate::lock::LockError),
+    Lock(#[from] crate::exec::lock::LockError),
     /// A child could not be started.
     #[error(transparent)]
     Spawn(#[from] crate::exec::SpawnError),
@@ -60,9 +60,9 @@ pub enum GobError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A setting in the environment is malformed.
-    #[error("{0}")]
-    Config(String),
+    /// `GOB_REMOTE_CACHE*` or `[cache]` cannot be used.
+    #[error(transparent)]
+    RemoteCache(#[from] crate::workspace::remotecache::BadRemoteCache),
     /// A build or test failed; the details were already shown.
     #[error("{0}")]
     Failed(String),
@@ -81,16 +81,18 @@ impl GobError {
             | GobError::UnknownBinary(_)
             | GobError::UnknownSuite(_)
             | GobError::ManifestExists(_)
-            | GobError::Config(_) => Exit::Usage,
+            | GobError::RemoteCache(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)
             | GobError::GoTooOld { .. }
             | GobError::Spawn(_)
             | GobError::Io { .. } => Exit::Environment,
-            GobError::Lock(crate::lock::LockError::Busy { .. }) => Exit::Busy,
-            GobError::Lock(crate::lock::LockError::Io { .. }) => Exit::Environment,
-            GobError::Lock(crate::lock::LockError::Interrupted(sig)) => Exit::for_signal(*sig),
+            GobError::Lock(crate::exec::lock::LockError::Busy { .. }) => Exit::Busy,
+            GobError::Lock(crate::exec::lock::LockError::Io { .. }) => Exit::Environment,
+            GobError::Lock(crate::exec::lock::LockError::Interrupted(sig)) => {
+                Exit::for_signal(*sig)
+            }
             GobError::Failed(_) => Exit::Failure,
             GobError::Interrupted(sig) => Exit::for_signal(*sig),
         }

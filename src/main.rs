@@ -3,30 +3,18 @@
 //! Pipeline: manifest → workspace (`go list`) → CPU budget → plan (pure data) → exec → report.
 
 mod analyze;
+mod base;
 mod budget;
 mod cacheprog;
 mod cli;
 mod commands;
-mod context;
 mod error;
-mod events;
 mod exec;
-mod exit;
-mod gotool;
-mod goversion;
-mod hash;
-mod listcache;
-mod lock;
+mod go;
 mod manifest;
-mod paths;
 mod plan;
-mod publish;
-mod redact;
-mod remotecache;
 mod report;
 mod runners;
-mod suites;
-mod timings;
 mod toolexec;
 mod workspace;
 
@@ -34,10 +22,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use base::exit::Exit;
 use cli::{Cli, Command};
-use context::Globals;
+use commands::context::Globals;
 use error::GobError;
-use exit::Exit;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -120,25 +108,19 @@ fn block_on<F: std::future::Future<Output = Result<(), GobError>>>(
     grace: std::time::Duration,
     future: F,
 ) -> Result<(), GobError> {
-    runtime()?.block_on(async {
-        exec::shutdown::install(grace).map_err(|source| GobError::Io {
-            action: "cannot handle signals",
-            path: ".".into(),
-            source,
-        })?;
-        future.await
-    })
-}
-
-/// A current-thread tokio runtime (gob's children and I/O need no more).
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, GobError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    exec::runtime()
         .map_err(|source| GobError::Io {
             action: "cannot start the async runtime",
             path: ".".into(),
             source,
+        })?
+        .block_on(async {
+            exec::shutdown::install(grace).map_err(|source| GobError::Io {
+                action: "cannot handle signals",
+                path: ".".into(),
+                source,
+            })?;
+            future.await
         })
 }
 

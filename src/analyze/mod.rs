@@ -6,6 +6,7 @@
 
 pub mod actiongraph;
 pub mod stats;
+pub mod text;
 pub mod timeline;
 pub mod why;
 
@@ -14,10 +15,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use actiongraph::{Action, Tool};
-
-/// Where the last analysis keeps per-package compile times (for `analyze why`), relative to
-/// the workspace dir.
-pub const LAST_FILE: &str = ".gob/analyze/compile-times.json";
 
 /// Compile seconds per import path, as the last `gob analyze` measured them.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]

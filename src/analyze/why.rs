@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use crate::gotool::PackageImports;
+use crate::workspace::gotool::PackageImports;
 
 /// What `why` found for one binary.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +84,44 @@ fn reachable<'a>(
         }
     }
     seen
+}
+
+/// The text `gob analyze why PKG` prints: for each binary (`binaries`, the output names in
+/// the order of `found`), the chain that pulls `package` in and what it costs to compile,
+/// from the last analysis' `times` when there are some.
+pub fn render(
+    binaries: &[&str],
+    found: &[Chain],
+    package: &str,
+    times: Option<&super::CompileTimes>,
+) -> String {
+    let mut out = String::new();
+    for (binary, found) in binaries.iter().zip(found) {
+        if found.chain.is_empty() {
+            out.push_str(&format!("{binary}: does not import {package}\n"));
+            continue;
+        }
+        out.push_str(&format!("{binary}: {}\n", found.chain.join(" → ")));
+        let others = found.exclusive.len().saturating_sub(1);
+        match times {
+            Some(t) => {
+                let cost: f64 = found
+                    .exclusive
+                    .iter()
+                    .filter_map(|p| t.packages.get(p))
+                    .sum();
+                let own = t.packages.get(package).copied().unwrap_or(0.0);
+                let cache = if t.cold { "cold" } else { "warm" };
+                out.push_str(&format!(
+                    "  compiling {package} took {own:.2}s; with the {others} packages only it pulls in, {cost:.2}s ({cache} cache, last gob analyze)\n"
+                ));
+            }
+            None => out.push_str(&format!(
+                "  it pulls in {others} packages only it needs; run `gob analyze` for their compile time\n"
+            )),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

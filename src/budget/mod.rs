@@ -51,18 +51,14 @@ impl CpuFacts {
 
     /// The GOMAXPROCS a Go program picks by itself: Go 1.25+ reads the leaf cgroup only,
     /// never below 2 (runtime/cgroup_linux.go); older Go only the affinity mask.
-    pub fn go_runtime_default(&self, version: &crate::goversion::GoVersion) -> usize {
-        let affinity = self.affinity.unwrap_or(1);
-        if !version.at_least(25) {
-            return affinity;
-        }
+    pub fn go_runtime_default(&self, version: &crate::go::version::GoVersion) -> usize {
         let leaf = self
             .cgroup_limits
             .iter()
             .filter(|l| l.leaf)
-            .map(|l| l.cpus().max(2))
+            .map(CgroupLimit::cpus)
             .min();
-        leaf.map_or(affinity, |limit| affinity.min(limit))
+        crate::go::gomaxprocs::runtime_default(version, self.affinity.unwrap_or(1), leaf)
     }
 
     /// min(affinity, tightest cgroup), at least 1.

@@ -1,7 +1,7 @@
 //! Budget resolution: detection and the override order (-j, GOB_JOBS, GOMAXPROCS).
 
 use super::*;
-use crate::goversion::GoVersion;
+use crate::go::version::GoVersion;
 
 fn facts(affinity: usize, quotas: &[(u64, bool)]) -> CpuFacts {
     CpuFacts {

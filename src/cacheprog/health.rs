@@ -27,7 +27,7 @@ impl Health {
     pub fn new(local: &LocalStore, url: &str) -> Health {
         let marker = local.dir().join(format!(
             "remote-down-{:016x}",
-            crate::hash::fnv1a(url.as_bytes())
+            crate::base::hash::fnv1a(url.as_bytes())
         ));
         let recent = read_recent(&marker);
         Health {
@@ -59,11 +59,11 @@ impl Health {
             *slot = Some(error.to_string());
         }
         if read_recent(&self.marker).is_none() {
-            let _ = crate::paths::write_atomically(&self.marker, error.as_bytes());
+            let _ = crate::base::paths::write_atomically(&self.marker, error.as_bytes());
             eprintln!(
                 "gob: warning: remote cache {} failed ({}); continuing with the local cache",
-                crate::redact::credentials(&self.url),
-                crate::redact::credentials(error)
+                crate::base::redact::credentials(&self.url),
+                crate::base::redact::credentials(error)
             );
         }
     }

@@ -65,7 +65,7 @@ impl LocalStore {
         std::fs::create_dir_all(dir)?;
         let dir = std::path::absolute(dir)?;
         if !dir.join(MARKER).exists() && holds_only_store_files(&dir) {
-            let _ = crate::paths::write_cache_file(&dir.join(MARKER), MARKER_TEXT.as_bytes());
+            let _ = crate::base::paths::write_cache_file(&dir.join(MARKER), MARKER_TEXT.as_bytes());
         }
         Ok(LocalStore { dir })
     }
@@ -133,7 +133,7 @@ impl LocalStore {
             Some(path) => path,
             None => {
                 let path = self.output_path(output_id);
-                crate::paths::write_cache_file(&path, body)
+                crate::base::paths::write_cache_file(&path, body)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 path
             }
@@ -155,7 +155,7 @@ impl LocalStore {
             .as_nanos();
         let line = format!("{} {size} {nanos}\n", hex(output_id));
         let path = self.action_path(action);
-        crate::paths::write_cache_file(&path, line.as_bytes())
+        crate::base::paths::write_cache_file(&path, line.as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 

@@ -174,7 +174,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
         } else if origin.as_ref() == Some(&attempt.url().origin()) {
             attempt.follow()
         } else {
-            let to = crate::redact::credentials(attempt.url().as_str());
+            let to = crate::base::redact::credentials(attempt.url().as_str());
             attempt.error(format!(
                 "redirected to another origin ({to}), not followed: the auth header must not leave the remote"
             ))

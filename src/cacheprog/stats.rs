@@ -6,8 +6,6 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use serde::{Deserialize, Serialize};
-
 /// Counters of one process.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -25,29 +23,7 @@ pub struct Stats {
     first_corrupt: Mutex<Option<String>>,
 }
 
-/// The totals of one or more processes.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Totals {
-    /// Gets answered from the local store.
-    pub local_hits: u64,
-    /// Gets answered from the remote.
-    pub remote_hits: u64,
-    /// Gets answered with a miss.
-    pub misses: u64,
-    /// Puts stored locally.
-    pub puts: u64,
-    /// Puts uploaded.
-    pub uploads: u64,
-    /// Remote entries ignored because they failed verification.
-    pub corrupt: u64,
-    /// The first corrupt entry, described.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub corrupt_example: Option<String>,
-    /// Why the remote was not (or no longer) used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_error: Option<String>,
-}
+pub use crate::base::events::Totals;
 
 impl Stats {
     /// Adds one to `counter`.
@@ -114,7 +90,7 @@ impl Totals {
             sum.remote_error = sum.remote_error.or(totals.remote_error);
         }
         // The examples name URLs, which may carry a password.
-        let redact = |text: Option<String>| text.map(|t| crate::redact::credentials(&t));
+        let redact = |text: Option<String>| text.map(|t| crate::base::redact::credentials(&t));
         sum.corrupt_example = redact(sum.corrupt_example);
         sum.remote_error = redact(sum.remote_error);
         Some(sum)

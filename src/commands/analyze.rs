@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analyze::actiongraph::{self, Action};
-use crate::analyze::stats::{self, Analysis};
-use crate::analyze::{CompileTimes, LAST_FILE, timeline, why};
+use crate::analyze::actiongraph;
+use crate::analyze::stats;
+use crate::analyze::{CompileTimes, timeline, why};
+use crate::base::state::{ANALYZE_DIR, ANALYZE_TIMES_FILE};
 use crate::cli::{AnalyzeArgs, AnalyzeCommand};
-use crate::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_merged};
 use crate::manifest::Manifest;
@@ -81,7 +82,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         Default::default()
     };
     let lanes = timeline::lanes(&actions, &workers);
-    let text = report(&actions, &analysis);
+    let text = crate::analyze::text::report(&actions, &analysis);
     if args.json {
         println!(
             "{}",
@@ -91,13 +92,13 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         print!("{text}");
     }
     let write = |path: &PathBuf, text: String| {
-        crate::paths::write_atomically(&globals.cwd.join(path), text.as_bytes()).map_err(|source| {
-            GobError::Io {
+        crate::base::paths::write_atomically(&globals.cwd.join(path), text.as_bytes()).map_err(
+            |source| GobError::Io {
                 action: "cannot write",
                 path: path.clone(),
                 source,
-            }
-        })
+            },
+        )
     };
     if let Some(path) = &args.trace {
         write(
@@ -119,8 +120,8 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         }
     }
     let times = CompileTimes::of(&actions, !args.warm);
-    let _ = crate::paths::write_atomically(
-        &manifest.workspace_dir.join(LAST_FILE),
+    let _ = crate::base::paths::write_atomically(
+        &manifest.workspace_dir.join(ANALYZE_TIMES_FILE),
         serde_json::to_string_pretty(&times)
             .unwrap_or_default()
             .as_bytes(),
@@ -136,13 +137,13 @@ impl ScratchDir {
     /// Creates this run's dir. Runs hold the workspace lock, so any other `run-*` dir was
     /// left by a run that was killed: removed first (a cold GOCACHE can be gigabytes).
     fn create(manifest: &Manifest) -> Result<ScratchDir, GobError> {
-        let parent = manifest.workspace_dir.join(".gob/analyze");
+        let parent = manifest.workspace_dir.join(ANALYZE_DIR);
         let io = |path: &Path, action, source| GobError::Io {
             action,
             path: path.to_path_buf(),
             source,
         };
-        crate::paths::refuse_symlinks(&manifest.workspace_dir, &parent)
+        crate::base::paths::refuse_symlinks(&manifest.workspace_dir, &parent)
             .map_err(|e| io(&parent, "refusing to write to", e))?;
         for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
             if entry.file_name().to_string_lossy().starts_with("run-") {
@@ -173,24 +174,11 @@ fn read(path: &Path) -> Result<String, GobError> {
     })
 }
 
-/// `call` with go's debug flags after the subcommand, and its outputs sent to `out`.
 fn instrument(call: &GoCommand, graph: &Path, trace: &Path, out: &Path) -> GoCommand {
-    let mut command = call.clone();
-    let mut args = Vec::with_capacity(call.args.len() + 2);
-    let mut rest = call.args.iter();
-    if let Some(sub) = rest.next() {
-        args.push(sub.clone());
+    GoCommand {
+        args: crate::go::debugflags::with_debug_flags(&call.args, graph, trace, out),
+        ..call.clone()
     }
-    args.push(format!("-debug-actiongraph={}", graph.display()));
-    args.push(format!("-debug-trace={}", trace.display()));
-    while let Some(arg) = rest.next() {
-        args.push(arg.clone());
-        if arg == "-o" && rest.next().is_some() {
-            args.push(format!("{}/", out.display()));
-        }
-    }
-    command.args = args;
-    command
 }
 
 /// The `go build` calls `gob build` would make for `names`.
@@ -210,97 +198,14 @@ fn test_calls(manifest: &Manifest, ctx: &Context, suite: &str) -> Result<Vec<GoC
         integ: false,
         timings: None,
     };
-    let specs = super::test::select(manifest, &selection)?;
-    let expanded = crate::suites::expand(manifest, &specs, &ctx.go)?;
+    let specs = crate::workspace::suites::select(manifest, &selection.suites, selection.integ)?;
+    let expanded = crate::workspace::suites::expand(manifest, &specs, &ctx.go)?;
     let plan_ctx = ctx.test_plan_context(manifest);
     Ok(expanded
         .iter()
         .flat_map(|s| plan_integ_compiles(s.spec, &s.test_packages(), &plan_ctx).0)
         .map(|b| b.command)
         .collect())
-}
-
-/// The text report.
-pub fn report(actions: &[Action], a: &Analysis) -> String {
-    let mut out = String::new();
-    let line = |out: &mut String, label: &str, text: String| {
-        out.push_str(&format!("{label:<15}{text}\n"));
-    };
-    line(&mut out, "wall time", format!("{:.2}s", a.wall));
-    let tools: Vec<String> = a
-        .by_tool
-        .iter()
-        .map(|(t, s)| format!("{t} {s:.2}s"))
-        .collect();
-    line(
-        &mut out,
-        "work",
-        format!(
-            "{:.2}s in {} actions ({})",
-            a.total,
-            actions.len(),
-            tools.join(", ")
-        ),
-    );
-    let modules: Vec<String> = a
-        .by_module
-        .iter()
-        .take(8)
-        .map(|(m, s)| format!("{m} {s:.2}s"))
-        .collect();
-    line(&mut out, "by module", modules.join(" · "));
-    out.push_str("slowest actions:\n");
-    for &i in &a.slowest {
-        out.push_str(&format!(
-            "  {:>7.2}s  {}\n",
-            actions[i].duration(),
-            describe(&actions[i])
-        ));
-    }
-    out.push_str(&format!(
-        "critical path: {:.2}s in {} actions\n",
-        a.critical,
-        a.critical_path.len()
-    ));
-    for &i in &a.critical_path {
-        if actions[i].duration() >= 0.005 {
-            out.push_str(&format!(
-                "  {:>7.2}s  {}\n",
-                actions[i].duration(),
-                describe(&actions[i])
-            ));
-        }
-    }
-    let per_cpu = a.total / a.budget.max(1) as f64;
-    line(
-        &mut out,
-        "lower bound",
-        format!(
-            "{:.2}s = max(critical path {:.2}s, work {:.2}s / {} CPUs = {per_cpu:.2}s)",
-            a.lower_bound, a.critical, a.total, a.budget
-        ),
-    );
-    let verdict = if a.critical >= per_cpu {
-        "the critical path bounds this build: more CPUs would not make it faster".to_string()
-    } else {
-        format!(
-            "more CPUs would help: with enough of them the bound falls to the critical path ({:.2}s)",
-            a.critical
-        )
-    };
-    line(
-        &mut out,
-        "verdict",
-        format!(
-            "took {:.2}x the lower bound; {verdict}",
-            a.wall / a.lower_bound.max(1e-9)
-        ),
-    );
-    out
-}
-
-fn describe(a: &Action) -> String {
-    format!("{} {} [{}]", a.mode, a.package, a.tool.name()).replace("  ", " ")
 }
 
 /// `gob analyze why PKG`.
@@ -314,34 +219,12 @@ fn explain(
     let mains: Vec<String> = binaries.iter().map(|b| b.import_path.clone()).collect();
     let patterns: Vec<&str> = mains.iter().map(String::as_str).collect();
     let graph = ctx.go.import_graph(&patterns)?;
-    let times: Option<CompileTimes> = std::fs::read(manifest.workspace_dir.join(LAST_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    for (binary, found) in binaries.iter().zip(why::explain(&graph, &mains, package)) {
-        if found.chain.is_empty() {
-            println!("{}: does not import {package}", binary.output_name);
-            continue;
-        }
-        println!("{}: {}", binary.output_name, found.chain.join(" → "));
-        match &times {
-            Some(t) => {
-                let cost: f64 = found
-                    .exclusive
-                    .iter()
-                    .filter_map(|p| t.packages.get(p))
-                    .sum();
-                let own = t.packages.get(package).copied().unwrap_or(0.0);
-                println!(
-                    "  compiling {package} took {own:.2}s; with the {} packages only it pulls in, {cost:.2}s ({} cache, last gob analyze)",
-                    found.exclusive.len().saturating_sub(1),
-                    if t.cold { "cold" } else { "warm" }
-                );
-            }
-            None => println!(
-                "  it pulls in {} packages only it needs; run `gob analyze` for their compile time",
-                found.exclusive.len().saturating_sub(1)
-            ),
-        }
-    }
+    let times: Option<CompileTimes> =
+        std::fs::read(manifest.workspace_dir.join(ANALYZE_TIMES_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    let names: Vec<&str> = binaries.iter().map(|b| b.output_name.as_str()).collect();
+    let found = why::explain(&graph, &mains, package);
+    print!("{}", why::render(&names, &found, package, times.as_ref()));
     Ok(())
 }

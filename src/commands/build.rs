@@ -3,13 +3,14 @@
 use std::time::{Instant, SystemTime};
 
 use crate::cli::BuildArgs;
-use crate::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
+use crate::exec::publish::{Published, publish};
 use crate::exec::{Outcome, run_merged};
 use crate::manifest::Manifest;
 use crate::plan::{BuildPlan, PlanContext, plan_build};
-use crate::publish::{Published, publish};
 use crate::report::{GobEvent, ReportOptions, Reporter, binaries, plural};
+use crate::runners::Events;
 use crate::workspace::{out_dir, select_binaries};
 
 /// Runs `gob build`.
@@ -19,7 +20,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     let ctx =
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     let out_dir = match &args.out_dir {
-        Some(dir) => crate::paths::normalize(&globals.cwd.join(dir)),
+        Some(dir) => crate::base::paths::normalize(&globals.cwd.join(dir)),
         None => out_dir(&manifest),
     };
     let plan = make_plan(&manifest, &ctx, &args.names, out_dir)?;
@@ -35,6 +36,7 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     }
     prepare_dirs(&plan, &manifest.workspace_dir, args.out_dir.is_some())?;
     let options = ReportOptions {
+        env: crate::commands::context::report_env(),
         json: args.json,
         workspace_dir: manifest.workspace_dir.clone(),
         ..ReportOptions::default()
@@ -85,7 +87,7 @@ async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usiz
         });
         if let Outcome::Interrupted(sig) = outcome {
             let staged = batch.outputs.iter().map(|o| o.staged.as_path());
-            crate::paths::remove_written_since(staged, call_started);
+            crate::go::outputs::remove_written_since(staged, call_started);
             eprintln!(
                 "gob: stopped: {} published before the stop",
                 binaries(updated + up_to_date)
@@ -96,7 +98,7 @@ async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usiz
             // After a failed call, publish only what go wrote or touched during it: go builds
             // the other binaries of the call and refreshes their mtime (work/exec.go).
             if outcome != Outcome::Succeeded
-                && !crate::paths::written_since(&output.staged, call_started)
+                && !crate::go::outputs::written_since(&output.staged, call_started)
             {
                 failed.push(output.output_name.clone());
                 continue;
@@ -152,11 +154,11 @@ fn prepare_dirs(
             source,
         };
         if checked {
-            crate::paths::refuse_symlinks(workspace_dir, dir)
+            crate::base::paths::refuse_symlinks(workspace_dir, dir)
                 .map_err(|e| io("refusing to write to", e))?;
         }
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create", e))?;
-        crate::paths::remove_stale_temps(dir);
+        crate::base::paths::remove_stale_temps(dir);
     }
     Ok(())
 }
@@ -179,7 +181,7 @@ pub fn make_plan(
 }
 
 fn print_plan(plan: &BuildPlan, manifest: &Manifest) {
-    let rel = |p: &std::path::Path| crate::paths::relative_to(p, &manifest.workspace_dir);
+    let rel = |p: &std::path::Path| crate::base::paths::relative_to(p, &manifest.workspace_dir);
     for (i, batch) in plan.batches.iter().enumerate() {
         println!("# call {} of {}", i + 1, plan.batches.len());
         println!("{}", batch.command);

@@ -3,7 +3,7 @@
 use crate::cacheprog::{Options, remote::RemoteOptions, serve};
 use crate::cli::CacheprogArgs;
 use crate::error::GobError;
-use crate::remotecache::STATS_ENV;
+use crate::workspace::remotecache::STATS_ENV;
 
 /// Runs the cache program until go closes it. No signal handlers: a signal ends it at once,
 /// which loses nothing (every local file is written whole or not at all).
@@ -28,7 +28,12 @@ pub fn run(args: &CacheprogArgs) -> Result<(), GobError> {
         read_only: args.read_only,
         stats_file: std::env::var_os(STATS_ENV).map(Into::into),
     };
-    crate::runtime()?
+    crate::exec::runtime()
+        .map_err(|source| GobError::Io {
+            action: "cannot start the async runtime",
+            path: ".".into(),
+            source,
+        })?
         .block_on(serve(options))
         .map_err(|e| GobError::Failed(format!("cacheprog: {e}")))
 }

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::context::{Context, Globals, load_manifest};
+use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckSuite, plan_check};
@@ -15,7 +15,7 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
     let specs: Vec<_> = manifest.suites.iter().collect();
-    let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
+    let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let suites: Vec<CheckSuite> = expanded
         .iter()
         .map(|s| CheckSuite {

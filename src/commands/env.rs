@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use crate::budget::{Budget, BudgetOrigin, CgroupVersion};
 use crate::cli::EnvArgs;
-use crate::context::{Context, Globals, load_optional_manifest};
+use crate::commands::context::{Context, Globals, load_optional_manifest};
 use crate::error::GobError;
-use crate::gotool::GoEnv;
-use crate::goversion::{CompileConcurrency, compile_concurrency};
+use crate::go::compiler::{CompileConcurrency, compile_concurrency};
+use crate::workspace::gotool::GoEnv;
 
 /// Everything `gob env` reports.
 #[derive(Debug, Serialize)]
@@ -28,7 +28,7 @@ struct EnvReport<'a> {
 #[derive(Debug, Serialize)]
 struct RemoteCacheReport {
     #[serde(flatten)]
-    cache: crate::remotecache::RemoteCache,
+    cache: crate::workspace::remotecache::RemoteCache,
     gocacheprog: String,
 }
 
@@ -51,11 +51,11 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
         compile_concurrency: compile_concurrency(&ctx.version, cpus, cpus, &ctx.compile_env),
         go_default_gomaxprocs: ctx.budget.facts.go_runtime_default(&ctx.version),
         remote_cache: ctx.remote_cache.as_ref().map(|r| RemoteCacheReport {
-            cache: crate::remotecache::RemoteCache {
+            cache: crate::workspace::remotecache::RemoteCache {
                 url: r.cache.display_url(),
                 ..r.cache.clone()
             },
-            gocacheprog: crate::redact::credentials(&r.gocacheprog),
+            gocacheprog: crate::base::redact::credentials(&r.gocacheprog),
         }),
         warnings: ctx.warnings(),
     };
@@ -157,7 +157,7 @@ fn print_text(r: &EnvReport) {
             );
         }
         None if !r.go.gocacheprog.is_empty() => {
-            let gocacheprog = crate::redact::credentials(&r.go.gocacheprog);
+            let gocacheprog = crate::base::redact::credentials(&r.go.gocacheprog);
             println!("GOCACHEPROG       {gocacheprog}");
         }
         None => {}

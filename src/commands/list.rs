@@ -1,7 +1,7 @@
 //! `gob list`: the binaries (output name, package, import path) and the suites with the
 //! packages they run, as gob resolves them with `go list`.
 
-use crate::context::{Context, Globals, load_manifest};
+use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
 use crate::workspace::out_dir;
 
@@ -10,7 +10,7 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
     let binaries = ctx.resolve_binaries(&manifest)?;
-    let out = crate::paths::relative_to(&out_dir(&manifest), &manifest.workspace_dir);
+    let out = crate::base::paths::relative_to(&out_dir(&manifest), &manifest.workspace_dir);
     println!("binaries ({}, into {}/):", binaries.len(), out.display());
     let width = binaries
         .iter()
@@ -24,7 +24,7 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
         );
     }
     let specs: Vec<_> = manifest.suites.iter().collect();
-    let suites = crate::suites::expand(&manifest, &specs, &ctx.go)?;
+    let suites = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     println!("suites ({}):", suites.len());
     for s in &suites {
         let kind = if s.spec.integ { "integration" } else { "unit" };

@@ -1,11 +1,16 @@
-//! One module per subcommand: each wires the pipeline stages together and reports.
+//! The last stage: one module per subcommand, each wiring the stages together. `context`
+//! loads what every command needs (manifest, go, budget, remote cache) and reads the
+//! environment the reporters need, once, at this edge; `sharding` is the split shared by
+//! `gob test --shard` and `gob shards`.
 
 pub mod analyze;
 pub mod build;
 pub mod cacheprog;
 pub mod check;
+pub mod context;
 pub mod env;
 pub mod init;
 pub mod list;
+pub mod sharding;
 pub mod shards;
 pub mod test;

@@ -3,36 +3,26 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use std::path::PathBuf;
-
-use crate::cli::{SuiteSelection, TestArgs};
-use crate::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::base::state::TEST_BIN_DIR;
+use crate::cli::TestArgs;
+use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
-use crate::manifest::{Manifest, SuiteSpec};
-use crate::plan::test::{TEST_BIN_DIR, TestPackage};
+use crate::plan::test::TestPackage;
+use crate::report::timings::History;
 use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter};
+use crate::runners::Events;
 use crate::runners::{SuiteRun, integ, unit};
-use crate::timings::History;
-
-/// A name on the command line that matches no suite.
-#[derive(Debug, thiserror::Error)]
-#[error("no test suite named `{name}` in the manifest{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
-pub struct UnknownSuite {
-    /// The name asked for.
-    pub name: String,
-    /// The closest known name.
-    pub suggestion: Option<String>,
-}
 
 /// Runs `gob test`.
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
-    let specs = select(&manifest, &args.selection)?;
+    let specs =
+        crate::workspace::suites::select(&manifest, &args.selection.suites, args.selection.integ)?;
     let _lock = lock_workspace(globals, &manifest).await?;
     let ctx =
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
-    let expanded = crate::suites::expand(&manifest, &specs, &ctx.go)?;
+    let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let pairs = expanded.iter().flat_map(|s| {
         s.packages
             .iter()
@@ -41,11 +31,11 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(note) = race_and_plain_note(pairs) {
         eprintln!("{note}");
     }
-    let timings = timings_path(globals, &manifest, &args.selection);
+    let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let mut runs: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
     if let Some(shard) = args.shard {
         let history = History::load(&timings);
-        let shards = super::shards::plan(&expanded, &history, shard.count);
+        let shards = super::sharding::plan(&expanded, &history, shard.count);
         let mine = &shards[shard.index - 1];
         let total: usize = runs.iter().map(Vec::len).sum();
         eprintln!(
@@ -68,6 +58,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     };
     let plan_ctx = ctx.test_plan_context(&manifest);
     let options = ReportOptions {
+        env: crate::commands::context::report_env(),
         json: args.json,
         junit: args.junit.clone(),
         timings: Some(timings),
@@ -88,7 +79,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
                 .workspace_dir
                 .join(TEST_BIN_DIR)
                 .join(&suite.spec.name);
-            crate::paths::refuse_symlinks_within(&plan_ctx.workspace_dir, &bin_dir).map_err(
+            crate::base::paths::refuse_symlinks_within(&plan_ctx.workspace_dir, &bin_dir).map_err(
                 |source| GobError::Io {
                     action: "refusing to write to",
                     path: bin_dir.clone(),
@@ -150,44 +141,6 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         )));
     }
     Ok(())
-}
-
-/// The timing history file: `--timings` (relative to the current dir) or the workspace's.
-pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSelection) -> PathBuf {
-    match &selection.timings {
-        Some(path) => globals.cwd.join(path),
-        None => manifest.workspace_dir.join(crate::timings::DEFAULT_PATH),
-    }
-}
-
-/// The suites to run: the named ones, else every integ or every unit suite.
-pub fn select<'m>(
-    manifest: &'m Manifest,
-    args: &SuiteSelection,
-) -> Result<Vec<&'m SuiteSpec>, GobError> {
-    if args.suites.is_empty() {
-        return Ok(manifest
-            .suites
-            .iter()
-            .filter(|s| s.integ == args.integ)
-            .collect());
-    }
-    let known: Vec<&str> = manifest.suites.iter().map(|s| s.name.as_str()).collect();
-    args.suites
-        .iter()
-        .map(|name| {
-            manifest
-                .suites
-                .iter()
-                .find(|s| &s.name == name)
-                .ok_or_else(|| {
-                    GobError::UnknownSuite(UnknownSuite {
-                        name: name.clone(),
-                        suggestion: crate::manifest::closest(name, &known).map(String::from),
-                    })
-                })
-        })
-        .collect()
 }
 
 /// -race builds share no cache with plain builds: a note when one run builds a package both

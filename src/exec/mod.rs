@@ -9,6 +9,8 @@
 
 mod group;
 mod lines;
+pub mod lock;
+pub mod publish;
 pub mod shutdown;
 
 use std::future::Future;
@@ -54,6 +56,13 @@ pub struct SpawnError {
     pub dir: String,
     /// Why.
     pub source: std::io::Error,
+}
+
+/// A current-thread tokio runtime (gob's children and I/O need no more).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Runs `command` with inherited stdio (go's output reaches the user unchanged) and waits.

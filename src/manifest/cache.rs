@@ -108,6 +108,6 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
         auth_env: auth_env.map(|l| l.value),
         auth_header: auth_header.map_or_else(|| "Authorization".to_string(), |l| l.value),
         timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
-        dir: dir.map(|d| crate::paths::normalize(&base.join(d.value))),
+        dir: dir.map(|d| crate::base::paths::normalize(&base.join(d.value))),
     }
 }

@@ -33,6 +33,14 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, LocateEr
         .ok_or_else(|| LocateError::NotFound(start.to_path_buf()))
 }
 
+/// A manifest that refuses to be overwritten.
+#[derive(Debug, thiserror::Error)]
+#[error("{} already exists; gob init never overwrites a manifest", path.display())]
+pub struct ManifestExists {
+    /// The existing file.
+    pub path: std::path::PathBuf,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use toml::de::DeTable;
 
 pub use cache::{CacheSpec, check_remote_url};
-pub use locate::{LocateError, locate};
+pub use locate::{LocateError, ManifestExists, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
-pub use suite::{SuiteSpec, parse_go_duration};
+pub use suite::SuiteSpec;
 
 /// The manifest's file name, found by walking up from the current directory.
 pub const FILE_NAME: &str = "gobuild.toml";
@@ -222,7 +222,7 @@ fn read_workspace(
         ));
         return None;
     }
-    Some(crate::paths::normalize(&resolved))
+    Some(crate::base::paths::normalize(&resolved))
 }
 
 fn read_settings(reader: &mut TableReader, problems: &mut Vec<Problem>) -> SettingsSpec {

@@ -37,27 +37,7 @@ pub struct SuiteSpec {
     pub vet: Vet,
 }
 
-/// The `vet` setting of a suite.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Vet {
-    /// go's default subset.
-    Default,
-    /// `-vet=off`.
-    Off,
-    /// `-vet=LIST`, e.g. "atomic,bool".
-    Checks(String),
-}
-
-impl Vet {
-    /// The go test flag for this setting, if any.
-    pub fn flag(&self) -> Option<String> {
-        match self {
-            Vet::Default => None,
-            Vet::Off => Some("-vet=off".to_string()),
-            Vet::Checks(list) => Some(format!("-vet={list}")),
-        }
-    }
-}
+pub use crate::go::vet::Vet;
 
 pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) -> Vec<SuiteSpec> {
     let Some((table, _)) = top.table("test", problems) else {
@@ -86,7 +66,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
                 )
                 .with_help(format!(
                     "it names the dir {}/<suite>; use letters, digits, - and _",
-                    crate::plan::test::TEST_BIN_DIR
+                    crate::base::state::TEST_BIN_DIR
                 )),
             );
             continue;
@@ -169,52 +149,13 @@ fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Prob
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// The longest duration Go can hold: an int64 of nanoseconds (~2562047h); time.ParseDuration
-/// refuses longer ones, and so does gob.
-const MAX_GO_DURATION_SECS: f64 = i64::MAX as f64 / 1e9;
-
-/// Parses a Go-style duration ("90s", "10m", "1h30m", "1.5s", "500ms"); `None` for text
-/// that is not one, for zero, and for one longer than Go's limit.
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0.0_f64;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    if !(total > 0.0 && total <= MAX_GO_DURATION_SECS) {
-        return None;
-    }
-    Duration::try_from_secs_f64(total).ok()
-}
-
 /// Parses a `timeout` value of `table` (e.g. `[test.unit]`), or records why it is not one.
 pub(super) fn parse_timeout(
     table: &str,
     text: &Located<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Duration> {
-    let parsed = parse_go_duration(&text.value);
+    let parsed = crate::go::duration::parse_go_duration(&text.value);
     if parsed.is_none() {
         problems.push(
             Problem::new(
@@ -228,36 +169,4 @@ pub(super) fn parse_timeout(
         );
     }
     parsed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("10m"), Some(Duration::from_secs(600)));
-        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_go_duration("10"), None);
-        assert_eq!(parse_go_duration("ten minutes"), None);
-        assert_eq!(parse_go_duration("0s"), None);
-        assert_eq!(
-            parse_go_duration("2562047h"),
-            Some(Duration::from_secs(2562047 * 3600))
-        );
-    }
-
-    #[test]
-    fn huge_durations_are_refused_not_a_panic() {
-        for text in [
-            "99999999999999999999h",
-            "2562048h",
-            "1e400s",
-            "9".repeat(400).as_str(),
-        ] {
-            assert_eq!(parse_go_duration(text), None, "{text}");
-        }
-    }
 }

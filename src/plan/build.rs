@@ -16,11 +16,9 @@ use std::path::PathBuf;
 
 use super::batches::split_unique;
 use super::command::GoCommand;
-use super::settings::BuildSettings;
+use crate::base::state::STAGING_DIR;
 use crate::workspace::ResolvedBinary;
-
-/// The staging area, relative to the workspace dir.
-pub const STAGING_DIR: &str = ".gob/build";
+use crate::workspace::settings::BuildSettings;
 
 /// The resolved inputs planning needs besides the binaries.
 #[derive(Debug, Clone)]
@@ -102,7 +100,7 @@ fn batch_for(
         .join(format!("{}-{ordinal}", settings.fingerprint()));
     let staging_arg = format!(
         "{}/",
-        crate::paths::relative_to(&staging_dir, &ctx.workspace_dir).display()
+        crate::base::paths::relative_to(&staging_dir, &ctx.workspace_dir).display()
     );
     let mut args = vec!["build".to_string(), "-o".to_string(), staging_arg];
     if !settings.tags.is_empty() {

@@ -58,7 +58,7 @@ pub fn plan_check(
                 .map(|s| s.to_string())
                 .collect();
             // go splits -toolexec like a command line: a path with a space must be quoted.
-            args.push(format!("-toolexec={}", super::quoted::join(&[wrapper])));
+            args.push(format!("-toolexec={}", crate::go::quoted::join(&[wrapper])));
             if !tags.is_empty() {
                 args.extend(["-tags".to_string(), tags.join(",")]);
             }

@@ -23,7 +23,7 @@ impl fmt::Display for GoCommand {
         let dir = self.dir.to_string_lossy();
         write!(f, "cd {} && ", shell_words::quote(&dir))?;
         // Printed for people: a remote cache URL in GOCACHEPROG may carry a password.
-        let word = |w: &str| shell_words::quote(&crate::redact::credentials(w)).into_owned();
+        let word = |w: &str| shell_words::quote(&crate::base::redact::credentials(w)).into_owned();
         for (key, value) in &self.env {
             write!(f, "{key}={} ", word(value))?;
         }

@@ -8,9 +8,6 @@ pub mod batches;
 pub mod build;
 pub mod check;
 pub mod command;
-pub mod names;
-pub mod quoted;
-pub mod settings;
 pub mod shard;
 pub mod test;
 

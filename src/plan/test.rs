@@ -17,21 +17,12 @@ use std::time::Duration;
 
 use super::batches::split_unique;
 use super::command::GoCommand;
-use super::names::test_binary_name;
-use crate::goversion::GoVersion;
+use crate::base::state::TEST_BIN_DIR;
+use crate::go::duration::go_duration;
+use crate::go::names::test_binary_name;
+use crate::go::version::GoVersion;
 use crate::manifest::SuiteSpec;
-
-/// Where persistent test binaries live, relative to the workspace dir.
-pub const TEST_BIN_DIR: &str = ".gob/test";
-
-/// A package with test files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestPackage {
-    /// Import path.
-    pub import_path: String,
-    /// Absolute package dir (where its test binary runs).
-    pub dir: PathBuf,
-}
+pub use crate::workspace::suites::TestPackage;
 
 /// Resolved inputs of test planning.
 #[derive(Debug, Clone)]
@@ -135,7 +126,7 @@ pub fn plan_integ_compiles(
     ctx: &TestPlanContext,
 ) -> (Vec<CompileBatch>, bool) {
     let suite_dir = ctx.workspace_dir.join(TEST_BIN_DIR).join(&suite.name);
-    let rel = |p: &Path| crate::paths::relative_to(p, &ctx.workspace_dir);
+    let rel = |p: &Path| crate::base::paths::relative_to(p, &ctx.workspace_dir);
     let compile = |out: String, pkgs: Vec<String>| compile_command(suite, out, pkgs, ctx);
     if !ctx.version.at_least(21) {
         let batches = packages
@@ -204,7 +195,7 @@ pub fn plan_single_compile(
     binary: &TestBinary,
     ctx: &TestPlanContext,
 ) -> GoCommand {
-    let out = crate::paths::relative_to(&binary.path, &ctx.workspace_dir);
+    let out = crate::base::paths::relative_to(&binary.path, &ctx.workspace_dir);
     let packages = vec![binary.package.import_path.clone()];
     compile_command(suite, out.display().to_string(), packages, ctx)
 }
@@ -302,29 +293,13 @@ fn effective_timeout(default: Duration, args: &[String]) -> Option<Duration> {
         let (true, Some(value)) = (name == "test.timeout", value) else {
             continue;
         };
-        if let Some(d) = crate::manifest::parse_go_duration(&value) {
+        if let Some(d) = crate::go::duration::parse_go_duration(&value) {
             timeout = (!d.is_zero()).then_some(d);
         } else if value.trim() == "0" {
             timeout = None;
         }
     }
     timeout
-}
-
-/// A duration as go's flag parser reads it.
-pub fn go_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        let s = d.as_secs();
-        if s.is_multiple_of(3600) {
-            format!("{}h0m0s", s / 3600)
-        } else if s.is_multiple_of(60) {
-            format!("{}m0s", s / 60)
-        } else {
-            format!("{s}s")
-        }
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 
-use crate::events::TestEvent;
+use crate::base::events::TestEvent;
 
 /// How a package ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -288,7 +288,7 @@ pub fn build_output(ev: &TestEvent) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::parse_line;
+    use crate::base::events::parse_line;
 
     fn feed(lines: &[&str]) -> (Collector, Vec<PackageResult>) {
         let mut c = Collector::default();

@@ -32,8 +32,8 @@ impl GithubActions {
     }
 
     fn file(&self, dir: &Path, file: &str) -> String {
-        let path = crate::paths::normalize(&dir.join(file));
-        crate::paths::relative_to(&path, &self.root)
+        let path = crate::base::paths::normalize(&dir.join(file));
+        crate::base::paths::relative_to(&path, &self.root)
             .display()
             .to_string()
     }
@@ -93,7 +93,7 @@ impl Sink for GithubActions {
         }
     }
 
-    fn test_event(&mut self, event: &crate::events::TestEvent) {
+    fn test_event(&mut self, event: &crate::base::events::TestEvent) {
         if let Some((_, output)) = super::collect::build_output(event) {
             self.compile_error(output);
         }

@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{GobEvent, Sink};
-use crate::events::TestEvent;
+use crate::base::events::TestEvent;
 
 /// Writes JSON lines.
 pub struct JsonLines {

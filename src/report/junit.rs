@@ -90,6 +90,6 @@ impl Sink for Junit {
         let xml = report(results)
             .to_string()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        crate::paths::write_atomically(&self.path, xml.as_bytes())
+        crate::base::paths::write_atomically(&self.path, xml.as_bytes())
     }
 }

@@ -8,131 +8,16 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod terminal;
+pub mod timings;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 pub use collect::{Collector, PackageOutcome, PackageResult, TestStatus};
 
-use crate::events::TestEvent;
-
-/// gob's own events, alongside test2json's; in `--json` output their `Action` starts with
-/// `gob-`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "Action", rename_all_fields = "PascalCase")]
-pub enum GobEvent {
-    /// A test suite starts.
-    #[serde(rename = "gob-suite-start")]
-    SuiteStart {
-        /// Suite name.
-        suite: String,
-        /// Integration suite.
-        integ: bool,
-        /// Packages with tests it will run.
-        packages: usize,
-    },
-    /// A compile call of an integration suite starts.
-    #[serde(rename = "gob-compile-start")]
-    CompileStart {
-        /// Suite name.
-        suite: String,
-        /// 1-based call number.
-        call: usize,
-        /// Number of calls.
-        calls: usize,
-        /// Packages it compiles.
-        packages: Vec<String>,
-    },
-    /// A compile call ended.
-    #[serde(rename = "gob-compile-end")]
-    CompileEnd {
-        /// Suite name.
-        suite: String,
-        /// 1-based call number.
-        call: usize,
-        /// Number of calls.
-        calls: usize,
-        /// It succeeded.
-        ok: bool,
-        /// Seconds.
-        elapsed: f64,
-    },
-    /// A test binary starts running (integration suites).
-    #[serde(rename = "gob-run-start")]
-    RunStart {
-        /// Suite name.
-        suite: String,
-        /// Import path.
-        package: String,
-    },
-    /// A test suite ended.
-    #[serde(rename = "gob-suite-end")]
-    SuiteEnd {
-        /// Suite name.
-        suite: String,
-        /// Packages passed.
-        passed: usize,
-        /// Packages failed (incl. build failures).
-        failed: usize,
-        /// Packages without test files.
-        skipped: Vec<String>,
-        /// Compile calls (integration suites).
-        compile_calls: usize,
-        /// Seconds.
-        elapsed: f64,
-    },
-    /// A `go build` call of `gob build` starts.
-    #[serde(rename = "gob-build-start")]
-    BuildStart {
-        /// 1-based call number.
-        call: usize,
-        /// Number of calls.
-        calls: usize,
-        /// Output names it builds.
-        binaries: Vec<String>,
-    },
-    /// A `go build` call ended.
-    #[serde(rename = "gob-build-end")]
-    BuildEnd {
-        /// 1-based call number.
-        call: usize,
-        /// Number of calls.
-        calls: usize,
-        /// It succeeded.
-        ok: bool,
-        /// Seconds.
-        elapsed: f64,
-    },
-    /// A binary was published (or found up to date).
-    #[serde(rename = "gob-publish")]
-    Publish {
-        /// Output name.
-        binary: String,
-        /// Where.
-        path: PathBuf,
-        /// It changed.
-        updated: bool,
-    },
-    /// What the remote cache did during the run (when one is configured).
-    #[serde(rename = "gob-remote-cache")]
-    RemoteCache {
-        /// The remote's URL (credentials hidden).
-        url: String,
-        /// The counts of every cacheprog of the run.
-        #[serde(flatten)]
-        totals: crate::cacheprog::stats::Totals,
-        /// The same, as the one line the terminal shows.
-        summary: String,
-    },
-    /// A line go printed while compiling (compile errors).
-    #[serde(rename = "gob-build-output")]
-    BuildOutput {
-        /// The line, with its newline.
-        output: String,
-    },
-}
+pub use crate::base::events::GobEvent;
+use crate::base::events::TestEvent;
+use crate::runners::Events;
 
 /// A consumer of reports. Every method has a default that ignores the input.
 pub trait Sink {
@@ -148,9 +33,30 @@ pub trait Sink {
     }
 }
 
+/// Where gob's output goes, as far as reporting cares; read once at the edge
+/// (`commands::context::report_env`) so reporters are functions of events and settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportEnv {
+    /// stdout is a terminal.
+    pub stdout_tty: bool,
+    /// stderr is a terminal.
+    pub stderr_tty: bool,
+    /// `CI` is set.
+    pub ci: bool,
+    /// `TERM=dumb`.
+    pub dumb_term: bool,
+    /// `NO_COLOR` is set.
+    pub no_color: bool,
+    /// With `GITHUB_ACTIONS=true`: the dir annotation paths are relative to
+    /// (`GITHUB_WORKSPACE`, else the current dir).
+    pub github_root: Option<PathBuf>,
+}
+
 /// What the user asked to be reported, besides the terminal.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
+    /// Facts about the terminal and CI.
+    pub env: ReportEnv,
     /// `--json`: JSON lines on stdout.
     pub json: bool,
     /// `--junit PATH`.
@@ -166,32 +72,31 @@ impl ReportOptions {
     /// annotations (when `GITHUB_ACTIONS=true`; on stderr in `--json` mode) and the timing
     /// history, as asked.
     pub fn sinks(&self) -> Vec<Box<dyn Sink + Send>> {
-        let mut sinks: Vec<Box<dyn Sink + Send>> =
-            vec![Box::new(terminal::Terminal::for_process(self.json))];
+        let mut sinks: Vec<Box<dyn Sink + Send>> = vec![Box::new(terminal::Terminal::for_process(
+            &self.env, self.json,
+        ))];
         if self.json {
             sinks.push(Box::new(json::JsonLines::new(Box::new(std::io::stdout()))));
         }
         if let Some(path) = &self.junit {
             sinks.push(Box::new(junit::Junit::new(path.clone())));
         }
-        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        if let Some(root) = &self.env.github_root {
             let out: Box<dyn std::io::Write + Send> = if self.json {
                 Box::new(std::io::stderr())
             } else {
                 Box::new(std::io::stdout())
             };
-            let root = std::env::var_os("GITHUB_WORKSPACE")
-                .map(PathBuf::from)
-                .or_else(|| std::env::current_dir().ok())
-                .unwrap_or_default();
             sinks.push(Box::new(github::GithubActions::new(
                 out,
                 self.workspace_dir.clone(),
-                root,
+                root.clone(),
             )));
         }
         if let Some(path) = &self.timings {
-            sinks.push(Box::new(crate::timings::TimingRecorder::new(path.clone())));
+            sinks.push(Box::new(crate::report::timings::TimingRecorder::new(
+                path.clone(),
+            )));
         }
         sinks
     }
@@ -226,15 +131,37 @@ impl Reporter {
         });
     }
 
+    fn done(&mut self, result: PackageResult) {
+        for sink in &mut self.sinks {
+            sink.package_done(&result);
+        }
+        self.results.push(result);
+    }
+
+    /// Ends the run: every sink writes what it keeps for the end (summary, files), even
+    /// when an earlier one failed; the first failure is returned.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        let mut first_error = None;
+        for sink in &mut self.sinks {
+            if let Err(error) = sink.finish(&self.results) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Runners report to the reporter: events fan out to the sinks, finished packages are kept.
+impl crate::runners::Events for Reporter {
     /// One of gob's own events.
-    pub fn gob(&mut self, event: GobEvent) {
+    fn gob(&mut self, event: GobEvent) {
         for sink in &mut self.sinks {
             sink.gob_event(&event);
         }
     }
 
     /// One test2json event.
-    pub fn event(&mut self, event: &TestEvent) {
+    fn event(&mut self, event: &TestEvent) {
         for sink in &mut self.sinks {
             sink.test_event(event);
         }
@@ -244,14 +171,14 @@ impl Reporter {
     }
 
     /// One line of go's or a runner's output that is not an event.
-    pub fn output_line(&mut self, line: &str) {
+    fn output_line(&mut self, line: &str) {
         self.gob(GobEvent::BuildOutput {
             output: format!("{line}\n"),
         });
     }
 
     /// A package that did not build: reported like `go test -json` does.
-    pub fn build_failed(&mut self, package: &str) {
+    fn build_failed(&mut self, package: &str) {
         if let Some(result) = self.collector.build_failed(package) {
             let mut event = synthetic("fail", package, None, None);
             event
@@ -267,7 +194,7 @@ impl Reporter {
     /// Ends a package whose binary stopped without a package-level result after `elapsed`
     /// seconds; its running tests fail, and the JSON stream gets the events go would have
     /// ended it with.
-    pub fn abandoned(&mut self, package: &str, why: &str, elapsed: f64) {
+    fn abandoned(&mut self, package: &str, why: &str, elapsed: f64) {
         let Some(result) = self.collector.abandoned(package, why, elapsed) else {
             return;
         };
@@ -298,7 +225,7 @@ impl Reporter {
     /// never ran the tests, an `os.Exit(0)` outside any test): `go test` calls that `ok`
     /// (cmd/go/internal/test/test.go: a zero exit is success), and so does gob, in unit and
     /// integration suites alike.
-    pub fn exited_ok(&mut self, package: &str, elapsed: f64) {
+    fn exited_ok(&mut self, package: &str, elapsed: f64) {
         if !self.collector.unfinished(package) {
             return;
         }
@@ -307,25 +234,6 @@ impl Reporter {
         let mut pass = synthetic("pass", package, None, None);
         pass.elapsed = Some(elapsed);
         self.event(&pass);
-    }
-
-    fn done(&mut self, result: PackageResult) {
-        for sink in &mut self.sinks {
-            sink.package_done(&result);
-        }
-        self.results.push(result);
-    }
-
-    /// Ends the run: every sink writes what it keeps for the end (summary, files), even
-    /// when an earlier one failed; the first failure is returned.
-    pub fn finish(&mut self) -> std::io::Result<()> {
-        let mut first_error = None;
-        for sink in &mut self.sinks {
-            if let Err(error) = sink.finish(&self.results) {
-                first_error.get_or_insert(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
     }
 }
 

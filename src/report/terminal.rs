@@ -2,14 +2,14 @@
 //! output is not a terminal or `CI` is set; failures printed with their output as packages
 //! finish; at the end a summary with failures first, then the slowest packages and tests.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{GobEvent, PackageOutcome, PackageResult, Sink, TestStatus, plural};
-use crate::events::TestEvent;
+use crate::base::events::TestEvent;
 
 /// How many of the slowest packages and tests the summary lists.
 const SLOWEST: usize = 5;
@@ -84,12 +84,9 @@ impl Terminal {
     /// The reporter for this process: package lines on stdout (on stderr with `json`, whose
     /// stdout is the event stream), notes and the summary on stderr, a live progress line on
     /// stderr when stdout and stderr are terminals and `CI` is unset, colors unless `NO_COLOR`.
-    pub fn for_process(json: bool) -> Terminal {
-        let interactive = std::io::stderr().is_terminal()
-            && (json || std::io::stdout().is_terminal())
-            && std::env::var_os("CI").is_none()
-            && std::env::var("TERM").map_or(true, |t| t != "dumb");
-        let color = interactive && std::env::var_os("NO_COLOR").is_none();
+    pub fn for_process(env: &super::ReportEnv, json: bool) -> Terminal {
+        let interactive = env.stderr_tty && (json || env.stdout_tty) && !env.ci && !env.dumb_term;
+        let color = interactive && !env.no_color;
         let lines: Writer = if json {
             Box::new(std::io::stderr())
         } else {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::*;
-use crate::events::parse_line;
+use crate::base::events::parse_line;
 
 /// A writer whose bytes the test reads afterwards.
 #[derive(Clone, Default)]

@@ -13,12 +13,14 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use super::Events;
 use super::{RunEnd, SuiteRun, feed_line};
+use crate::base::events::GobEvent;
 use crate::exec::{Outcome, SpawnError, run_converted, run_merged, run_parallel, run_quiet};
+use crate::go::duration::go_duration;
 use crate::plan::test::{
-    CompileBatch, TestBinary, go_duration, plan_integ_compiles, plan_run, plan_single_compile,
+    CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
 };
-use crate::report::{GobEvent, Reporter};
 
 /// When gob stops a test binary: past its `-test.timeout` by a tenth of it (2s to 30s), time
 /// for the binary to panic on its own and print the stacks of the hanging test.
@@ -39,7 +41,7 @@ enum CompileMessage {
 /// The reporter, shared between the binary being run and the compile messages arriving
 /// meanwhile; never locked across an await.
 struct Shared<'r> {
-    reporter: Mutex<&'r mut Reporter>,
+    reporter: Mutex<&'r mut dyn Events>,
     compiled: Mutex<VecDeque<(Result<Outcome, SpawnError>, SystemTime)>>,
     suite: String,
     calls: usize,
@@ -47,9 +49,9 @@ struct Shared<'r> {
 }
 
 impl Shared<'_> {
-    fn with<T>(&self, f: impl FnOnce(&mut Reporter) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut dyn Events) -> T) -> T {
         let mut guard = self.reporter.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
+        f(&mut **guard)
     }
 
     fn handle(&self, message: CompileMessage) {
@@ -117,7 +119,7 @@ impl Shared<'_> {
 pub async fn run(
     run: &SuiteRun<'_>,
     test2json: &str,
-    reporter: &mut Reporter,
+    reporter: &mut dyn Events,
 ) -> Result<RunEnd, SpawnError> {
     let (batches, parallel) = plan_integ_compiles(run.suite, run.packages, run.ctx);
     let compile_calls = batches.len();
@@ -220,7 +222,7 @@ async fn run_batch(
 ) -> Result<Option<i32>, SpawnError> {
     if let Outcome::Interrupted(sig) = compiled {
         let outputs = batch.binaries.iter().map(|b| b.path.as_path());
-        crate::paths::remove_written_since(outputs, started);
+        crate::go::outputs::remove_written_since(outputs, started);
         return Ok(Some(sig));
     }
     for binary in &batch.binaries {
@@ -250,7 +252,7 @@ async fn confirm_built(
     binary: &TestBinary,
     started: SystemTime,
 ) -> Result<bool, SpawnError> {
-    if crate::paths::written_since(&binary.path, started) {
+    if crate::go::outputs::written_since(&binary.path, started) {
         return Ok(true);
     }
     let alone = plan_single_compile(run.suite, binary, run.ctx);

@@ -1,12 +1,12 @@
-//! Test runners: they run planned commands and feed every event to a [`Reporter`]; they
-//! never print themselves.
+//! Test runners: they run planned commands and hand every event to an [`Events`] consumer
+//! (the reporter, a later stage, implements it); they never print themselves.
 
 pub mod integ;
 pub mod unit;
 
+use crate::base::events::{GobEvent, TestEvent};
 use crate::manifest::SuiteSpec;
 use crate::plan::test::{TestPackage, TestPlanContext};
-use crate::report::Reporter;
 
 /// What a runner needs for one suite.
 pub struct SuiteRun<'a> {
@@ -31,9 +31,26 @@ pub struct RunEnd {
     pub compile_calls: usize,
 }
 
+/// What runners report to: test2json events, gob's own events, and the ends of packages that
+/// produced no result of their own.
+pub trait Events: Send {
+    /// One test2json event.
+    fn event(&mut self, event: &TestEvent);
+    /// One of gob's own events.
+    fn gob(&mut self, event: GobEvent);
+    /// One line of go's or a runner's output that is not an event.
+    fn output_line(&mut self, line: &str);
+    /// A package that did not build.
+    fn build_failed(&mut self, package: &str);
+    /// A package whose binary stopped without a result after `elapsed` seconds, and why.
+    fn abandoned(&mut self, package: &str, why: &str, elapsed: f64);
+    /// A package whose binary exited 0 without a result (go test calls that `ok`).
+    fn exited_ok(&mut self, package: &str, elapsed: f64);
+}
+
 /// Feeds one line of test2json output to `reporter`; other lines are plain output.
-pub fn feed_line(reporter: &mut Reporter, line: &str) {
-    match crate::events::parse_line(line) {
+pub fn feed_line(reporter: &mut dyn Events, line: &str) {
+    match crate::base::events::parse_line(line) {
         Some(event) => reporter.event(&event),
         None => reporter.output_line(line),
     }

@@ -1,13 +1,13 @@
 //! Unit suites: one `go test -json` per suite with the suite's tags and the CPU budget, so
 //! go's own test cache still works.
 
+use super::Events;
 use super::{RunEnd, SuiteRun, feed_line};
 use crate::exec::{Outcome, SpawnError, run_lines};
 use crate::plan::test::plan_unit;
-use crate::report::Reporter;
 
 /// Runs a unit suite.
-pub async fn run(run: &SuiteRun<'_>, reporter: &mut Reporter) -> Result<RunEnd, SpawnError> {
+pub async fn run(run: &SuiteRun<'_>, reporter: &mut dyn Events) -> Result<RunEnd, SpawnError> {
     let command = plan_unit(run.suite, run.packages, run.user_args, run.ctx);
     let outcome = run_lines(&command, |line| feed_line(reporter, line), None).await?;
     let interrupted = match outcome {

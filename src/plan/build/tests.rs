@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::*;
-use crate::plan::names::default_exec_name;
+use crate::go::names::default_exec_name;
 
 fn binary(
     package: &str,

@@ -188,14 +188,6 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
 }
 
 #[test]
-fn durations_print_as_go_reads_them() {
-    assert_eq!(go_duration(Duration::from_secs(600)), "10m0s");
-    assert_eq!(go_duration(Duration::from_secs(7200)), "2h0m0s");
-    assert_eq!(go_duration(Duration::from_secs(90)), "90s");
-    assert_eq!(go_duration(Duration::from_millis(1500)), "1500ms");
-}
-
-#[test]
 fn large_batches_compile_in_calls_of_growing_size_so_tests_start_early() {
     let s = suite("[test.integ]\ninteg = true\n");
     let packages: Vec<TestPackage> = (0..9).map(|i| pkg(&format!("p{i}"))).collect();

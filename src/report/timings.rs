@@ -9,9 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::{PackageOutcome, PackageResult, Sink};
 
-/// The history file, relative to the workspace dir, when none is configured.
-pub const DEFAULT_PATH: &str = ".gob/timings.json";
-
 /// What the file holds.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct History {
@@ -104,7 +101,7 @@ impl Sink for TimingRecorder {
         let written = serde_json::to_string_pretty(&history)
             .map_err(std::io::Error::other)
             .and_then(|text| {
-                crate::paths::write_atomically(&self.path, format!("{text}\n").as_bytes())
+                crate::base::paths::write_atomically(&self.path, format!("{text}\n").as_bytes())
             });
         // The history is a cache for sharding: losing it never fails a run.
         if let Err(error) = written {

@@ -53,7 +53,7 @@ impl BuildSettings {
 
     /// A short stable fingerprint (FNV-1a), used to name staging dirs.
     pub fn fingerprint(&self) -> String {
-        let hash = crate::hash::fnv1a(format!("{self:?}").as_bytes());
+        let hash = crate::base::hash::fnv1a(format!("{self:?}").as_bytes());
         format!("{:08x}", hash >> 32)
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::goversion::GoVersion;
+use crate::go::version::GoVersion;
 
 /// How to invoke go: which program, in which directory, with which extra environment.
 #[derive(Debug, Clone)]
@@ -242,7 +242,7 @@ pub fn find_listed<'a>(
     workspace_dir: &Path,
 ) -> Option<&'a ListedPackage> {
     let relative = pattern.starts_with("./") || pattern.starts_with("../") || pattern == ".";
-    let dir = relative.then(|| crate::paths::normalize(&workspace_dir.join(pattern)));
+    let dir = relative.then(|| crate::base::paths::normalize(&workspace_dir.join(pattern)));
     listed.iter().find(|p| {
         p.import_path == pattern
             || (dir.is_some() && p.dir.as_deref() == dir.as_deref())

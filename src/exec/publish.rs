@@ -25,7 +25,7 @@ pub fn publish(staged: &Path, target: &Path) -> io::Result<Published> {
     if target.is_file() && same_build(staged, target)? {
         return Ok(Published::UpToDate);
     }
-    crate::paths::replace_atomically(target, |temp| fs::copy(staged, temp).map(drop))?;
+    crate::base::paths::replace_atomically(target, |temp| fs::copy(staged, temp).map(drop))?;
     Ok(Published::Updated)
 }
 

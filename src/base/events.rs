@@ -1,7 +1,10 @@
-//! test2json events: the seam between running tests and reporting them.
+//! Events: the seam between running tests and reporting them. test2json's events as go
+//! writes them, gob's own events, and the remote cache's counts that one of them carries.
 //!
 //! Fields gob knows are typed; every other field (Go 1.24's `ImportPath` on `build-output`,
 //! 1.25's `Key`/`Value`, 1.27's `OutputType`, …) is kept in `extra` and written back unchanged.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,6 +33,146 @@ pub struct TestEvent {
     /// Every field gob does not know, kept as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// gob's own events, alongside test2json's; in `--json` output their `Action` starts with
+/// `gob-`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "Action", rename_all_fields = "PascalCase")]
+pub enum GobEvent {
+    /// A test suite starts.
+    #[serde(rename = "gob-suite-start")]
+    SuiteStart {
+        /// Suite name.
+        suite: String,
+        /// Integration suite.
+        integ: bool,
+        /// Packages with tests it will run.
+        packages: usize,
+    },
+    /// A compile call of an integration suite starts.
+    #[serde(rename = "gob-compile-start")]
+    CompileStart {
+        /// Suite name.
+        suite: String,
+        /// 1-based call number.
+        call: usize,
+        /// Number of calls.
+        calls: usize,
+        /// Packages it compiles.
+        packages: Vec<String>,
+    },
+    /// A compile call ended.
+    #[serde(rename = "gob-compile-end")]
+    CompileEnd {
+        /// Suite name.
+        suite: String,
+        /// 1-based call number.
+        call: usize,
+        /// Number of calls.
+        calls: usize,
+        /// It succeeded.
+        ok: bool,
+        /// Seconds.
+        elapsed: f64,
+    },
+    /// A test binary starts running (integration suites).
+    #[serde(rename = "gob-run-start")]
+    RunStart {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+    },
+    /// A test suite ended.
+    #[serde(rename = "gob-suite-end")]
+    SuiteEnd {
+        /// Suite name.
+        suite: String,
+        /// Packages passed.
+        passed: usize,
+        /// Packages failed (incl. build failures).
+        failed: usize,
+        /// Packages without test files.
+        skipped: Vec<String>,
+        /// Compile calls (integration suites).
+        compile_calls: usize,
+        /// Seconds.
+        elapsed: f64,
+    },
+    /// A `go build` call of `gob build` starts.
+    #[serde(rename = "gob-build-start")]
+    BuildStart {
+        /// 1-based call number.
+        call: usize,
+        /// Number of calls.
+        calls: usize,
+        /// Output names it builds.
+        binaries: Vec<String>,
+    },
+    /// A `go build` call ended.
+    #[serde(rename = "gob-build-end")]
+    BuildEnd {
+        /// 1-based call number.
+        call: usize,
+        /// Number of calls.
+        calls: usize,
+        /// It succeeded.
+        ok: bool,
+        /// Seconds.
+        elapsed: f64,
+    },
+    /// A binary was published (or found up to date).
+    #[serde(rename = "gob-publish")]
+    Publish {
+        /// Output name.
+        binary: String,
+        /// Where.
+        path: PathBuf,
+        /// It changed.
+        updated: bool,
+    },
+    /// What the remote cache did during the run (when one is configured).
+    #[serde(rename = "gob-remote-cache")]
+    RemoteCache {
+        /// The remote's URL (credentials hidden).
+        url: String,
+        /// The counts of every cacheprog of the run.
+        #[serde(flatten)]
+        totals: Totals,
+        /// The same, as the one line the terminal shows.
+        summary: String,
+    },
+    /// A line go printed while compiling (compile errors).
+    #[serde(rename = "gob-build-output")]
+    BuildOutput {
+        /// The line, with its newline.
+        output: String,
+    },
+}
+
+/// The totals of one or more processes.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Totals {
+    /// Gets answered from the local store.
+    pub local_hits: u64,
+    /// Gets answered from the remote.
+    pub remote_hits: u64,
+    /// Gets answered with a miss.
+    pub misses: u64,
+    /// Puts stored locally.
+    pub puts: u64,
+    /// Puts uploaded.
+    pub uploads: u64,
+    /// Remote entries ignored because they failed verification.
+    pub corrupt: u64,
+    /// The first corrupt entry, described.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrupt_example: Option<String>,
+    /// Why the remote was not (or no longer) used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_error: Option<String>,
 }
 
 /// Parses one line of JSON output; `None` for a line that is not an event.

@@ -7,13 +7,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cacheprog::stats::Totals;
-use crate::error::GobError;
 use crate::manifest::{CacheSpec, check_remote_url};
 
 /// The env var naming the file where cacheprog processes append their counts.
 pub const STATS_ENV: &str = "GOB_CACHEPROG_STATS";
 /// Go releases from which GOCACHEPROG is on by default (1.24).
 pub const MIN_GO_MINOR: u32 = 24;
+
+/// A remote cache setting in the environment that gob cannot use (a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRemoteCache(pub String);
 
 /// A resolved remote cache setup.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -50,12 +54,12 @@ pub fn resolve(
     spec: &CacheSpec,
     env: impl Fn(&str) -> Option<String>,
     gocache: &str,
-) -> Result<Option<RemoteCache>, GobError> {
+) -> Result<Option<RemoteCache>, BadRemoteCache> {
     let (url, source) = match env("GOB_REMOTE_CACHE").filter(|v| !v.is_empty()) {
         Some(v) if v == "off" => return Ok(None),
         Some(v) => {
             if let Some(why) = check_remote_url(&v) {
-                return Err(GobError::Config(format!("GOB_REMOTE_CACHE `{v}` {why}")));
+                return Err(BadRemoteCache(format!("GOB_REMOTE_CACHE `{v}` {why}")));
             }
             (v, "GOB_REMOTE_CACHE")
         }
@@ -69,7 +73,7 @@ pub fn resolve(
         Some("1" | "true") => true,
         Some("0" | "false") => false,
         Some(other) => {
-            return Err(GobError::Config(format!(
+            return Err(BadRemoteCache(format!(
                 "GOB_REMOTE_CACHE_READ_ONLY `{other}` is not 1, true, 0 or false"
             )));
         }
@@ -78,7 +82,7 @@ pub fn resolve(
         (_, Some(dir)) => PathBuf::from(dir),
         (Some(dir), None) => dir.clone(),
         (None, None) if gocache.is_empty() || gocache == "off" => {
-            return Err(GobError::Config(format!(
+            return Err(BadRemoteCache(format!(
                 "the remote cache needs a local dir: GOCACHE is {gocache:?}; set [cache] dir or GOB_CACHE_DIR"
             )));
         }
@@ -116,12 +120,12 @@ impl RemoteCache {
             words.extend(["--auth-env".into(), var.clone()]);
             words.extend(["--auth-header".into(), self.auth_header.clone()]);
         }
-        crate::plan::quoted::join(&words)
+        crate::go::quoted::join(&words)
     }
 
     /// The URL with any user:password replaced, for messages.
     pub fn display_url(&self) -> String {
-        crate::redact::credentials(&self.url)
+        crate::base::redact::credentials(&self.url)
     }
 }
 
@@ -148,11 +152,11 @@ pub fn summary(cache: &RemoteCache, totals: &Totals) -> String {
             "; {} corrupt remote entr{} ignored (first: {})",
             totals.corrupt,
             if totals.corrupt == 1 { "y" } else { "ies" },
-            crate::redact::credentials(totals.corrupt_example.as_deref().unwrap_or("?"))
+            crate::base::redact::credentials(totals.corrupt_example.as_deref().unwrap_or("?"))
         ));
     }
     if let Some(error) = &totals.remote_error {
-        let error = crate::redact::credentials(error);
+        let error = crate::base::redact::credentials(error);
         line.push_str(&format!("; remote not used after: {error}"));
     }
     line

@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::gotool::{ListedPackage, find_listed};
+use crate::go::names::{default_exec_name, exe_suffix};
 use crate::manifest::{Manifest, Problem};
-use crate::plan::names::{default_exec_name, exe_suffix};
-use crate::plan::settings::BuildSettings;
+use crate::workspace::gotool::{ListedPackage, find_listed};
+use crate::workspace::settings::BuildSettings;
 
 /// A `[[binary]]` tied to its package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,5 +153,5 @@ pub fn select_binaries(
 
 /// The absolute out_dir of the manifest.
 pub fn out_dir(manifest: &Manifest) -> PathBuf {
-    crate::paths::normalize(&manifest.workspace_dir.join(&manifest.build.out_dir.value))
+    crate::base::paths::normalize(&manifest.workspace_dir.join(&manifest.build.out_dir.value))
 }

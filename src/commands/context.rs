@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 
 use crate::budget::{self, Budget, BudgetOverrides, CpuFacts};
 use crate::error::GobError;
-use crate::gotool::{GoEnv, GoTool};
-use crate::goversion::{CompileEnv, GoVersion};
+use crate::go::compiler::CompileEnv;
+use crate::go::version::GoVersion;
 use crate::manifest::{LocateError, Manifest, locate};
 use crate::plan::test::TestPlanContext;
-use crate::remotecache::RemoteCache;
 use crate::report::GobEvent;
 use crate::workspace::ResolvedBinary;
+use crate::workspace::gotool::{GoEnv, GoTool};
+use crate::workspace::remotecache::RemoteCache;
 
 /// The resolved toolchain and budget a command runs with.
 #[derive(Debug)]
@@ -51,7 +52,7 @@ impl ActiveRemoteCache {
         let _ = std::fs::remove_file(&self.stats_file);
         totals.map(|totals| GobEvent::RemoteCache {
             url: self.cache.display_url(),
-            summary: crate::remotecache::summary(&self.cache, &totals),
+            summary: crate::workspace::remotecache::summary(&self.cache, &totals),
             totals,
         })
     }
@@ -92,8 +93,8 @@ pub fn load_manifest(globals: &Globals) -> Result<Manifest, GobError> {
 pub async fn lock_workspace(
     globals: &Globals,
     manifest: &Manifest,
-) -> Result<crate::lock::WorkspaceLock, GobError> {
-    Ok(crate::lock::WorkspaceLock::acquire(&manifest.workspace_dir, globals.no_wait).await?)
+) -> Result<crate::exec::lock::WorkspaceLock, GobError> {
+    Ok(crate::exec::lock::WorkspaceLock::acquire(&manifest.workspace_dir, globals.no_wait).await?)
 }
 
 /// Like [`load_manifest`], but no manifest at all is `None` (an invalid one is an error).
@@ -126,7 +127,7 @@ impl Context {
         let version = go_env
             .version()
             .ok_or_else(|| GobError::GoVersion(go_env.goversion.clone()))?;
-        if !version.at_least(crate::goversion::MIN_MINOR) {
+        if !version.at_least(crate::go::version::MIN_MINOR) {
             return Err(GobError::GoTooOld {
                 program: go.program.clone(),
                 version: version.raw,
@@ -153,14 +154,18 @@ impl Context {
         mut self,
         spec: &crate::manifest::CacheSpec,
     ) -> Result<Context, GobError> {
-        let Some(mut cache) = crate::remotecache::resolve(spec, env_var, &self.go_env.gocache)?
+        let Some(mut cache) =
+            crate::workspace::remotecache::resolve(spec, env_var, &self.go_env.gocache)?
         else {
             return Ok(self);
         };
-        if !self.version.at_least(crate::remotecache::MIN_GO_MINOR) {
+        if !self
+            .version
+            .at_least(crate::workspace::remotecache::MIN_GO_MINOR)
+        {
             self.remote_cache_notes.push(format!(
                 "the remote cache needs Go 1.{} or newer (GOCACHEPROG); {} builds with its own cache only",
-                crate::remotecache::MIN_GO_MINOR,
+                crate::workspace::remotecache::MIN_GO_MINOR,
                 self.version.raw
             ));
             return Ok(self);
@@ -206,7 +211,7 @@ impl Context {
         if let Some(remote) = &self.remote_cache {
             env.insert("GOCACHEPROG".into(), remote.gocacheprog.clone());
             env.insert(
-                crate::remotecache::STATS_ENV.into(),
+                crate::workspace::remotecache::STATS_ENV.into(),
                 remote.stats_file.display().to_string(),
             );
         }
@@ -214,7 +219,7 @@ impl Context {
     }
 
     /// Every `[[binary]]` of `manifest`, resolved with one `go list` (its answer cached
-    /// between runs by [`crate::listcache`]).
+    /// between runs by [`crate::workspace::listcache`]).
     pub fn resolve_binaries(&self, manifest: &Manifest) -> Result<Vec<ResolvedBinary>, GobError> {
         let patterns: Vec<&str> = manifest
             .binaries
@@ -224,7 +229,12 @@ impl Context {
         let listed = if patterns.is_empty() {
             Vec::new()
         } else {
-            crate::listcache::list(&self.go, &self.go_env, &manifest.workspace_dir, &patterns)?
+            crate::workspace::listcache::list(
+                &self.go,
+                &self.go_env,
+                &manifest.workspace_dir,
+                &patterns,
+            )?
         };
         crate::workspace::resolve_binaries(manifest, &listed, &self.go_env.goos)
             .map_err(|problems| manifest.invalid(problems).into())
@@ -256,7 +266,7 @@ impl Context {
 
     /// Warnings about the environment that slow builds down, one line each.
     pub fn warnings(&self) -> Vec<String> {
-        let c = crate::goversion::compile_concurrency(
+        let c = crate::go::compiler::compile_concurrency(
             &self.version,
             self.budget.cpus,
             self.budget.cpus,
@@ -277,5 +287,24 @@ impl Context {
             }))
             .chain(self.remote_cache_notes.iter().cloned())
             .collect()
+    }
+}
+
+/// The facts reporters need about the terminal and CI, read from this process once.
+pub fn report_env() -> crate::report::ReportEnv {
+    use std::io::IsTerminal;
+    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    crate::report::ReportEnv {
+        stdout_tty: std::io::stdout().is_terminal(),
+        stderr_tty: std::io::stderr().is_terminal(),
+        ci: std::env::var_os("CI").is_some(),
+        dumb_term: std::env::var("TERM").is_ok_and(|t| t == "dumb"),
+        no_color: std::env::var_os("NO_COLOR").is_some(),
+        github_root: github.then(|| {
+            std::env::var_os("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_default()
+        }),
     }
 }

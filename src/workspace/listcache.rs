@@ -10,10 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::gotool::{GoEnv, GoTool, GoToolError, ListedPackage};
-
-/// Where the cache lives, relative to the workspace dir.
-const CACHE_DIR: &str = ".gob/cache";
+use crate::workspace::gotool::{GoEnv, GoTool, GoToolError, ListedPackage};
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -30,7 +27,7 @@ pub fn list(
     workspace_dir: &Path,
     patterns: &[&str],
 ) -> Result<Vec<ListedPackage>, GoToolError> {
-    let key = crate::hash::fnv1a(
+    let key = crate::base::hash::fnv1a(
         format!(
             "{}|{:?}|{:?}|{:?}|{}",
             go.program,
@@ -42,7 +39,7 @@ pub fn list(
         .as_bytes(),
     );
     let path = workspace_dir
-        .join(CACHE_DIR)
+        .join(crate::base::state::LIST_CACHE_DIR)
         .join(format!("list-{key:016x}.json"));
     if let Some(entry) = std::fs::read(&path)
         .ok()
@@ -65,9 +62,9 @@ pub fn list(
         // A cache: failing to write it (or refusing to, through a symlink) only costs the
         // next run a go list.
         if let Ok(bytes) = serde_json::to_vec(&entry)
-            && crate::paths::refuse_symlinks(workspace_dir, &path).is_ok()
+            && crate::base::paths::refuse_symlinks(workspace_dir, &path).is_ok()
         {
-            let _ = crate::paths::write_atomically(&path, &bytes);
+            let _ = crate::base::paths::write_atomically(&path, &bytes);
         }
     }
     Ok(packages)
@@ -123,7 +120,7 @@ fn stamps(packages: &[ListedPackage], workspace_dir: &Path) -> u64 {
             }
         }
     }
-    crate::hash::fnv1a(text.as_bytes())
+    crate::base::hash::fnv1a(text.as_bytes())
 }
 
 /// Size and mtime (ns) of a file or dir, `None` when it does not exist.

@@ -1,9 +1,19 @@
 //! Expanding test suites into packages: `go list` with the suite's tags over its patterns,
 //! minus the packages whose dir (relative to the workspace dir) matches an exclude glob.
 
-use crate::gotool::{GoTool, GoToolError, ListedPackage};
+use std::path::PathBuf;
+
 use crate::manifest::{Manifest, SuiteSpec};
-use crate::plan::test::TestPackage;
+use crate::workspace::gotool::{GoTool, GoToolError, ListedPackage};
+
+/// A package with test files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestPackage {
+    /// Import path.
+    pub import_path: String,
+    /// Absolute package dir (where its test binary runs).
+    pub dir: PathBuf,
+}
 
 /// A suite with its packages.
 #[derive(Debug, Clone)]
@@ -53,7 +63,7 @@ pub fn apply_excludes<'m>(
 ) -> ExpandedSuite<'m> {
     let (excluded, packages) = listed.into_iter().partition(|p| {
         p.dir.as_ref().is_some_and(|dir| {
-            let rel = crate::paths::relative_to(dir, &manifest.workspace_dir);
+            let rel = crate::base::paths::relative_to(dir, &manifest.workspace_dir);
             spec.exclude.is_match(&rel)
         })
     });
@@ -76,6 +86,45 @@ pub fn expand<'m>(
             let patterns: Vec<&str> = spec.packages.iter().map(|p| p.value.as_str()).collect();
             let listed = go.list(&patterns, &spec.tags)?;
             Ok(apply_excludes(manifest, spec, listed))
+        })
+        .collect()
+}
+
+/// A name on the command line that matches no suite.
+#[derive(Debug, thiserror::Error)]
+#[error("no test suite named `{name}` in the manifest{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+pub struct UnknownSuite {
+    /// The name asked for.
+    pub name: String,
+    /// The closest known name.
+    pub suggestion: Option<String>,
+}
+
+/// The suites to run: the named ones, else every integ or every unit suite.
+pub fn select<'m>(
+    manifest: &'m Manifest,
+    suites: &[String],
+    integ: bool,
+) -> Result<Vec<&'m SuiteSpec>, UnknownSuite> {
+    if suites.is_empty() {
+        return Ok(manifest
+            .suites
+            .iter()
+            .filter(|s| s.integ == integ)
+            .collect());
+    }
+    let known: Vec<&str> = manifest.suites.iter().map(|s| s.name.as_str()).collect();
+    suites
+        .iter()
+        .map(|name| {
+            manifest
+                .suites
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| UnknownSuite {
+                    name: name.clone(),
+                    suggestion: crate::manifest::closest(name, &known).map(String::from),
+                })
         })
         .collect()
 }

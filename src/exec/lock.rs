@@ -9,8 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The lock file, relative to the workspace dir.
-pub const LOCK_FILE: &str = ".gob/lock";
+use crate::base::state::LOCK_FILE;
 
 /// How often a waiting run tries again.
 const RETRY: Duration = Duration::from_millis(100);
@@ -53,7 +52,7 @@ impl WorkspaceLock {
             path: path.clone(),
             source,
         };
-        crate::paths::refuse_symlinks(workspace_dir, &path).map_err(io)?;
+        crate::base::paths::refuse_symlinks(workspace_dir, &path).map_err(io)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }

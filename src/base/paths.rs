@@ -70,14 +70,6 @@ pub fn refuse_symlinks_within(base: &Path, dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// True when `path` exists and was modified at or after `since`: go writes or touches every
-/// output it produced or found current (work/exec.go), so this tells what a call produced.
-pub fn written_since(path: &Path, since: std::time::SystemTime) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .is_ok_and(|modified| modified >= since)
-}
-
 const TEMP_PREFIX: &str = ".gob-";
 const TEMP_SUFFIX: &str = ".tmp";
 
@@ -162,20 +154,6 @@ fn write_new(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()>
         std::fs::create_dir_all(dir)?;
     }
     replace(path, |temp| std::fs::write(temp, contents), durable)
-}
-
-/// After a go call was stopped, go may have left a half-copied output whose build ID (at the
-/// start of the file) looks current: removes each of `outputs` the call wrote, so the next
-/// run relinks it. Callers pass only files of gob's own staging and test dirs.
-pub fn remove_written_since<'a>(
-    outputs: impl IntoIterator<Item = &'a Path>,
-    since: std::time::SystemTime,
-) {
-    for output in outputs {
-        if written_since(output, since) {
-            let _ = std::fs::remove_file(output);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,10 @@
+//! The bottom layer: leaf types and helpers every stage may use, importing no stage.
+//! Test events (the seam between running and reporting), exit codes, where gob keeps its
+//! state, path helpers, hashing and credential redaction.
+
+pub mod events;
+pub mod exit;
+pub mod hash;
+pub mod paths;
+pub mod redact;
+pub mod state;

@@ -1,0 +1,19 @@
+//! Where gob keeps its state in a workspace: every path below `.gob/`, relative to the
+//! workspace dir, in one place.
+
+/// gob's state dir.
+pub const STATE_DIR: &str = ".gob";
+/// The workspace lock (an flock; the file records the holder).
+pub const LOCK_FILE: &str = ".gob/lock";
+/// Persistent staging dirs of `go build` calls (go skips linking binaries that are current).
+pub const STAGING_DIR: &str = ".gob/build";
+/// Integration suites' test binaries, one dir per suite.
+pub const TEST_BIN_DIR: &str = ".gob/test";
+/// Cached `go list` answers.
+pub const LIST_CACHE_DIR: &str = ".gob/cache";
+/// The timing history `--shard` balances by.
+pub const TIMINGS_FILE: &str = ".gob/timings.json";
+/// `gob analyze`'s scratch dirs (`run-PID/`) and its last compile times.
+pub const ANALYZE_DIR: &str = ".gob/analyze";
+/// The compile times of the last `gob analyze`, for `gob analyze why`.
+pub const ANALYZE_TIMES_FILE: &str = ".gob/analyze/compile-times.json";

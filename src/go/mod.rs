@@ -1,0 +1,14 @@
+//! Every fact about the go command gob depends on, one file per concern, each a pure
+//! function with unit tests and a link to the Go source it mirrors. Part of the bottom
+//! layer: any stage may use it; it imports no stage.
+
+pub mod compiler;
+pub mod debugflags;
+pub mod duration;
+pub mod gomaxprocs;
+pub mod names;
+pub mod outputs;
+pub mod packages;
+pub mod quoted;
+pub mod version;
+pub mod vet;

@@ -1,0 +1,45 @@
+//! Which dirs and files `go list ./...` considers: the walk of cmd/go/internal/modload
+//! `matchPackages` (via search.go) skips dirs whose name starts with `.` or `_`, `testdata`,
+//! `vendor` (module mode) and nested modules (a dir with its own go.mod), and does not follow
+//! symlinked dirs; a file's `//go:build` line (go/build/constraint) must come before the
+//! package clause, among comments and blank lines.
+
+use std::path::Path;
+
+/// Whether the `./...` walk skips a dir named `name` (nested modules aside: see
+/// [`is_nested_module`]).
+pub fn skips_dir(name: &str) -> bool {
+    name.starts_with(['.', '_']) || name == "testdata" || name == "vendor"
+}
+
+/// Whether `dir` is the root of another module, which `./...` does not enter.
+pub fn is_nested_module(dir: &Path) -> bool {
+    dir.join("go.mod").exists()
+}
+
+/// The `//go:build` expression of Go source `text`, if it has one.
+pub fn build_constraint(text: &str) -> Option<String> {
+    text.lines()
+        .take_while(|l| l.trim().is_empty() || l.starts_with("//"))
+        .find_map(|l| l.strip_prefix("//go:build").map(|e| e.trim().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_skips_what_go_skips() {
+        for name in [".git", "_old", "testdata", "vendor"] {
+            assert!(skips_dir(name), "{name}");
+        }
+        assert!(!skips_dir("internal") && !skips_dir("integration"));
+    }
+
+    #[test]
+    fn build_constraints_come_before_the_package_clause() {
+        let text = "// Copyright\n\n//go:build integ && !race\n\npackage a\n";
+        assert_eq!(build_constraint(text).as_deref(), Some("integ && !race"));
+        assert_eq!(build_constraint("package a\n//go:build late\n"), None);
+    }
+}

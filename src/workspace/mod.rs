@@ -1,0 +1,18 @@
+//! The workspace stage: everything that asks go what the workspace holds, and ties the
+//! manifest to it. `gotool` is the one place that runs `go env`, `go version` and `go list`
+//! (its answers cached by `listcache`); `binaries` resolves `[[binary]]` entries to main
+//! packages, `settings` their effective build settings; `suites` selects suites and expands
+//! them into packages; `scan` reads a module's test files for `gob init`; `remotecache`
+//! resolves `[cache]` and its environment overrides into go's GOCACHEPROG.
+//!
+//! Comes after `manifest/`, before `budget/` and `plan/`; imports neither.
+
+pub mod binaries;
+pub mod gotool;
+pub mod listcache;
+pub mod remotecache;
+pub mod scan;
+pub mod settings;
+pub mod suites;
+
+pub use binaries::{ResolvedBinary, UnknownBinary, out_dir, resolve_binaries, select_binaries};
