@@ -11,6 +11,8 @@ mod commands;
 mod error;
 mod exec;
 mod go;
+#[cfg(test)]
+mod layers;
 mod manifest;
 mod plan;
 mod report;

@@ -227,65 +227,7 @@ mod tests {
 #[cfg(test)]
 mod fuzz {
     use super::*;
-    use crate::report::Collector;
     use proptest::prelude::*;
-
-    /// Events built from the actions and names a real stream has, in any order.
-    fn event() -> impl Strategy<Value = String> {
-        let action = prop::sample::select(vec![
-            "start",
-            "run",
-            "pause",
-            "cont",
-            "pass",
-            "fail",
-            "skip",
-            "output",
-            "bench",
-            "build-output",
-            "build-fail",
-            "attr",
-            "",
-        ]);
-        let package = prop::option::of(prop::sample::select(vec!["m/a", "m/b", ""]));
-        let test = prop::option::of(prop::sample::select(vec!["TestA", "TestA/sub", ""]));
-        let elapsed = prop::option::of(prop::num::f64::ANY);
-        // Go 1.24's build events name an ImportPath; a failed package names it in FailedBuild.
-        let import_path = prop::option::of(prop::sample::select(vec!["m/a", "m/a [m/a.test]", ""]));
-        let failed_build = prop::option::of(prop::sample::select(vec!["m/a [m/a.test]", "m/b"]));
-        (
-            action,
-            package,
-            test,
-            elapsed,
-            "\\PC{0,10}",
-            import_path,
-            failed_build,
-        )
-            .prop_map(
-                |(action, package, test, elapsed, output, import_path, failed_build)| {
-                    let mut map = serde_json::Map::new();
-                    map.insert("Action".into(), action.into());
-                    if let Some(p) = package {
-                        map.insert("Package".into(), p.into());
-                    }
-                    if let Some(t) = test {
-                        map.insert("Test".into(), t.into());
-                    }
-                    if let Some(e) = elapsed.and_then(serde_json::Number::from_f64) {
-                        map.insert("Elapsed".into(), e.into());
-                    }
-                    map.insert("Output".into(), output.into());
-                    if let Some(i) = import_path {
-                        map.insert("ImportPath".into(), i.into());
-                    }
-                    if let Some(f) = failed_build {
-                        map.insert("FailedBuild".into(), f.into());
-                    }
-                    Value::Object(map).to_string()
-                },
-            )
-    }
 
     proptest! {
         #[test]
@@ -296,21 +238,6 @@ mod fuzz {
         #[test]
         fn fuzz_event_parser_json_like(line in "\\{\"(Action|Package|Test|Elapsed|Output|Time)\":(\"[a-z]{0,5}\"|[0-9.e-]{1,6}|null|\\{\\}|\\[\\]),?\\}?") {
             let _ = parse_line(&line);
-        }
-
-        #[test]
-        fn fuzz_reporter_any_event_order(lines in prop::collection::vec(event(), 0..40)) {
-            let mut collector = Collector::default();
-            let mut finished = Vec::new();
-            for line in &lines {
-                if let Some(ev) = parse_line(line) {
-                    finished.extend(collector.event(&ev));
-                }
-            }
-            finished.extend(collector.abandoned("m/a", "killed", 0.0));
-            for result in &finished {
-                prop_assert!(result.tests.iter().all(|t| t.elapsed.is_finite()));
-            }
         }
     }
 }

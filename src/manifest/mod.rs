@@ -2,7 +2,7 @@
 //!
 //! Input: the manifest's path and text. Output: a fully typed model whose fields still know
 //! where they were written (for the workspace stage's errors), or every problem at once.
-//! This stage does not run `go`; whether packages exist is checked by `crate::workspace`.
+//! This stage does not run `go`; whether packages exist is checked by the workspace stage.
 
 mod cache;
 mod locate;

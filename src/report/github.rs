@@ -5,7 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{GobEvent, PackageOutcome, PackageResult, Sink, TestStatus};
+use super::collect::{PackageOutcome, PackageResult, TestStatus};
+use super::sink::Sink;
+use crate::base::events::GobEvent;
 
 /// Writes workflow commands.
 pub struct GithubActions {

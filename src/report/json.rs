@@ -5,7 +5,8 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{GobEvent, Sink};
+use super::sink::Sink;
+use crate::base::events::GobEvent;
 use crate::base::events::TestEvent;
 
 /// Writes JSON lines.
@@ -39,7 +40,7 @@ struct Timed<'a> {
 impl Sink for JsonLines {
     fn gob_event(&mut self, event: &GobEvent) {
         self.write(&Timed {
-            time: super::now(),
+            time: super::sink::now(),
             event,
         });
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{PackageOutcome, PackageResult, Sink, TestStatus};
+use super::collect::{PackageOutcome, PackageResult, TestStatus};
+use super::sink::Sink;
 
 /// Writes a JUnit report when the run ends.
 pub struct Junit {

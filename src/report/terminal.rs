@@ -8,7 +8,10 @@ use std::time::Duration;
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{GobEvent, PackageOutcome, PackageResult, Sink, TestStatus, plural};
+use super::collect::{PackageOutcome, PackageResult, TestStatus};
+use super::options::ReportEnv;
+use super::sink::{Sink, plural};
+use crate::base::events::GobEvent;
 use crate::base::events::TestEvent;
 
 /// How many of the slowest packages and tests the summary lists.
@@ -34,7 +37,7 @@ impl Status {
         if let Some((call, calls, binaries)) = self.building {
             return format!(
                 "go build call {call}/{calls} ({})",
-                super::binaries(binaries)
+                super::sink::binaries(binaries)
             );
         }
         let mut parts = vec![format!(
@@ -84,7 +87,7 @@ impl Terminal {
     /// The reporter for this process: package lines on stdout (on stderr with `json`, whose
     /// stdout is the event stream), notes and the summary on stderr, a live progress line on
     /// stderr when stdout and stderr are terminals and `CI` is unset, colors unless `NO_COLOR`.
-    pub fn for_process(env: &super::ReportEnv, json: bool) -> Terminal {
+    pub fn for_process(env: &ReportEnv, json: bool) -> Terminal {
         let interactive = env.stderr_tty && (json || env.stdout_tty) && !env.ci && !env.dumb_term;
         let color = interactive && !env.no_color;
         let lines: Writer = if json {

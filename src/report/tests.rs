@@ -6,8 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::collect::PackageResult;
+use super::sink::Sink;
 use super::*;
 use crate::base::events::parse_line;
+use crate::runners::Events;
 
 /// A writer whose bytes the test reads afterwards.
 #[derive(Clone, Default)]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{PackageOutcome, PackageResult, Sink};
+use super::collect::{PackageOutcome, PackageResult};
+use super::sink::{Sink, now};
 
 /// What the file holds.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -63,7 +64,7 @@ impl History {
     /// whose time is 0, say nothing about run time: they keep their earlier record).
     pub fn record(&mut self, results: &[PackageResult]) {
         self.version = 1;
-        let measured = crate::report::now();
+        let measured = now();
         for r in results {
             if r.cached || r.outcome == PackageOutcome::BuildFailed || r.elapsed <= 0.0 {
                 continue;
@@ -117,7 +118,6 @@ impl Sink for TimingRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::PackageOutcome;
 
     fn result(package: &str, elapsed: f64, cached: bool) -> PackageResult {
         PackageResult {

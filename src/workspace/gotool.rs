@@ -1,5 +1,5 @@
 //! The one place gob asks the go command questions (`go env`, `go list`) and reads answers.
-//! Running planned commands (builds, tests) is `crate::exec`'s job, not this module's.
+//! Running planned commands (builds, tests) is the exec stage's job, not this module's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

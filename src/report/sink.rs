@@ -1,0 +1,42 @@
+//! What every reporter is: a [`Sink`] of events and finished packages, and the small text
+//! helpers they share.
+
+use super::collect::PackageResult;
+use crate::base::events::{GobEvent, TestEvent};
+
+/// A consumer of reports. Every method has a default that ignores the input.
+pub trait Sink {
+    /// One of gob's own events.
+    fn gob_event(&mut self, _event: &GobEvent) {}
+    /// One test2json event (also the ones gob synthesizes for packages it ended).
+    fn test_event(&mut self, _event: &TestEvent) {}
+    /// A finished package.
+    fn package_done(&mut self, _result: &PackageResult) {}
+    /// The run is over; `results` holds every finished package.
+    fn finish(&mut self, _results: &[PackageResult]) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The current time as test2json writes it (RFC 3339, local offset).
+pub fn now() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, false)
+}
+
+/// `1 binary`, `2 binaries`.
+pub fn binaries(n: usize) -> String {
+    if n == 1 {
+        "1 binary".to_string()
+    } else {
+        format!("{n} binaries")
+    }
+}
+
+/// `n thing` or `n things`.
+pub fn plural(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("{n} {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
