@@ -44,7 +44,7 @@ pub enum Command {
     /// Run test suites: unit suites by default, integration suites with --integ.
     Test(TestArgs),
     /// Compile every suite's packages and tests, linking and running nothing.
-    Check,
+    Check(CheckArgs),
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
     Env(EnvArgs),
     /// Print how `gob test --shard K/N` would split the suites' packages into N shards.
@@ -87,7 +87,7 @@ impl Cli {
                 fix(&mut args.html);
             }
             Command::Cacheprog(args) => args.dir = start.join(&args.dir),
-            Command::Check
+            Command::Check(_)
             | Command::Env(_)
             | Command::List
             | Command::Init
@@ -107,7 +107,9 @@ impl Command {
             | Command::Completions(_)
             | Command::Analyze(_) => true,
             Command::Build(args) => args.dry_run,
-            Command::Test(_) | Command::Check | Command::Init | Command::Cacheprog(_) => false,
+            Command::Test(args) => args.dry_run,
+            Command::Check(args) => args.dry_run,
+            Command::Init | Command::Cacheprog(_) => false,
         }
     }
 }
@@ -230,9 +232,21 @@ pub struct BuildArgs {
     pub json: bool,
 }
 
+/// `gob check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Print the exact go commands (dir, env, argv) and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `gob test`.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
+    /// Print the exact go commands and the test binaries' runs (dir, env, flags), in order,
+    /// and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The suites to run.
     #[command(flatten)]
     pub selection: SuiteSelection,
@@ -275,4 +289,214 @@ pub struct EnvArgs {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::go::duration::parse_go_duration(text)
         .ok_or_else(|| format!("`{text}` is not a duration like 5s, 1m30s or 500ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("gob").chain(args.iter().copied()))
+    }
+
+    fn ok(args: &[&str]) -> Cli {
+        parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_subcommand() {
+        let before = ok(&["-C", "ws", "-j", "3", "--no-wait", "build"]);
+        let after = ok(&["build", "-C", "ws", "-j", "3", "--no-wait"]);
+        for cli in [before, after] {
+            assert_eq!(cli.chdir.as_deref(), Some(Path::new("ws")));
+            assert_eq!(cli.jobs, Some(3));
+            assert!(cli.no_wait);
+        }
+        assert!(
+            parse(&["-j", "0", "build"]).is_err(),
+            "-j must be at least 1"
+        );
+        assert!(parse(&["-j", "x", "build"]).is_err());
+    }
+
+    #[test]
+    fn grace_takes_go_durations_and_refuses_the_rest() {
+        assert_eq!(
+            ok(&["--grace", "1m30s", "build"]).grace,
+            Some(Duration::from_secs(90))
+        );
+        for bad in ["5", "soon", "0s", "99999999999999999999h"] {
+            assert!(parse(&["--grace", bad, "build"]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn build_options() {
+        let Command::Build(args) = ok(&[
+            "build",
+            "alpha",
+            "beta",
+            "--dry-run",
+            "--out-dir",
+            "d",
+            "--json",
+        ])
+        .command
+        else {
+            panic!("not build");
+        };
+        assert_eq!(args.names, ["alpha", "beta"]);
+        assert!(args.dry_run && args.json);
+        assert_eq!(args.out_dir.as_deref(), Some(Path::new("d")));
+    }
+
+    #[test]
+    fn test_options_and_the_arguments_after_dashes() {
+        let Command::Test(args) = ok(&[
+            "test",
+            "integ",
+            "--integ",
+            "--shard",
+            "2/3",
+            "--junit",
+            "j.xml",
+            "--run",
+            "TestA",
+            "--dry-run",
+            "--",
+            "-test.count=1",
+        ])
+        .command
+        else {
+            panic!("not test");
+        };
+        assert_eq!(args.selection.suites, ["integ"]);
+        assert!(args.selection.integ && args.dry_run);
+        assert_eq!(args.shard.map(|s| (s.index, s.count)), Some((2, 3)));
+        assert_eq!(args.binary_args(), ["-test.run=TestA", "-test.count=1"]);
+        for bad in ["0/3", "4/3", "x", "1/100000"] {
+            assert!(parse(&["test", "--shard", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shards_count_is_at_least_one() {
+        assert!(matches!(
+            ok(&["shards", "4"]).command,
+            Command::Shards(ShardsArgs { count: 4, .. })
+        ));
+        assert!(parse(&["shards", "0"]).is_err());
+        assert!(parse(&["shards"]).is_err());
+    }
+
+    #[test]
+    fn check_analyze_and_cacheprog_options() {
+        assert!(matches!(
+            ok(&["check", "--dry-run"]).command,
+            Command::Check(CheckArgs { dry_run: true })
+        ));
+        let Command::Analyze(args) =
+            ok(&["analyze", "--test", "integ", "--warm", "--top", "3"]).command
+        else {
+            panic!("not analyze");
+        };
+        assert_eq!(
+            (args.test.as_deref(), args.warm, args.top),
+            (Some("integ"), true, 3)
+        );
+        assert!(matches!(
+            ok(&["analyze", "why", "k8s.io/client-go"]).command,
+            Command::Analyze(AnalyzeArgs {
+                why: Some(AnalyzeCommand::Why { .. }),
+                ..
+            })
+        ));
+        let Command::Cacheprog(args) = ok(&["cacheprog", "--dir", "d", "--timeout", "2s"]).command
+        else {
+            panic!("not cacheprog");
+        };
+        assert_eq!(args.timeout, Duration::from_secs(2));
+        assert_eq!(args.auth_header, "Authorization");
+        assert!(parse(&["cacheprog"]).is_err(), "--dir is required");
+    }
+
+    #[test]
+    fn environment_fallbacks_and_the_command_line_wins() {
+        // The only test that sets these variables; clap reads them at parse time.
+        // SAFETY: std serializes its own environment reads and writes, and nothing in this
+        // test binary reads the environment through libc while tests run.
+        unsafe {
+            std::env::set_var("GOB_GRACE", "7s");
+            std::env::set_var("GOB_TIMINGS", "from-env.json");
+        }
+        let cli = ok(&["test"]);
+        assert_eq!(cli.grace, Some(Duration::from_secs(7)));
+        let Command::Test(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            args.selection.timings.as_deref(),
+            Some(Path::new("from-env.json"))
+        );
+        let cli = ok(&["--grace", "1s", "test", "--timings", "flag.json"]);
+        assert_eq!(cli.grace, Some(Duration::from_secs(1)));
+        let Command::Test(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            args.selection.timings.as_deref(),
+            Some(Path::new("flag.json"))
+        );
+        unsafe {
+            std::env::remove_var("GOB_GRACE");
+            std::env::remove_var("GOB_TIMINGS");
+        }
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_start_dir_not_from_c() {
+        let mut cli = ok(&[
+            "-C",
+            "ws",
+            "--manifest",
+            "m.toml",
+            "test",
+            "--junit",
+            "j.xml",
+            "--timings",
+            "/abs/t.json",
+        ]);
+        cli.resolve_paths(Path::new("/start"));
+        assert_eq!(cli.chdir.as_deref(), Some(Path::new("/start/ws")));
+        assert_eq!(cli.manifest.as_deref(), Some(Path::new("/start/m.toml")));
+        let Command::Test(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.junit.as_deref(), Some(Path::new("/start/j.xml")));
+        assert_eq!(
+            args.selection.timings.as_deref(),
+            Some(Path::new("/abs/t.json"))
+        );
+    }
+
+    #[test]
+    fn only_printing_commands_may_end_by_sigpipe() {
+        for (args, prints) in [
+            (&["list"][..], true),
+            (&["env"], true),
+            (&["build", "--dry-run"], true),
+            (&["test", "--dry-run"], true),
+            (&["build"], false),
+            (&["test"], false),
+            (&["init"], false),
+        ] {
+            assert_eq!(ok(args).command.only_prints(), prints, "{args:?}");
+        }
+    }
 }

@@ -89,7 +89,7 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
     match &cli.command {
         Command::Build(args) => block_on(grace, commands::build::run(&globals, args)),
         Command::Test(args) => block_on(grace, commands::test::run(&globals, args)),
-        Command::Check => block_on(grace, commands::check::run(&globals)),
+        Command::Check(args) => block_on(grace, commands::check::run(&globals, args)),
         Command::Env(args) => commands::env::run(&globals, args),
         Command::Shards(args) => commands::shards::run(&globals, args),
         Command::Analyze(args) => block_on(grace, commands::analyze::run(&globals, args)),

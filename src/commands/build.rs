@@ -25,7 +25,10 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     };
     let plan = make_plan(&manifest, &ctx, &args.names, out_dir)?;
     if args.dry_run {
-        print_plan(&plan, &manifest);
+        print!(
+            "{}",
+            crate::plan::dryrun::build(&plan, &manifest.workspace_dir)
+        );
         return Ok(());
     }
     let _lock = lock_workspace(globals, &manifest).await?;
@@ -178,19 +181,4 @@ pub fn make_plan(
         base_env: ctx.command_env(),
     };
     Ok(plan_build(&selected, &plan_ctx))
-}
-
-fn print_plan(plan: &BuildPlan, manifest: &Manifest) {
-    let rel = |p: &std::path::Path| crate::base::paths::relative_to(p, &manifest.workspace_dir);
-    for (i, batch) in plan.batches.iter().enumerate() {
-        println!("# call {} of {}", i + 1, plan.batches.len());
-        println!("{}", batch.command);
-        for output in &batch.outputs {
-            println!(
-                "# publish {} -> {}",
-                rel(&output.staged).display(),
-                rel(&output.published).display()
-            );
-        }
-    }
 }

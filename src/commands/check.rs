@@ -2,13 +2,14 @@
 
 use std::time::Instant;
 
+use crate::cli::CheckArgs;
 use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckSuite, plan_check};
 
 /// Runs `gob check`.
-pub async fn run(globals: &Globals) -> Result<(), GobError> {
+pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
     let ctx =
@@ -35,6 +36,10 @@ pub async fn run(globals: &Globals) -> Result<(), GobError> {
         &manifest.workspace_dir,
         &ctx.command_env(),
     );
+    if args.dry_run {
+        print!("{}", crate::plan::dryrun::check(&calls));
+        return Ok(());
+    }
     let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
     let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
     let mut failed = false;

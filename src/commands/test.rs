@@ -18,7 +18,11 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let manifest = load_manifest(globals)?;
     let specs =
         crate::workspace::suites::select(&manifest, &args.selection.suites, args.selection.integ)?;
-    let _lock = lock_workspace(globals, &manifest).await?;
+    // A dry run writes nothing, so it takes no lock.
+    let _lock = match args.dry_run {
+        true => None,
+        false => Some(lock_workspace(globals, &manifest).await?),
+    };
     let ctx =
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
@@ -51,12 +55,20 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             });
         }
     }
+    let plan_ctx = ctx.test_plan_context(&manifest);
+    let user_args = args.binary_args();
+    if args.dry_run {
+        for (suite, packages) in expanded.iter().zip(&runs) {
+            let text = crate::plan::dryrun::test_suite(suite.spec, packages, &user_args, &plan_ctx);
+            print!("{text}");
+        }
+        return Ok(());
+    }
     let test2json = if specs.iter().any(|s| s.integ) {
         Some(ctx.go.tool_path("test2json")?)
     } else {
         None
     };
-    let plan_ctx = ctx.test_plan_context(&manifest);
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,
@@ -65,7 +77,6 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         workspace_dir: manifest.workspace_dir.clone(),
     };
     let mut reporter = Reporter::new(options.sinks());
-    let user_args = args.binary_args();
     let mut interrupted = None;
     for (suite, packages) in expanded.iter().zip(&runs) {
         let started = Instant::now();

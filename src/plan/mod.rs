@@ -8,6 +8,7 @@ pub mod batches;
 pub mod build;
 pub mod check;
 pub mod command;
+pub mod dryrun;
 pub mod shard;
 pub mod test;
 

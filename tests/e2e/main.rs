@@ -4,6 +4,7 @@ mod analyze;
 mod build;
 mod cgroup;
 mod check;
+mod dry_run;
 mod env;
 mod environment;
 mod hardening;
