@@ -1,6 +1,8 @@
 //! gob: a build orchestrator for Go projects.
 //!
-//! Pipeline: manifest → workspace (`go list`) → CPU budget → plan (pure data) → exec → report.
+//! Pipeline, one folder per stage: manifest → workspace (everything that asks go) → budget
+//! → plan (pure data) → exec → runners → report → commands, over a bottom layer (`base`,
+//! `go`). `layers.rs` holds the order and checks that imports follow it.
 
 mod analyze;
 mod base;
