@@ -260,6 +260,16 @@ pub struct TestArgs {
     /// Write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+    /// Run each failed test once more, up to N times (overrides every suite's `retries`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub retries: Option<u32>,
+    /// More failed tests than this in one package is not flakiness: the package is not
+    /// retried.
+    #[arg(long, value_name = "M", default_value_t = 10)]
+    pub max_retried_failures: usize,
+    /// Run only the tests that failed in the last run of the selected suites.
+    #[arg(long)]
+    pub failed: bool,
     /// Run only tests matching PATTERN (passed to the test binaries as -test.run).
     #[arg(long, value_name = "PATTERN")]
     pub run: Option<String>,

@@ -143,6 +143,42 @@ pub enum GobEvent {
         /// The same, as the one line the terminal shows.
         summary: String,
     },
+    /// A package runs again (a retry): attempt `attempt`, only `tests` (all when empty).
+    #[serde(rename = "gob-retry")]
+    Retry {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// The top-level tests it reruns; empty: the whole package.
+        tests: Vec<String>,
+        /// 2 for the first rerun.
+        attempt: u32,
+    },
+    /// A failed package is not run again: too many tests failed to call it flakiness.
+    #[serde(rename = "gob-retry-skipped")]
+    RetrySkipped {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// Top-level tests that failed.
+        failed: usize,
+        /// The most failures that are retried (`--max-retried-failures`).
+        max: usize,
+    },
+    /// A test is still running past the suite's `slow` time (again at each further period).
+    #[serde(rename = "gob-slow")]
+    Slow {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// Test name.
+        test: String,
+        /// Seconds it has run, a multiple of the `slow` period.
+        elapsed: f64,
+    },
     /// A line go printed while compiling (compile errors).
     #[serde(rename = "gob-build-output")]
     BuildOutput {

@@ -13,6 +13,8 @@ pub const TEST_BIN_DIR: &str = ".gob/test";
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
 /// The timing history `--shard` balances by.
 pub const TIMINGS_FILE: &str = ".gob/timings.json";
+/// The tests that failed in the last run, by suite and package (`gob test --failed`).
+pub const FAILED_FILE: &str = ".gob/failed.json";
 /// `gob analyze`'s scratch dirs (`run-PID/`) and its last compile times.
 pub const ANALYZE_DIR: &str = ".gob/analyze";
 /// The compile times of the last `gob analyze`, for `gob analyze why`.

@@ -11,6 +11,7 @@ pub mod context;
 pub mod env;
 pub mod init;
 pub mod list;
+pub mod retries;
 pub mod sharding;
 pub mod shards;
 pub mod test;

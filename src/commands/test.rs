@@ -1,15 +1,18 @@
 //! `gob test`: select suites, expand their packages, run each suite, summarize.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::base::state::TEST_BIN_DIR;
+use crate::base::state::{FAILED_FILE, TEST_BIN_DIR};
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::retries::{
+    failed_args, load_failed, record_failed, rerun_failures, save_failed,
+};
 use crate::error::GobError;
 use crate::plan::test::TestPackage;
 use crate::report::timings::History;
-use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter};
+use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
 use crate::runners::{SuiteRun, integ, unit};
 
@@ -55,6 +58,30 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             });
         }
     }
+    let failed_path = manifest.workspace_dir.join(FAILED_FILE);
+    let mut failed_record = load_failed(&failed_path);
+    let mut package_args: Vec<BTreeMap<String, Vec<String>>> = vec![BTreeMap::new(); runs.len()];
+    if args.failed {
+        for ((suite, packages), extra) in
+            expanded.iter().zip(runs.iter_mut()).zip(&mut package_args)
+        {
+            let last = failed_record
+                .get(&suite.spec.name)
+                .cloned()
+                .unwrap_or_default();
+            packages.retain(|p| last.contains_key(&p.import_path));
+            *extra = failed_args(&last);
+        }
+        if runs.iter().all(Vec::is_empty) {
+            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+            eprintln!(
+                "gob: nothing failed in the last run of {} {}",
+                if names.len() == 1 { "suite" } else { "suites" },
+                names.join(", ")
+            );
+            return Ok(());
+        }
+    }
     let plan_ctx = ctx.test_plan_context(&manifest);
     let user_args = args.binary_args();
     if args.dry_run {
@@ -78,7 +105,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     };
     let mut reporter = Reporter::new(options.sinks());
     let mut interrupted = None;
-    for (suite, packages) in expanded.iter().zip(&runs) {
+    for ((suite, packages), extra) in expanded.iter().zip(&runs).zip(&package_args) {
         let started = Instant::now();
         let first_result = reporter.results.len();
         let dirs = packages
@@ -98,19 +125,36 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
                 },
             )?;
         }
-        reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs);
+        let policy = SuitePolicy {
+            flaky_fails: suite.spec.flaky_fails,
+            slow: suite.spec.slow,
+        };
+        reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs, policy);
         let run = SuiteRun {
             suite: suite.spec,
             packages,
             user_args: &user_args,
             ctx: &plan_ctx,
             cpus: ctx.budget.cpus,
+            package_args: extra,
         };
-        let end = match (&test2json, suite.spec.integ, packages.is_empty()) {
+        let mut end = match (&test2json, suite.spec.integ, packages.is_empty()) {
             (_, _, true) => Default::default(),
             (Some(t2j), true, false) => integ::run(&run, t2j, &mut reporter).await?,
             _ => unit::run(&run, &mut reporter).await?,
         };
+        let retries = args.retries.unwrap_or(suite.spec.retries);
+        if end.interrupted.is_none() && retries > 0 {
+            end.interrupted = rerun_failures(
+                &run,
+                retries,
+                args.max_retried_failures,
+                test2json.as_deref(),
+                &mut reporter,
+                first_result,
+            )
+            .await?;
+        }
         let results = &reporter.results[first_result..];
         let passed = results
             .iter()
@@ -140,6 +184,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
     }
+    record_failed(&mut failed_record, &reporter.results);
+    save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
     let failed = reporter
         .results
         .iter()

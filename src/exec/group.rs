@@ -116,6 +116,20 @@ async fn terminate(
     group.signal(libc::SIGKILL);
 }
 
+/// Asks a hung child (a Go test binary) for its goroutines: SIGQUIT to the child alone (with
+/// SIGCONT, should it be stopped), on which the Go runtime prints every goroutine's stack and
+/// exits; waits up to `wait` for that. Its group is stopped after, as always.
+pub(super) async fn quit(child: &mut Child, wait: Duration) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) on the child gob spawned and has not reaped.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGQUIT);
+            libc::kill(pid as i32, libc::SIGCONT);
+        }
+    }
+    let _ = tokio::time::timeout(wait, child.wait()).await;
+}
+
 /// Kills a child at once (a converter whose input never ended) and reaps it.
 pub(super) async fn kill(child: &mut Child, group: Group) {
     group.signal(libc::SIGKILL);

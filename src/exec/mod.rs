@@ -3,7 +3,8 @@
 //! Each child gets its own process group, so a signal meant for the child's whole tree (the
 //! go command and the compilers it starts, a test binary and its helpers) reaches all of it
 //! and nothing else. Because the terminal's Ctrl-C then reaches only gob, gob stops the
-//! groups itself ([`shutdown`]); a deadline stops a child the same way. Once a child exited,
+//! groups itself ([`shutdown`]); a deadline first asks the child for its goroutine stacks
+//! (SIGQUIT, as Go test binaries print them), then stops it the same way. Once a child exited,
 //! whatever it left in its group is stopped too, so no process of a run outlives it and no
 //! leaked pipe keeps gob waiting.
 
@@ -26,6 +27,10 @@ use crate::plan::GoCommand;
 use group::Group;
 use lines::LossyLines;
 use shutdown::StopState;
+
+/// How long a test binary stopped for its timeout gets to print its goroutines (SIGQUIT)
+/// before it is terminated.
+const QUIT_WAIT: Duration = Duration::from_secs(3);
 
 /// How long gob reads output that is still arriving after every process it knows of ended
 /// (a process that left its group can hold a pipe open forever).
@@ -233,6 +238,9 @@ async fn finish(
         sig = shutdown::stop_requested(rx) => Outcome::Interrupted(sig),
         () = expired => Outcome::TimedOut,
     };
+    if stopped == Outcome::TimedOut {
+        group::quit(child, QUIT_WAIT).await;
+    }
     group::stop(child, group, rx).await;
     stopped
 }

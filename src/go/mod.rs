@@ -10,5 +10,6 @@ pub mod names;
 pub mod outputs;
 pub mod packages;
 pub mod quoted;
+pub mod testrun;
 pub mod version;
 pub mod vet;

@@ -101,7 +101,8 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
             "not a header name",
         ));
     }
-    let timeout = timeout.and_then(|t| super::suite::parse_timeout("[cache]", &t, problems));
+    let timeout =
+        timeout.and_then(|t| super::suite::parse_duration_key("[cache]", "timeout", &t, problems));
     CacheSpec {
         remote,
         read_only,

@@ -117,6 +117,23 @@ impl<'a, 'i> TableReader<'a, 'i> {
             .map(|l| l.value)
     }
 
+    /// An optional whole number that is not negative.
+    pub fn count(
+        &mut self,
+        key: &'static str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Located<u64>> {
+        self.scalar(
+            key,
+            "a whole number (0 or more)",
+            |v| {
+                let i = v.as_integer()?;
+                u64::from_str_radix(i.as_str(), i.radix()).ok()
+            },
+            problems,
+        )
+    }
+
     /// An optional array of strings; each element is located.
     pub fn string_list(
         &mut self,

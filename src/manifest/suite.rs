@@ -35,7 +35,18 @@ pub struct SuiteSpec {
     pub cover: bool,
     /// Which vet checks go test runs.
     pub vet: Vet,
+    /// How many times a failed test is run again (0: never).
+    pub retries: u32,
+    /// A test that failed and then passed fails the suite (`flaky = "fail"`); by default it
+    /// passes and is reported as flaky.
+    pub flaky_fails: bool,
+    /// A test still running after this long is reported as slow (again at every further
+    /// period).
+    pub slow: Option<Duration>,
 }
+
+/// The most retries a suite may ask for.
+pub const MAX_RETRIES: u64 = 100;
 
 pub use crate::go::vet::Vet;
 
@@ -78,7 +89,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let integ = reader.bool("integ", problems).unwrap_or(false);
         let timeout = reader
             .string("timeout", problems)
-            .and_then(|t| parse_timeout(&format!("[test.{name}]"), &t, problems))
+            .and_then(|t| parse_duration_key(&format!("[test.{name}]"), "timeout", &t, problems))
             .unwrap_or(DEFAULT_TIMEOUT);
         let env = reader.string_map("env", problems).unwrap_or_default();
         let args = reader.string_list("args", problems).unwrap_or_default();
@@ -89,6 +100,40 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             Some(v) if v.value == "off" => Vet::Off,
             Some(v) => Vet::Checks(v.value),
         };
+        let table_name = format!("[test.{name}]");
+        let retries = reader.count("retries", problems).and_then(|r| {
+            if r.value > MAX_RETRIES {
+                problems.push(Problem::new(
+                    r.span,
+                    format!(
+                        "{table_name} retries = {} is more than {MAX_RETRIES}",
+                        r.value
+                    ),
+                    "too many retries",
+                ));
+                return None;
+            }
+            u32::try_from(r.value).ok()
+        });
+        let flaky_fails = match reader.string("flaky", problems) {
+            None => false,
+            Some(v) if v.value == "pass" => false,
+            Some(v) if v.value == "fail" => true,
+            Some(v) => {
+                problems.push(
+                    Problem::new(
+                        v.span,
+                        format!("{table_name} flaky `{}` is not \"pass\" or \"fail\"", v.value),
+                        "pass or fail",
+                    )
+                    .with_help("\"pass\" (the default): a test that passes on a retry passes, reported as flaky; \"fail\": it fails the suite"),
+                );
+                false
+            }
+        };
+        let slow = reader
+            .string("slow", problems)
+            .and_then(|t| parse_duration_key(&table_name, "slow", &t, problems));
         reader.finish(problems);
         let packages = packages.unwrap_or_else(|| {
             vec![Located {
@@ -116,6 +161,9 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             race,
             cover,
             vet,
+            retries: retries.unwrap_or(0),
+            flaky_fails,
+            slow,
         });
     }
     suites
@@ -149,9 +197,11 @@ fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Prob
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
-/// Parses a `timeout` value of `table` (e.g. `[test.unit]`), or records why it is not one.
-pub(super) fn parse_timeout(
+/// Parses a duration `key` of `table` (e.g. `timeout` of `[test.unit]`), or records why it
+/// is not one.
+pub(super) fn parse_duration_key(
     table: &str,
+    key: &str,
     text: &Located<String>,
     problems: &mut Vec<Problem>,
 ) -> Option<Duration> {
@@ -160,7 +210,7 @@ pub(super) fn parse_timeout(
         problems.push(
             Problem::new(
                 text.span.clone(),
-                format!("{table} timeout `{}` is not a duration", text.value),
+                format!("{table} {key} `{}` is not a duration", text.value),
                 "not a duration",
             )
             .with_help(

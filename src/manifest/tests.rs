@@ -51,11 +51,22 @@ fn minimal_manifest_gets_defaults() {
 #[test]
 fn suites_keep_their_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "[test.integ]\npackages = [\"./tests/...\"]\nexclude = [\"tests/slow/**\"]\ntags = [\"integ\"]\ninteg = true\n[test.unit]\n";
+    let text = "[test.integ]\npackages = [\"./tests/...\"]\nexclude = [\"tests/slow/**\"]\ntags = [\"integ\"]\ninteg = true\nretries = 2\nflaky = \"fail\"\nslow = \"30s\"\n[test.unit]\n";
     let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
     let names: Vec<&str> = m.suites.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["integ", "unit"], "manifest order is kept");
     assert!(m.suites[0].integ);
+    assert_eq!(m.suites[0].retries, 2);
+    assert!(m.suites[0].flaky_fails);
+    assert_eq!(m.suites[0].slow, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(
+        (
+            m.suites[1].retries,
+            m.suites[1].flaky_fails,
+            m.suites[1].slow
+        ),
+        (0, false, None)
+    );
     assert!(m.suites[0].exclude.is_match("tests/slow/a"));
     assert!(!m.suites[0].exclude.is_match("tests/fast"));
     assert!(
@@ -143,6 +154,26 @@ fn catalogue_of_broken_manifests() {
             &[
                 "2:12 [test.unit] exclude glob `a/[b` is invalid: unclosed character class; missing ']'",
             ],
+        ),
+        (
+            "[test.unit]\nretries = -1\n",
+            &["2:11 `retries` in [test.unit] must be a whole number (0 or more), found integer"],
+        ),
+        (
+            "[test.unit]\nretries = 101\n",
+            &["2:11 [test.unit] retries = 101 is more than 100"],
+        ),
+        (
+            "[test.unit]\nflaky = \"maybe\"\n",
+            &["2:9 [test.unit] flaky `maybe` is not \"pass\" or \"fail\""],
+        ),
+        (
+            "[test.unit]\nslow = \"fast\"\n",
+            &["2:8 [test.unit] slow `fast` is not a duration"],
+        ),
+        (
+            "[test.unit]\ntimeout = \"99999999999999999999h\"\n",
+            &["2:11 [test.unit] timeout `99999999999999999999h` is not a duration"],
         ),
         (
             "[test.unit]\nintegg = true\n",
@@ -252,6 +283,10 @@ mod fuzz {
         "# comment ü\n",
         "timeout = \"99999999999999999999h\"\n",
         "timeout = \"2562048h\"\n",
+        "retries = 3\n",
+        "retries = -2\n",
+        "flaky = \"fail\"\n",
+        "slow = \"1s\"\n",
         "exclude = [\"integration/**\"]\n",
         "[cache]\n",
         "remote = \"http://user:secret@127.0.0.1:1\"\n",

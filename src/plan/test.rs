@@ -80,6 +80,22 @@ pub fn plan_unit(
     }
 }
 
+/// `go test -json -count=1` of one package of a unit suite, with `extra` test binary
+/// arguments after the user's (a `-test.run` there wins): a rerun, or a run of the tests
+/// that failed last time.
+pub fn plan_unit_package(
+    suite: &SuiteSpec,
+    package: &TestPackage,
+    extra: &[String],
+    user_args: &[String],
+    ctx: &TestPlanContext,
+) -> GoCommand {
+    let mut command = plan_unit(suite, std::slice::from_ref(package), user_args, ctx);
+    command.args.push("-count=1".to_string());
+    command.args.extend(extra.iter().cloned());
+    command
+}
+
 /// A test binary a compile call produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBinary {

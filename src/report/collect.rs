@@ -41,6 +41,30 @@ pub struct TestResult {
     pub elapsed: f64,
     /// Its output; kept for tests that did not pass.
     pub output: Vec<String>,
+    /// Earlier attempts that did not pass, oldest first: the test ran again after each.
+    pub earlier: Vec<Attempt>,
+}
+
+/// An earlier run of a test that was run again.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Attempt {
+    /// How it ended.
+    pub status: TestStatus,
+    /// Seconds.
+    pub elapsed: f64,
+    /// Its output.
+    pub output: Vec<String>,
+}
+
+impl TestResult {
+    /// It failed, then passed on a later attempt.
+    pub fn is_flaky(&self) -> bool {
+        self.status == TestStatus::Passed && !self.earlier.is_empty()
+    }
+
+    fn failed(&self) -> bool {
+        matches!(self.status, TestStatus::Failed | TestStatus::Unfinished)
+    }
 }
 
 /// A finished package.
@@ -64,9 +88,49 @@ pub struct PackageResult {
     pub cached: bool,
     /// Why gob ended the package, when it did (interrupted, timed out, exit status …).
     pub note: Option<String>,
+    /// How many times it ran: 1, plus one per rerun.
+    pub attempts: u32,
 }
 
 impl PackageResult {
+    /// Tests that failed and then passed.
+    pub fn flaky_tests(&self) -> Vec<&TestResult> {
+        self.tests.iter().filter(|t| t.is_flaky()).collect()
+    }
+
+    /// Takes in the result of a rerun: each test that had not passed takes the rerun's
+    /// outcome, its earlier run kept as an attempt; tests that passed keep their result (a
+    /// whole-package rerun runs them again). The package passes when nothing failed in the
+    /// rerun and no test is left failing; its time stays the first attempt's.
+    pub fn merge_rerun(&mut self, rerun: PackageResult) {
+        self.attempts += 1;
+        for test in rerun.tests {
+            match self.tests.iter_mut().find(|t| t.name == test.name) {
+                Some(known) if known.failed() => {
+                    let earlier = Attempt {
+                        status: known.status,
+                        elapsed: known.elapsed,
+                        output: std::mem::take(&mut known.output),
+                    };
+                    known.earlier.push(earlier);
+                    known.status = test.status;
+                    known.elapsed = test.elapsed;
+                    known.output = test.output;
+                }
+                Some(_) => {}
+                None => self.tests.push(test),
+            }
+        }
+        let failing = self.tests.iter().any(TestResult::failed);
+        self.outcome = match (failing, rerun.outcome) {
+            (false, PackageOutcome::Passed) => PackageOutcome::Passed,
+            _ => PackageOutcome::Failed,
+        };
+        self.note = rerun.note;
+        self.output = rerun.output;
+        self.cached = false;
+    }
+
     /// Names of the tests that failed or did not finish.
     pub fn failed_tests(&self) -> Vec<&str> {
         self.tests
@@ -192,6 +256,7 @@ impl Collector {
                 } else {
                     output.into_lines()
                 },
+                earlier: Vec::new(),
             });
             return None;
         }
@@ -254,6 +319,7 @@ impl Collector {
                 status: TestStatus::Unfinished,
                 elapsed: 0.0,
                 output,
+                earlier: Vec::new(),
             });
         }
         let output = state.output.remove("").unwrap_or_default().into_lines();
@@ -272,7 +338,14 @@ impl Collector {
             },
             cached,
             note,
+            attempts: 1,
         }
+    }
+
+    /// Lets `package` run again in this suite (a rerun): its next events start it afresh.
+    pub fn reopen(&mut self, package: &str) {
+        self.finished.remove(package);
+        self.packages.remove(package);
     }
 }
 
@@ -357,6 +430,69 @@ mod tests {
             2,
             "every package the failed build stops gets it"
         );
+    }
+
+    /// Package m/a run again with `lines`: its result.
+    fn rerun(c: &mut Collector, lines: &[&str]) -> PackageResult {
+        c.reopen("m/a");
+        lines
+            .iter()
+            .find_map(|l| c.event(&parse_line(l).unwrap()))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_rerun_that_passes_makes_the_failed_test_flaky_and_the_package_pass() {
+        let (mut c, mut r) = feed(&[
+            r#"{"Action":"run","Package":"m/a","Test":"TestOK"}"#,
+            r#"{"Action":"pass","Package":"m/a","Test":"TestOK","Elapsed":1}"#,
+            r#"{"Action":"run","Package":"m/a","Test":"TestFlaky"}"#,
+            r#"{"Action":"output","Package":"m/a","Test":"TestFlaky","Output":"first try\n"}"#,
+            r#"{"Action":"fail","Package":"m/a","Test":"TestFlaky","Elapsed":0.5}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":2}"#,
+        ]);
+        let rerun = rerun(
+            &mut c,
+            &[
+                r#"{"Action":"run","Package":"m/a","Test":"TestFlaky"}"#,
+                r#"{"Action":"pass","Package":"m/a","Test":"TestFlaky","Elapsed":0.25}"#,
+                r#"{"Action":"pass","Package":"m/a","Elapsed":0.3}"#,
+            ],
+        );
+        let first = &mut r[0];
+        first.merge_rerun(rerun);
+        assert_eq!(first.outcome, PackageOutcome::Passed);
+        assert_eq!(first.attempts, 2);
+        assert_eq!(first.elapsed, 2.0, "the first attempt's time is kept");
+        let flaky = first.flaky_tests();
+        assert_eq!(flaky.len(), 1);
+        assert_eq!(flaky[0].earlier[0].output, ["first try\n"]);
+        assert_eq!(
+            first.tests[0].status,
+            TestStatus::Passed,
+            "TestOK untouched"
+        );
+    }
+
+    #[test]
+    fn a_rerun_that_fails_again_keeps_every_attempt() {
+        let (mut c, mut r) = feed(&[
+            r#"{"Action":"run","Package":"m/a","Test":"TestBad"}"#,
+            r#"{"Action":"fail","Package":"m/a","Test":"TestBad","Elapsed":0}"#,
+            r#"{"Action":"fail","Package":"m/a","Elapsed":0}"#,
+        ]);
+        let rerun = rerun(
+            &mut c,
+            &[
+                r#"{"Action":"run","Package":"m/a","Test":"TestBad"}"#,
+                r#"{"Action":"fail","Package":"m/a","Test":"TestBad","Elapsed":0}"#,
+                r#"{"Action":"fail","Package":"m/a","Elapsed":0}"#,
+            ],
+        );
+        r[0].merge_rerun(rerun);
+        assert_eq!(r[0].outcome, PackageOutcome::Failed);
+        assert_eq!(r[0].tests[0].earlier.len(), 1);
+        assert!(r[0].flaky_tests().is_empty());
     }
 
     #[test]

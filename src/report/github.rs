@@ -102,6 +102,19 @@ impl Sink for GithubActions {
     }
 
     fn package_done(&mut self, r: &PackageResult) {
+        if r.attempts > 1 {
+            // A rerun: its first run was annotated; a flaky pass is a warning.
+            for test in r.flaky_tests() {
+                self.write(&format!(
+                    "::warning title={}::{} is flaky: failed {} of {} attempts",
+                    property(&format!("{} {}", r.package, test.name)),
+                    test.name,
+                    test.earlier.len(),
+                    test.earlier.len() + 1
+                ));
+            }
+            return;
+        }
         if r.outcome == PackageOutcome::Passed {
             return;
         }

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
-use super::collect::{PackageOutcome, PackageResult, TestStatus};
+use super::collect::{Attempt, PackageOutcome, PackageResult, TestResult, TestStatus};
 use super::sink::Sink;
 
 /// Writes a JUnit report when the run ends.
@@ -30,21 +30,7 @@ pub fn report(results: &[PackageResult]) -> Report {
         suite.set_time(seconds(r.elapsed));
         suite.add_property(("gob.suite", r.suite.as_str()));
         for test in &r.tests {
-            let status = match test.status {
-                TestStatus::Passed => TestCaseStatus::success(),
-                TestStatus::Skipped => TestCaseStatus::skipped(),
-                TestStatus::Failed | TestStatus::Unfinished => {
-                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    let message = match (test.status, &r.note) {
-                        (TestStatus::Unfinished, Some(note)) => format!("did not finish: {note}"),
-                        (TestStatus::Unfinished, None) => "did not finish".to_string(),
-                        _ => "failed".to_string(),
-                    };
-                    status.set_message(message);
-                    status.set_description(xml_text(&test.output.concat()));
-                    status
-                }
-            };
+            let status = test_status(test, r.note.as_deref());
             let mut case = TestCase::new(xml_text(&test.name), status);
             case.set_classname(r.package.as_str());
             case.set_time(seconds(test.elapsed));
@@ -71,6 +57,51 @@ pub fn report(results: &[PackageResult]) -> Report {
         report.add_test_suite(suite);
     }
     report
+}
+
+/// A test's status with its other attempts: a flaky test passes with one `<flakyFailure>`
+/// per failed attempt; a test that failed every attempt has the first as its `<failure>`
+/// and one `<rerunFailure>` per rerun.
+fn test_status(test: &TestResult, note: Option<&str>) -> TestCaseStatus {
+    let failure = |status: TestStatus, output: &[String]| {
+        let message = match (status, note) {
+            (TestStatus::Unfinished, Some(note)) => format!("did not finish: {note}"),
+            (TestStatus::Unfinished, None) => "did not finish".to_string(),
+            _ => "failed".to_string(),
+        };
+        (message, xml_text(&output.concat()))
+    };
+    let rerun = |attempt: &Attempt| {
+        let (message, description) = failure(attempt.status, &attempt.output);
+        let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+        rerun
+            .set_message(message)
+            .set_description(description)
+            .set_time(seconds(attempt.elapsed));
+        rerun
+    };
+    match test.status {
+        TestStatus::Passed => {
+            let mut status = TestCaseStatus::success();
+            status.add_reruns(test.earlier.iter().map(rerun));
+            status
+        }
+        TestStatus::Skipped => TestCaseStatus::skipped(),
+        TestStatus::Failed | TestStatus::Unfinished => {
+            let latest = Attempt {
+                status: test.status,
+                elapsed: test.elapsed,
+                output: test.output.clone(),
+            };
+            let mut attempts = test.earlier.iter().chain(std::iter::once(&latest));
+            let first = attempts.next().unwrap_or(&latest);
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let (message, description) = failure(first.status, &first.output);
+            status.set_message(message).set_description(description);
+            status.add_reruns(attempts.map(rerun));
+            status
+        }
+    }
 }
 
 /// `text` without the characters XML 1.0 forbids that quick-junit leaves in: U+FFFE and

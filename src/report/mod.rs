@@ -13,9 +13,11 @@ mod sink;
 pub mod terminal;
 pub mod timings;
 
-pub use collect::PackageOutcome;
+#[cfg(test)]
+pub use collect::TestResult;
+pub use collect::{PackageOutcome, PackageResult, TestStatus};
 pub use options::{ReportEnv, ReportOptions};
-pub use reporter::Reporter;
+pub use reporter::{Reporter, SuitePolicy};
 pub use sink::{binaries, plural};
 
 pub use crate::base::events::GobEvent;

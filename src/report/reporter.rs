@@ -3,18 +3,41 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use super::collect::{Collector, PackageResult, TestStatus};
 use super::sink::{Sink, now};
 use crate::base::events::{GobEvent, TestEvent};
 use crate::runners::Events;
 
+/// How a suite treats flaky and slow tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SuitePolicy {
+    /// A test that failed and then passed fails the suite (`flaky = "fail"`).
+    pub flaky_fails: bool,
+    /// Report tests running longer than this (`slow`).
+    pub slow: Option<Duration>,
+}
+
+/// A test that is running, for slow-test reports.
+#[derive(Debug)]
+struct Running {
+    since: Instant,
+    reported: u32,
+}
+
 /// Fans events out to the sinks and keeps every finished package.
 pub struct Reporter {
     collector: Collector,
     sinks: Vec<Box<dyn Sink + Send>>,
-    /// Finished packages, in the order they finished.
+    /// Finished packages, in the order they finished (a rerun merged into its first run).
     pub results: Vec<PackageResult>,
+    suite: String,
+    policy: SuitePolicy,
+    /// The package being run again, if one is.
+    retrying: Option<String>,
+    /// Running tests by (package, test).
+    running: BTreeMap<(String, String), Running>,
 }
 
 impl Reporter {
@@ -24,12 +47,25 @@ impl Reporter {
             collector: Collector::default(),
             sinks,
             results: Vec::new(),
+            suite: String::new(),
+            policy: SuitePolicy::default(),
+            retrying: None,
+            running: BTreeMap::new(),
         }
     }
 
     /// Starts a suite whose packages live in `dirs` (import path → dir).
-    pub fn suite_started(&mut self, suite: &str, integ: bool, dirs: BTreeMap<String, PathBuf>) {
+    pub fn suite_started(
+        &mut self,
+        suite: &str,
+        integ: bool,
+        dirs: BTreeMap<String, PathBuf>,
+        policy: SuitePolicy,
+    ) {
         let packages = dirs.len();
+        self.suite = suite.to_string();
+        self.policy = policy;
+        self.running.clear();
         self.collector.start_suite(suite, dirs);
         self.gob(GobEvent::SuiteStart {
             suite: suite.to_string(),
@@ -38,7 +74,74 @@ impl Reporter {
         });
     }
 
-    fn done(&mut self, result: PackageResult) {
+    /// `package` runs again (attempt `attempt`, only `tests` when not empty): its next
+    /// result is merged into the one it has.
+    pub fn retry(&mut self, package: &str, tests: &[String], attempt: u32) {
+        self.collector.reopen(package);
+        self.retrying = Some(package.to_string());
+        self.gob(GobEvent::Retry {
+            suite: self.suite.clone(),
+            package: package.to_string(),
+            tests: tests.to_vec(),
+            attempt,
+        });
+    }
+
+    /// `package` failed with `failed` tests, more than `max`: it is not run again.
+    pub fn retry_skipped(&mut self, package: &str, failed: usize, max: usize) {
+        self.gob(GobEvent::RetrySkipped {
+            suite: self.suite.clone(),
+            package: package.to_string(),
+            failed,
+            max,
+        });
+    }
+
+    /// Keeps the clocks of running tests for slow-test reports.
+    fn track(&mut self, event: &TestEvent) {
+        let Some(package) = &event.package else {
+            return;
+        };
+        match (event.action.as_str(), &event.test) {
+            ("run", Some(test)) => {
+                let running = Running {
+                    since: Instant::now(),
+                    reported: 0,
+                };
+                self.running
+                    .insert((package.clone(), test.clone()), running);
+            }
+            ("pass" | "fail" | "skip", Some(test)) => {
+                self.running.remove(&(package.clone(), test.clone()));
+            }
+            ("pass" | "fail" | "skip", None) => self.running.retain(|(p, _), _| p != package),
+            _ => {}
+        }
+    }
+
+    fn done(&mut self, mut result: PackageResult) {
+        self.running.retain(|(p, _), _| *p != result.package);
+        if self.retrying.as_deref() == Some(result.package.as_str()) {
+            self.retrying = None;
+            let first = self
+                .results
+                .iter_mut()
+                .rev()
+                .find(|r| r.package == result.package && r.suite == result.suite);
+            if let Some(first) = first {
+                first.merge_rerun(result);
+                if self.policy.flaky_fails && !first.flaky_tests().is_empty() {
+                    first.outcome = super::collect::PackageOutcome::Failed;
+                    first.note = Some("flaky tests fail this suite (flaky = \"fail\")".into());
+                }
+                let merged = first.clone();
+                for sink in &mut self.sinks {
+                    sink.package_done(&merged);
+                }
+                return;
+            }
+            result.attempts += 1;
+        }
         for sink in &mut self.sinks {
             sink.package_done(&result);
         }
@@ -72,6 +175,7 @@ impl crate::runners::Events for Reporter {
         for sink in &mut self.sinks {
             sink.test_event(event);
         }
+        self.track(event);
         if let Some(result) = self.collector.event(event) {
             self.done(result);
         }
@@ -141,6 +245,30 @@ impl crate::runners::Events for Reporter {
         let mut pass = synthetic("pass", package, None, None);
         pass.elapsed = Some(elapsed);
         self.event(&pass);
+    }
+
+    /// Reports the tests that have run past the suite's `slow` time since the last call
+    /// (runners call it periodically while a test binary runs).
+    fn tick(&mut self) {
+        let Some(period) = self.policy.slow.filter(|p| !p.is_zero()) else {
+            return;
+        };
+        let mut slow = Vec::new();
+        for ((package, test), running) in &mut self.running {
+            let periods = (running.since.elapsed().as_secs_f64() / period.as_secs_f64()) as u32;
+            if periods > running.reported {
+                running.reported = periods;
+                slow.push(GobEvent::Slow {
+                    suite: self.suite.clone(),
+                    package: package.clone(),
+                    test: test.clone(),
+                    elapsed: period.as_secs_f64() * f64::from(periods),
+                });
+            }
+        }
+        for event in slow {
+            self.gob(event);
+        }
     }
 }
 

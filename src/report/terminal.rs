@@ -81,6 +81,10 @@ pub struct Terminal {
     status: Status,
     suites: Vec<SuiteLine>,
     integ: bool,
+    /// Failed packages not run again, and why.
+    not_retried: Vec<String>,
+    /// Slow tests: (package, test) → the longest time reported.
+    slow: std::collections::BTreeMap<(String, String), f64>,
 }
 
 impl Terminal {
@@ -119,6 +123,8 @@ impl Terminal {
             status: Status::default(),
             suites: Vec::new(),
             integ: false,
+            not_retried: Vec::new(),
+            slow: Default::default(),
         }
     }
 
@@ -160,8 +166,17 @@ impl Terminal {
         let package = &r.package;
         if r.outcome == PackageOutcome::Passed {
             let cached = if r.cached { " (cached)" } else { "" };
+            let flaky: Vec<String> = r
+                .flaky_tests()
+                .iter()
+                .map(|t| format!("{} passed on attempt {}", t.name, t.earlier.len() + 1))
+                .collect();
+            let flaky = match flaky.is_empty() {
+                true => String::new(),
+                false => format!(" (flaky: {})", flaky.join(", ")),
+            };
             let text = format!(
-                "{}   {package} {:.2}s{cached}\n",
+                "{}   {package} {:.2}s{cached}{flaky}\n",
                 self.ok.apply_to("ok"),
                 r.elapsed
             );
@@ -202,8 +217,12 @@ impl Terminal {
         } else if r.failed_tests().is_empty() {
             self.block(&format!("FAIL {package}{why}"), &r.output);
         }
+        let attempt = match r.attempts {
+            1 => String::new(),
+            n => format!(" (attempt {n})"),
+        };
         let text = format!(
-            "{} {package} {:.2}s\n",
+            "{} {package} {:.2}s{attempt}\n",
             self.fail.apply_to("FAIL"),
             r.elapsed
         );
@@ -237,6 +256,36 @@ impl Terminal {
             .iter()
             .filter(|r| r.outcome != PackageOutcome::Passed)
             .collect();
+        let flaky: Vec<String> = results
+            .iter()
+            .flat_map(|r| {
+                r.flaky_tests().into_iter().map(move |t| {
+                    let runs = t.earlier.len() + 1;
+                    format!(
+                        "  FLAKY {} {}: failed {} of {runs} attempts\n",
+                        r.package,
+                        t.name,
+                        runs - 1
+                    )
+                })
+            })
+            .collect();
+        if !flaky.is_empty() {
+            text.push_str("flaky tests (failed, then passed when run again):\n");
+            text.push_str(&flaky.concat());
+        }
+        if !self.not_retried.is_empty() {
+            text.push_str("not retried:\n");
+            for line in &self.not_retried {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+        if !self.slow.is_empty() {
+            text.push_str("slow tests:\n");
+            for ((package, test), elapsed) in &self.slow {
+                text.push_str(&format!("  SLOW {elapsed:.0}s+ {package} {test}\n"));
+            }
+        }
         if !failures.is_empty() {
             text.push_str("failures:\n");
             for r in failures {
@@ -353,6 +402,44 @@ impl Sink for Terminal {
                 self.print(true, &output);
             }
             GobEvent::Publish { .. } => {}
+            GobEvent::Retry {
+                package,
+                tests,
+                attempt,
+                ..
+            } => {
+                let what = match tests.is_empty() {
+                    true => "the whole package".to_string(),
+                    false => tests.join(", "),
+                };
+                let text = format!("RETRY {package} (attempt {attempt}): {what}\n");
+                self.print(false, &text);
+            }
+            GobEvent::RetrySkipped {
+                package,
+                failed,
+                max,
+                ..
+            } => {
+                let line = format!(
+                    "{package}: {failed} tests failed, more than --max-retried-failures {max}: not flakiness"
+                );
+                self.print(true, &format!("gob: not retried: {line}\n"));
+                self.not_retried.push(line);
+            }
+            GobEvent::Slow {
+                package,
+                test,
+                elapsed,
+                ..
+            } => {
+                self.print(false, &format!("SLOW {elapsed:.0}s {package} {test}\n"));
+                let longest = self
+                    .slow
+                    .entry((package.clone(), test.clone()))
+                    .or_default();
+                *longest = longest.max(*elapsed);
+            }
             GobEvent::RemoteCache { summary, .. } => self.print(true, &format!("gob: {summary}\n")),
         }
         self.refresh();
@@ -373,7 +460,9 @@ impl Sink for Terminal {
     }
 
     fn package_done(&mut self, result: &PackageResult) {
-        self.status.done += 1;
+        if result.attempts == 1 {
+            self.status.done += 1;
+        }
         if self.status.running.as_deref() == Some(result.package.as_str()) {
             self.status.running = None;
         }

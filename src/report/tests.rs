@@ -45,7 +45,7 @@ fn play_in(workspace: &Path, sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageRes
         .iter()
         .map(|p| (format!("m/{p}"), workspace.join(p)))
         .collect();
-    r.suite_started("integ", true, dirs);
+    r.suite_started("integ", true, dirs, SuitePolicy::default());
     r.gob(GobEvent::CompileStart {
         suite: "integ".into(),
         call: 1,
@@ -198,7 +198,7 @@ fn junit_parses_back_with_one_suite_per_package() {
 #[test]
 fn junit_stays_valid_xml_when_output_holds_noncharacters() {
     let mut r = Reporter::new(Vec::new());
-    r.suite_started("unit", false, BTreeMap::new());
+    r.suite_started("unit", false, BTreeMap::new(), SuitePolicy::default());
     for line in [
         r#"{"Action":"run","Package":"m/a","Test":"TestOdd"}"#,
         "{\"Action\":\"output\",\"Package\":\"m/a\",\"Test\":\"TestOdd\",\"Output\":\"bytes \\ufffe\\uffff\\u0001 end\\n\"}",
@@ -228,7 +228,7 @@ fn unit_suite_compile_errors_are_shown_and_annotated() {
         PathBuf::from("/ws"),
     );
     let mut r = Reporter::new(vec![Box::new(terminal), Box::new(github)]);
-    r.suite_started("unit", false, BTreeMap::new());
+    r.suite_started("unit", false, BTreeMap::new(), SuitePolicy::default());
     for line in [
         r##"{"ImportPath":"m/p [m/p.test]","Action":"build-output","Output":"# m/p [m/p.test]\n"}"##,
         r#"{"ImportPath":"m/p [m/p.test]","Action":"build-output","Output":"p/broken_test.go:3:13: cannot use \"no\" (untyped string constant) as int value in variable declaration\n"}"#,

@@ -130,6 +130,7 @@ mod tests {
             output: Vec::new(),
             cached,
             note: None,
+            attempts: 1,
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::Events;
-use super::{RunEnd, SuiteRun, feed_line};
+use super::{RunEnd, SuiteRun, feed_line, ticking};
 use crate::base::events::GobEvent;
 use crate::exec::{Outcome, SpawnError, run_converted, run_merged, run_parallel, run_quiet};
 use crate::go::duration::go_duration;
@@ -235,7 +235,16 @@ async fn run_batch(
             continue;
         }
         let ran = shared
-            .pumping(messages, run_binary(run, shared, binary, test2json))
+            .pumping(
+                messages,
+                run_binary(
+                    run,
+                    shared,
+                    binary,
+                    test2json,
+                    run.args_of(&binary.package.import_path),
+                ),
+            )
             .await?;
         if let Some(sig) = ran {
             return Ok(Some(sig));
@@ -259,11 +268,31 @@ async fn confirm_built(
     Ok(run_quiet(&alone).await? == Outcome::Succeeded)
 }
 
+/// Runs one test binary of an integration suite again, alone, in its dir, with `extra` test
+/// arguments after the usual ones (a `-test.run`); returns the signal that stopped it.
+pub async fn rerun(
+    run: &SuiteRun<'_>,
+    binary: &TestBinary,
+    extra: &[String],
+    test2json: &str,
+    reporter: &mut dyn Events,
+) -> Result<Option<i32>, SpawnError> {
+    let shared = Shared {
+        reporter: Mutex::new(reporter),
+        compiled: Mutex::new(VecDeque::new()),
+        suite: run.suite.name.clone(),
+        calls: 0,
+        packages: Vec::new(),
+    };
+    run_binary(run, &shared, binary, test2json, extra).await
+}
+
 async fn run_binary(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     binary: &TestBinary,
     test2json: &str,
+    extra: &[String],
 ) -> Result<Option<i32>, SpawnError> {
     let package = &binary.package.import_path;
     shared.with(|r| {
@@ -272,11 +301,13 @@ async fn run_binary(
             package: package.clone(),
         })
     });
-    let planned = plan_run(run.suite, binary, test2json, run.user_args, run.ctx);
+    let args: Vec<String> = run.user_args.iter().chain(extra).cloned().collect();
+    let planned = plan_run(run.suite, binary, test2json, &args, run.ctx);
     let deadline = planned.timeout.map(kill_after);
     let on_line = |line: &str| shared.with(|r| feed_line(r, line));
     let clock = std::time::Instant::now();
-    let outcome = run_converted(&planned.binary, &planned.converter, on_line, deadline).await?;
+    let running = run_converted(&planned.binary, &planned.converter, on_line, deadline);
+    let outcome = ticking(running, || shared.with(|r| r.tick())).await?;
     let elapsed = clock.elapsed().as_secs_f64();
     let why = match outcome {
         Outcome::Interrupted(sig) => {

@@ -4,6 +4,8 @@
 pub mod integ;
 pub mod unit;
 
+use std::collections::BTreeMap;
+
 use crate::base::events::{GobEvent, TestEvent};
 use crate::manifest::SuiteSpec;
 use crate::plan::test::{TestPackage, TestPlanContext};
@@ -20,6 +22,16 @@ pub struct SuiteRun<'a> {
     pub ctx: &'a TestPlanContext,
     /// The CPU budget.
     pub cpus: usize,
+    /// More arguments for some packages' binaries, after the others (a `-test.run` that
+    /// selects the tests that failed last time).
+    pub package_args: &'a BTreeMap<String, Vec<String>>,
+}
+
+impl SuiteRun<'_> {
+    /// The extra arguments of `package`.
+    pub fn args_of(&self, package: &str) -> &[String] {
+        self.package_args.get(package).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// How a suite's run ended, besides its package results.
@@ -46,6 +58,23 @@ pub trait Events: Send {
     fn abandoned(&mut self, package: &str, why: &str, elapsed: f64);
     /// A package whose binary exited 0 without a result (go test calls that `ok`).
     fn exited_ok(&mut self, package: &str, elapsed: f64);
+    /// Called every [`TICK`] while tests run (slow-test reports need a clock).
+    fn tick(&mut self);
+}
+
+/// How often runners call [`Events::tick`].
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs `future`, calling `tick` every [`TICK`] meanwhile.
+pub async fn ticking<T>(future: impl std::future::Future<Output = T>, mut tick: impl FnMut()) -> T {
+    tokio::pin!(future);
+    let mut interval = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            value = &mut future => return value,
+            _ = interval.tick() => tick(),
+        }
+    }
 }
 
 /// Feeds one line of test2json output to `reporter`; other lines are plain output.

@@ -11,6 +11,7 @@ mod hardening;
 mod manifest_errors;
 mod remote_cache;
 mod reports;
+mod retries;
 mod servers;
 mod stop;
 mod support;

@@ -242,6 +242,10 @@ fn gob_enforces_the_suite_timeout_on_a_binary_that_cannot_time_itself_out() {
         stdout.contains("about to freeze"),
         "the test's output is kept: {stdout}"
     );
+    assert!(
+        stdout.contains("SIGQUIT: quit") && stdout.contains("goroutine "),
+        "gob asked the hung binary for its goroutines before stopping it: {stdout}"
+    );
 }
 
 #[test]

@@ -1,0 +1,214 @@
+//! Reruns of failed tests (`retries`, `--retries`) and the record of what failed, which
+//! `gob test --failed` runs again. Which rerun a package gets is decided by
+//! [`crate::plan::retry`]; the reporter merges each rerun into the package's first result.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::GobError;
+use crate::go::testrun::{exactly, top_level};
+use crate::plan::retry::{Failure, Rerun, rerun_of};
+use crate::plan::test::plan_integ_compiles;
+use crate::report::{PackageOutcome, PackageResult, Reporter};
+use crate::runners::{SuiteRun, integ, unit};
+
+/// What failed in the last run: suite → package → top-level tests (none: the whole package).
+pub type FailedTests = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// What an attempt of `result` left, for [`rerun_of`].
+fn failure_of(result: &PackageResult) -> Failure {
+    let failed_tests: Vec<String> = result
+        .failed_tests()
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    let unfinished = result
+        .tests
+        .iter()
+        .any(|t| t.status == crate::report::TestStatus::Unfinished);
+    Failure {
+        build_failed: result.outcome == PackageOutcome::BuildFailed,
+        outside_tests: unfinished || result.note.is_some() || failed_tests.is_empty(),
+        failed_tests,
+    }
+}
+
+/// Runs the failed packages of the suite whose results start at `first_result` again, up
+/// to `retries` times each; returns the signal that stopped it, if one did.
+pub async fn rerun_failures(
+    run: &SuiteRun<'_>,
+    retries: u32,
+    max_failures: usize,
+    test2json: Option<&str>,
+    reporter: &mut Reporter,
+    first_result: usize,
+) -> Result<Option<i32>, GobError> {
+    let binaries: Vec<_> = match run.suite.integ {
+        true => plan_integ_compiles(run.suite, run.packages, run.ctx)
+            .0
+            .into_iter()
+            .flat_map(|b| b.binaries)
+            .collect(),
+        false => Vec::new(),
+    };
+    for attempt in 2..=retries.saturating_add(1) {
+        let due: Vec<(String, Rerun)> = reporter.results[first_result..]
+            .iter()
+            .filter(|r| r.outcome != PackageOutcome::Passed && r.attempts == attempt - 1)
+            .map(|r| (r.package.clone(), rerun_of(&failure_of(r), max_failures)))
+            .collect();
+        if due.is_empty() {
+            break;
+        }
+        for (package, rerun) in due {
+            let tests = match rerun {
+                Rerun::Never => continue,
+                Rerun::TooMany(failed) => {
+                    if attempt == 2 {
+                        reporter.retry_skipped(&package, failed, max_failures);
+                    }
+                    continue;
+                }
+                Rerun::Tests(tests) => tests,
+                Rerun::Whole => Vec::new(),
+            };
+            let extra: Vec<String> = match tests.is_empty() {
+                true => Vec::new(),
+                false => vec![format!("-test.run={}", exactly(&tests))],
+            };
+            reporter.retry(&package, &tests, attempt);
+            let stopped = match (run.suite.integ, test2json) {
+                (true, Some(t2j)) => {
+                    let Some(binary) = binaries.iter().find(|b| b.package.import_path == package)
+                    else {
+                        continue;
+                    };
+                    integ::rerun(run, binary, &extra, t2j, reporter).await?
+                }
+                _ => {
+                    let Some(p) = run.packages.iter().find(|p| p.import_path == package) else {
+                        continue;
+                    };
+                    unit::run_package(run, p, &extra, reporter)
+                        .await?
+                        .interrupted
+                }
+            };
+            if stopped.is_some() {
+                return Ok(stopped);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Reads the record of the last run's failures (none when missing or unreadable).
+pub fn load_failed(path: &Path) -> FailedTests {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// Updates the record with `results`: each package that ran is dropped from it, and
+/// recorded again when it failed, with the top-level tests that failed (none: the whole
+/// package, when it failed outside any test or did not build).
+pub fn record_failed(failed: &mut FailedTests, results: &[PackageResult]) {
+    for result in results {
+        let suite = failed.entry(result.suite.clone()).or_default();
+        suite.remove(&result.package);
+        if result.outcome == PackageOutcome::Passed {
+            continue;
+        }
+        let failure = failure_of(result);
+        let mut tests: Vec<String> = Vec::new();
+        if !failure.outside_tests && !failure.build_failed {
+            for name in &failure.failed_tests {
+                let top = top_level(name).to_string();
+                if !tests.contains(&top) {
+                    tests.push(top);
+                }
+            }
+        }
+        suite.insert(result.package.clone(), tests);
+    }
+    failed.retain(|_, packages| !packages.is_empty());
+}
+
+/// Writes the record; a failure is a warning (it only serves `--failed`).
+pub fn save_failed(workspace_dir: &Path, path: &Path, failed: &FailedTests) {
+    let written = crate::base::paths::refuse_symlinks(workspace_dir, path).and_then(|()| {
+        let text = serde_json::to_string_pretty(failed).map_err(std::io::Error::other)?;
+        crate::base::paths::write_atomically(path, format!("{text}\n").as_bytes())
+    });
+    if let Err(error) = written {
+        eprintln!(
+            "gob: warning: cannot record the failed tests in {}: {error}",
+            path.display()
+        );
+    }
+}
+
+/// The `-test.run` arguments that select, per package, what failed last time.
+pub fn failed_args(packages: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
+    packages
+        .iter()
+        .filter(|(_, tests)| !tests.is_empty())
+        .map(|(package, tests)| {
+            (
+                package.clone(),
+                vec![format!("-test.run={}", exactly(tests))],
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{TestResult, TestStatus};
+
+    fn result(package: &str, outcome: PackageOutcome, failed: &[&str]) -> PackageResult {
+        PackageResult {
+            suite: "unit".into(),
+            package: package.into(),
+            dir: None,
+            outcome,
+            elapsed: 0.0,
+            tests: failed
+                .iter()
+                .map(|name| TestResult {
+                    name: name.to_string(),
+                    status: TestStatus::Failed,
+                    elapsed: 0.0,
+                    output: Vec::new(),
+                    earlier: Vec::new(),
+                })
+                .collect(),
+            output: Vec::new(),
+            cached: false,
+            note: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn the_record_keeps_failed_top_level_tests_and_forgets_what_passed() {
+        let mut failed = FailedTests::new();
+        record_failed(
+            &mut failed,
+            &[
+                result("m/a", PackageOutcome::Failed, &["TestA/sub", "TestB"]),
+                result("m/b", PackageOutcome::BuildFailed, &[]),
+                result("m/c", PackageOutcome::Passed, &[]),
+            ],
+        );
+        assert_eq!(failed["unit"]["m/a"], ["TestA", "TestB"]);
+        assert!(failed["unit"]["m/b"].is_empty(), "the whole package");
+        assert!(!failed["unit"].contains_key("m/c"));
+        record_failed(&mut failed, &[result("m/a", PackageOutcome::Passed, &[])]);
+        assert!(!failed["unit"].contains_key("m/a"), "it passed since");
+        let args = failed_args(&failed["unit"]);
+        assert!(args.is_empty(), "m/b reruns whole: no -test.run");
+    }
+}
