@@ -55,6 +55,8 @@ pub enum Command {
     List,
     /// Write a gobuild.toml for the Go module in the current dir (never overwrites one).
     Init,
+    /// Print the test packages a change can affect (what `gob test --since` would run).
+    Affected(AffectedArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
@@ -81,6 +83,7 @@ impl Cli {
                 fix(&mut args.selection.timings);
             }
             Command::Shards(args) => fix(&mut args.selection.timings),
+            Command::Affected(args) => fix(&mut args.selection.timings),
             Command::Analyze(args) => {
                 fix(&mut args.trace);
                 fix(&mut args.svg);
@@ -103,6 +106,7 @@ impl Command {
         match self {
             Command::Env(_)
             | Command::Shards(_)
+            | Command::Affected(_)
             | Command::List
             | Command::Completions(_)
             | Command::Analyze(_) => true,
@@ -232,6 +236,21 @@ pub struct BuildArgs {
     pub json: bool,
 }
 
+/// `gob affected`.
+#[derive(Debug, clap::Args)]
+pub struct AffectedArgs {
+    /// The git revision to compare with (e.g. origin/main): its merge base with HEAD, plus
+    /// uncommitted and untracked files.
+    #[arg(long, value_name = "REF", required = true)]
+    pub since: String,
+    /// The suites.
+    #[command(flatten)]
+    pub selection: SuiteSelection,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `gob check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -270,6 +289,12 @@ pub struct TestArgs {
     /// Run only the tests that failed in the last run of the selected suites.
     #[arg(long)]
     pub failed: bool,
+    /// Run only the test packages the changes since REF can affect (git).
+    #[arg(long, value_name = "REF")]
+    pub since: Option<String>,
+    /// With --since: say why each package is selected (the changed file, the import chain).
+    #[arg(long, requires = "since")]
+    pub explain: bool,
     /// Run only tests matching PATTERN (passed to the test binaries as -test.run).
     #[arg(long, value_name = "PATTERN")]
     pub run: Option<String>,

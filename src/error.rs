@@ -60,6 +60,9 @@ pub enum GobError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `--since` cannot be answered (no git, not a repository, an unknown revision).
+    #[error(transparent)]
+    Git(#[from] crate::workspace::git::GitError),
     /// `GOB_REMOTE_CACHE*` or `[cache]` cannot be used.
     #[error(transparent)]
     RemoteCache(#[from] crate::workspace::remotecache::BadRemoteCache),
@@ -81,7 +84,8 @@ impl GobError {
             | GobError::UnknownBinary(_)
             | GobError::UnknownSuite(_)
             | GobError::ManifestExists(_)
-            | GobError::RemoteCache(_) => Exit::Usage,
+            | GobError::RemoteCache(_)
+            | GobError::Git(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)

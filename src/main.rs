@@ -96,6 +96,7 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
         Command::Shards(args) => commands::shards::run(&globals, args),
         Command::Analyze(args) => block_on(grace, commands::analyze::run(&globals, args)),
         Command::List => commands::list::run(&globals),
+        Command::Affected(args) => commands::affected::run(&globals, args),
         Command::Init => commands::init::run(&globals),
         Command::Cacheprog(args) => commands::cacheprog::run(args),
         Command::Completions(args) => {

@@ -95,6 +95,8 @@ pub enum GobEvent {
         failed: usize,
         /// Packages without test files.
         skipped: Vec<String>,
+        /// Packages left out because no change since `--since` can affect them.
+        not_affected: usize,
         /// Compile calls (integration suites).
         compile_calls: usize,
         /// Seconds.

@@ -3,6 +3,7 @@
 //! environment the reporters need, once, at this edge; `sharding` is the split shared by
 //! `gob test --shard` and `gob shards`.
 
+pub mod affected;
 pub mod analyze;
 pub mod build;
 pub mod cacheprog;

@@ -9,7 +9,7 @@ use crate::commands::context::Globals;
 use crate::manifest::Manifest;
 use crate::plan::shard::{Shard, ShardItem, plan_shards};
 use crate::report::timings::History;
-use crate::workspace::suites::ExpandedSuite;
+use crate::workspace::suites::{ExpandedSuite, TestPackage};
 
 /// The timing history file: `--timings` (relative to the current dir) or the workspace's.
 pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSelection) -> PathBuf {
@@ -19,15 +19,21 @@ pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSel
     }
 }
 
-/// The shards of the packages with tests of `suites`.
-pub fn plan(suites: &[ExpandedSuite], history: &History, count: usize) -> Vec<Shard> {
+/// The shards of `packages` (per suite, in the order of `suites`).
+pub fn plan(
+    suites: &[ExpandedSuite],
+    packages: &[Vec<TestPackage>],
+    history: &History,
+    count: usize,
+) -> Vec<Shard> {
     let items: Vec<ShardItem> = suites
         .iter()
-        .flat_map(|s| {
-            s.test_packages().into_iter().map(|p| ShardItem {
+        .zip(packages)
+        .flat_map(|(s, packages)| {
+            packages.iter().map(|p| ShardItem {
                 suite: s.spec.name.clone(),
                 recorded: history.seconds(&s.spec.name, &p.import_path),
-                package: p.import_path,
+                package: p.import_path.clone(),
             })
         })
         .collect();

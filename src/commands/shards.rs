@@ -16,7 +16,11 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     let path = timings_path(globals, &manifest, &args.selection);
     let history = History::load(&path);
     let count = usize::from(args.count);
-    for (i, shard) in plan(&expanded, &history, count).iter().enumerate() {
+    let packages: Vec<_> = expanded.iter().map(|s| s.test_packages()).collect();
+    for (i, shard) in plan(&expanded, &packages, &history, count)
+        .iter()
+        .enumerate()
+    {
         println!(
             "shard {}/{count}: {}, ~{:.1}s",
             i + 1,

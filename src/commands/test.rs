@@ -40,9 +40,30 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     }
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let mut runs: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
+    let mut not_affected = vec![0; runs.len()];
+    if let Some(since) = &args.since {
+        let dir = &manifest.workspace_dir;
+        let found = super::affected::affected(&ctx, dir, &expanded, &runs, since)?;
+        if args.explain {
+            eprint!("{}", super::affected::report(&found, &expanded, dir, since));
+        }
+        for ((packages, selection), skipped) in
+            runs.iter_mut().zip(&found.suites).zip(&mut not_affected)
+        {
+            packages.retain(|p| selection.selected.iter().any(|(s, _)| *s == p.import_path));
+            *skipped = selection.not_affected.len();
+        }
+        if runs.iter().all(Vec::is_empty) {
+            eprintln!(
+                "gob: no test package of the selected suites is affected by the changes since {since} ({})",
+                crate::report::plural(found.changed.len(), "changed file")
+            );
+            return Ok(());
+        }
+    }
     if let Some(shard) = args.shard {
         let history = History::load(&timings);
-        let shards = super::sharding::plan(&expanded, &history, shard.count);
+        let shards = super::sharding::plan(&expanded, &runs, &history, shard.count);
         let mine = &shards[shard.index - 1];
         let total: usize = runs.iter().map(Vec::len).sum();
         eprintln!(
@@ -105,7 +126,12 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     };
     let mut reporter = Reporter::new(options.sinks());
     let mut interrupted = None;
-    for ((suite, packages), extra) in expanded.iter().zip(&runs).zip(&package_args) {
+    for (((suite, packages), extra), not_affected) in expanded
+        .iter()
+        .zip(&runs)
+        .zip(&package_args)
+        .zip(&not_affected)
+    {
         let started = Instant::now();
         let first_result = reporter.results.len();
         let dirs = packages
@@ -165,6 +191,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             passed,
             failed: results.len() - passed,
             skipped: suite.without_tests(),
+            not_affected: *not_affected,
             compile_calls: end.compile_calls,
             elapsed: started.elapsed().as_secs_f64(),
         });

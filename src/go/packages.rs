@@ -17,6 +17,23 @@ pub fn is_nested_module(dir: &Path) -> bool {
     dir.join("go.mod").exists()
 }
 
+/// File name endings go build compiles or links from a package dir (go/build `Import`:
+/// Go, assembly, cgo's C/C++/Objective-C/Fortran and headers, `.syso` objects).
+const SOURCE_ENDINGS: &[&str] = &[
+    ".go", ".s", ".S", ".sx", ".c", ".h", ".cc", ".cpp", ".cxx", ".hh", ".hpp", ".hxx", ".m", ".f",
+    ".F", ".for", ".f90", ".syso",
+];
+
+/// Whether a file named `name` in a package dir is part of the package's build.
+pub fn is_source_file(name: &str) -> bool {
+    SOURCE_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+/// The import path of a `go list -test` entry without its variant suffix (`p [q.test]` → `p`).
+pub fn base_import_path(listed: &str) -> &str {
+    listed.split(" [").next().unwrap_or(listed)
+}
+
 /// The `//go:build` expression of Go source `text`, if it has one.
 pub fn build_constraint(text: &str) -> Option<String> {
     text.lines()
@@ -34,6 +51,14 @@ mod tests {
             assert!(skips_dir(name), "{name}");
         }
         assert!(!skips_dir("internal") && !skips_dir("integration"));
+    }
+
+    #[test]
+    fn source_files_and_variant_names() {
+        assert!(is_source_file("a.go") && is_source_file("x.syso") && is_source_file("c.h"));
+        assert!(!is_source_file("README.md") && !is_source_file("data.json"));
+        assert_eq!(base_import_path("m/lib [m/p.test]"), "m/lib");
+        assert_eq!(base_import_path("m/p.test"), "m/p.test");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct SuiteSpec {
     /// A test that failed and then passed fails the suite (`flaky = "fail"`); by default it
     /// passes and is reported as flaky.
     pub flaky_fails: bool,
+    /// Globs (relative to the workspace dir) of files the tests read at run time that go
+    /// cannot know of; a change to one selects the whole suite under `--since`.
+    pub inputs: GlobSet,
     /// A test still running after this long is reported as slow (again at every further
     /// period).
     pub slow: Option<Duration>,
@@ -85,6 +88,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let mut reader = TableReader::new(suite_table, format!("[test.{name}]"), key.span());
         let packages = reader.string_list("packages", problems);
         let exclude = reader.string_list("exclude", problems).unwrap_or_default();
+        let inputs = reader.string_list("inputs", problems).unwrap_or_default();
         let tags = reader.string_list("tags", problems).unwrap_or_default();
         let integ = reader.bool("integ", problems).unwrap_or(false);
         let timeout = reader
@@ -148,7 +152,8 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
                 "no packages",
             ));
         }
-        let exclude_set = build_globset(&name, &exclude, problems);
+        let exclude_set = build_globset(&name, "exclude", &exclude, problems);
+        let inputs = build_globset(&name, "inputs", &inputs, problems);
         suites.push(SuiteSpec {
             name,
             packages,
@@ -163,13 +168,19 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             vet,
             retries: retries.unwrap_or(0),
             flaky_fails,
+            inputs,
             slow,
         });
     }
     suites
 }
 
-fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Problem>) -> GlobSet {
+fn build_globset(
+    suite: &str,
+    key: &str,
+    globs: &[Located<String>],
+    problems: &mut Vec<Problem>,
+) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         match Glob::new(&glob.value) {
@@ -186,7 +197,7 @@ fn build_globset(suite: &str, globs: &[Located<String>], problems: &mut Vec<Prob
             Err(e) => problems.push(Problem::new(
                 glob.span.clone(),
                 format!(
-                    "[test.{suite}] exclude glob `{}` is invalid: {}",
+                    "[test.{suite}] {key} glob `{}` is invalid: {}",
                     glob.value,
                     e.kind()
                 ),

@@ -4,6 +4,7 @@
 //! building it reads no files, env, clock or processes. Every Go quirk lives here as a
 //! tested function, so `--dry-run` output is exactly what the executor runs.
 
+pub mod affected;
 pub mod batches;
 pub mod build;
 pub mod check;

@@ -67,6 +67,7 @@ struct SuiteLine {
     passed: usize,
     failed: usize,
     skipped: Vec<String>,
+    not_affected: usize,
     compile_calls: usize,
     elapsed: f64,
 }
@@ -237,8 +238,12 @@ impl Terminal {
             } else {
                 String::new()
             };
+            let not_affected = match s.not_affected {
+                0 => String::new(),
+                n => format!(", {n} not affected by the changes"),
+            };
             text.push_str(&format!(
-                "gob: suite {}: {} passed, {} failed, {} without test files (skipped){calls} in {:.1}s\n",
+                "gob: suite {}: {} passed, {} failed, {} without test files (skipped){not_affected}{calls} in {:.1}s\n",
                 s.name,
                 s.passed,
                 s.failed,
@@ -375,6 +380,7 @@ impl Sink for Terminal {
                 passed,
                 failed,
                 skipped,
+                not_affected,
                 compile_calls,
                 elapsed,
             } => {
@@ -384,6 +390,7 @@ impl Sink for Terminal {
                     passed: *passed,
                     failed: *failed,
                     skipped: skipped.clone(),
+                    not_affected: *not_affected,
                     compile_calls: *compile_calls,
                     elapsed: *elapsed,
                 });

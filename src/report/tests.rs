@@ -91,6 +91,7 @@ fn play_in(workspace: &Path, sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageRes
         passed: 1,
         failed: 4,
         skipped: vec!["m/nothing".into()],
+        not_affected: 0,
         compile_calls: 1,
         elapsed: 4.25,
     });

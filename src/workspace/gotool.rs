@@ -201,6 +201,33 @@ pub struct PackageImports {
     pub imports: Vec<String>,
 }
 
+/// A package of a test dependency closure (`go list -deps -test`): test variants are
+/// named `p [q.test]`, a test main `q.test`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DepPackage {
+    /// Import path, with the variant suffix.
+    pub import_path: String,
+    /// Source dir.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Direct imports (variant names as listed).
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// Files `//go:embed` patterns matched, relative to `dir`.
+    #[serde(default)]
+    pub embed_files: Vec<String>,
+    /// The same for the package's `_test.go` files.
+    #[serde(default)]
+    pub test_embed_files: Vec<String>,
+    /// The same for its external `_test` package.
+    #[serde(default)]
+    pub x_test_embed_files: Vec<String>,
+    /// In the standard library.
+    #[serde(default)]
+    pub standard: bool,
+}
+
 impl GoTool {
     /// The modules of the build list (`go list -m all`); empty outside module mode.
     pub fn modules(&self) -> Vec<String> {
@@ -224,6 +251,31 @@ impl GoTool {
             .collect::<Result<_, _>>()
             .map_err(|e| GoToolError::Unreadable {
                 command: format!("{} list -deps", self.program),
+                detail: e.to_string(),
+            })
+    }
+
+    /// Every package the tests of `packages` need, test variants included (`go list -deps
+    /// -test` with `tags`): what `--since` checks changed files against.
+    pub fn test_deps(
+        &self,
+        packages: &[&str],
+        tags: &[String],
+    ) -> Result<Vec<DepPackage>, GoToolError> {
+        let json =
+            "-json=ImportPath,Dir,Imports,EmbedFiles,TestEmbedFiles,XTestEmbedFiles,Standard";
+        let tags = tags.join(",");
+        let mut args = vec!["list", "-e", "-deps", "-test", json];
+        if !tags.is_empty() {
+            args.extend(["-tags", tags.as_str()]);
+        }
+        args.extend(packages);
+        let out = self.run(&args)?;
+        serde_json::Deserializer::from_slice(&out)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| GoToolError::Unreadable {
+                command: format!("{} list -deps -test", self.program),
                 detail: e.to_string(),
             })
     }

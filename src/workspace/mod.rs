@@ -8,6 +8,7 @@
 //! Comes after `manifest/`, before `budget/` and `plan/`; imports neither.
 
 pub mod binaries;
+pub mod git;
 pub mod gotool;
 pub mod listcache;
 pub mod remotecache;

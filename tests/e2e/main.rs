@@ -1,5 +1,6 @@
 //! End-to-end tests: the real gob binary, the real go, real Go workspaces in temp dirs.
 
+mod affected;
 mod analyze;
 mod build;
 mod cgroup;
