@@ -57,6 +57,9 @@ pub enum Command {
     Init,
     /// Print the test packages a change can affect (what `gob test --since` would run).
     Affected(AffectedArgs),
+    /// Convert a test binary's `-test.v=test2json` output on stdin to test2json events, as
+    /// `go tool test2json -t -p PKG` does, without go.
+    Test2json(Test2jsonArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
@@ -91,6 +94,7 @@ impl Cli {
             }
             Command::Cacheprog(args) => args.dir = start.join(&args.dir),
             Command::Check(_)
+            | Command::Test2json(_)
             | Command::Env(_)
             | Command::List
             | Command::Init
@@ -107,6 +111,7 @@ impl Command {
             Command::Env(_)
             | Command::Shards(_)
             | Command::Affected(_)
+            | Command::Test2json(_)
             | Command::List
             | Command::Completions(_)
             | Command::Analyze(_) => true,
@@ -234,6 +239,17 @@ pub struct BuildArgs {
     /// Print gob's events as JSON lines on stdout (human output goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `gob test2json`.
+#[derive(Debug, clap::Args)]
+pub struct Test2jsonArgs {
+    /// The package to name in the events.
+    #[arg(short = 'p', value_name = "PKG", default_value = "")]
+    pub package: String,
+    /// Accepted for go's compatibility: events always carry their time.
+    #[arg(short = 't')]
+    pub timestamps: bool,
 }
 
 /// `gob affected`.

@@ -97,6 +97,7 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
         Command::Analyze(args) => block_on(grace, commands::analyze::run(&globals, args)),
         Command::List => commands::list::run(&globals),
         Command::Affected(args) => commands::affected::run(&globals, args),
+        Command::Test2json(args) => commands::test2json::run(args),
         Command::Init => commands::init::run(&globals),
         Command::Cacheprog(args) => commands::cacheprog::run(args),
         Command::Completions(args) => {

@@ -16,3 +16,4 @@ pub mod retries;
 pub mod sharding;
 pub mod shards;
 pub mod test;
+pub mod test2json;

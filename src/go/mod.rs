@@ -10,6 +10,7 @@ pub mod names;
 pub mod outputs;
 pub mod packages;
 pub mod quoted;
+pub mod test2json;
 pub mod testrun;
 pub mod version;
 pub mod vet;

@@ -16,4 +16,5 @@ mod retries;
 mod servers;
 mod stop;
 mod support;
+mod test2json;
 mod test_suites;
