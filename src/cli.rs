@@ -60,6 +60,8 @@ pub enum Command {
     /// Convert a test binary's `-test.v=test2json` output on stdin to test2json events, as
     /// `go tool test2json -t -p PKG` does, without go.
     Test2json(Test2jsonArgs),
+    /// Work with timing histories: `gob timings merge FILE... --output FILE`.
+    Timings(TimingsArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
@@ -84,9 +86,24 @@ impl Cli {
             Command::Test(args) => {
                 fix(&mut args.junit);
                 fix(&mut args.selection.timings);
+                fix(&mut args.shard_plan);
+                fix(&mut args.timings_out);
+                fix(&mut args.archive);
+                fix(&mut args.from_archive);
+                fix(&mut args.extract_dir);
             }
-            Command::Shards(args) => fix(&mut args.selection.timings),
+            Command::Shards(args) => {
+                fix(&mut args.selection.timings);
+                fix(&mut args.plan);
+            }
             Command::Affected(args) => fix(&mut args.selection.timings),
+            Command::Timings(args) => {
+                let TimingsCommand::Merge { files, output } = &mut args.command;
+                for file in files.iter_mut() {
+                    *file = start.join(&*file);
+                }
+                *output = start.join(&*output);
+            }
             Command::Analyze(args) => {
                 fix(&mut args.trace);
                 fix(&mut args.svg);
@@ -118,7 +135,7 @@ impl Command {
             Command::Build(args) => args.dry_run,
             Command::Test(args) => args.dry_run,
             Command::Check(args) => args.dry_run,
-            Command::Init | Command::Cacheprog(_) => false,
+            Command::Init | Command::Cacheprog(_) | Command::Timings(_) => false,
         }
     }
 }
@@ -169,6 +186,9 @@ pub struct ShardsArgs {
     /// The suites.
     #[command(flatten)]
     pub selection: SuiteSelection,
+    /// Also write the split as JSON to PATH (for `gob test --shard K/N --shard-plan PATH`).
+    #[arg(long, value_name = "PATH")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `gob analyze`.
@@ -241,6 +261,28 @@ pub struct BuildArgs {
     pub json: bool,
 }
 
+/// `gob timings`.
+#[derive(Debug, clap::Args)]
+pub struct TimingsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TimingsCommand,
+}
+
+/// `gob timings` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TimingsCommand {
+    /// Join histories: per suite and package, the newest record wins.
+    Merge {
+        /// The histories (e.g. each shard's .gob/timings-shard-K-of-N.json).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the merged history.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
 /// `gob test2json`.
 #[derive(Debug, clap::Args)]
 pub struct Test2jsonArgs {
@@ -288,6 +330,23 @@ pub struct TestArgs {
     /// Run only the K-th of N shards of the selected packages, balanced by recorded time.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::plan::shard::ShardSpec>,
+    /// Compile the selected suites' test binaries and write them, with their testdata and the
+    /// suites' `include` files, to the archive PATH (tar + zstd); run nothing.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["from_archive", "shard", "dry_run"])]
+    pub archive: Option<PathBuf>,
+    /// Run the test binaries of the archive PATH (no go, source tree or manifest needed).
+    #[arg(long, value_name = "PATH")]
+    pub from_archive: Option<PathBuf>,
+    /// With --from-archive: extract into DIR (default .gob/archive in the current dir).
+    #[arg(long, value_name = "DIR", requires = "from_archive")]
+    pub extract_dir: Option<PathBuf>,
+    /// With --shard: take the split from PATH (written by `gob shards N --plan PATH`).
+    #[arg(long, value_name = "PATH", requires = "shard")]
+    pub shard_plan: Option<PathBuf>,
+    /// Write the measured times here (default: the timing history, or
+    /// .gob/timings-shard-K-of-N.json with --shard).
+    #[arg(long, value_name = "PATH")]
+    pub timings_out: Option<PathBuf>,
     /// Print test2json events and gob's own events as JSON lines on stdout (human output
     /// goes to stderr).
     #[arg(long)]

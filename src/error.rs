@@ -66,6 +66,10 @@ pub enum GobError {
     /// `GOB_REMOTE_CACHE*` or `[cache]` cannot be used.
     #[error(transparent)]
     RemoteCache(#[from] crate::workspace::remotecache::BadRemoteCache),
+    /// The command line asks for something that cannot be (a shard plan of another split, an
+    /// unreadable input file it names).
+    #[error("{0}")]
+    Usage(String),
     /// A build or test failed; the details were already shown.
     #[error("{0}")]
     Failed(String),
@@ -85,7 +89,8 @@ impl GobError {
             | GobError::UnknownSuite(_)
             | GobError::ManifestExists(_)
             | GobError::RemoteCache(_)
-            | GobError::Git(_) => Exit::Usage,
+            | GobError::Git(_)
+            | GobError::Usage(_) => Exit::Usage,
             GobError::Manifest(ManifestError::Read { .. })
             | GobError::Go(_)
             | GobError::GoVersion(_)

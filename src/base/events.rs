@@ -213,6 +213,11 @@ pub struct Totals {
     pub remote_error: Option<String>,
 }
 
+/// The current time as test2json writes it (RFC 3339, local offset).
+pub fn now() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, false)
+}
+
 /// Parses one line of JSON output; `None` for a line that is not an event.
 pub fn parse_line(line: &str) -> Option<TestEvent> {
     let line = line.trim();

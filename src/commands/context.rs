@@ -105,19 +105,26 @@ pub fn load_optional_manifest(globals: &Globals) -> Result<Option<Manifest>, Gob
     }
 }
 
+/// The CPU budget, and the environment it gives every go command and test binary
+/// (`GOMAXPROCS`); needs no go.
+pub fn budget_env(globals: &Globals) -> Result<(Budget, BTreeMap<String, String>), GobError> {
+    let overrides = BudgetOverrides {
+        jobs_flag: globals.jobs,
+        gob_jobs: env_var("GOB_JOBS"),
+        gomaxprocs: env_var("GOMAXPROCS"),
+    };
+    let budget = budget::resolve(CpuFacts::detect(Path::new("/")), &overrides)?;
+    let mut env = BTreeMap::new();
+    if let Some(n) = budget.gomaxprocs_env {
+        env.insert("GOMAXPROCS".to_string(), n.to_string());
+    }
+    Ok((budget, env))
+}
+
 impl Context {
     /// Resolves the budget and asks go about itself, running go in `dir`.
     pub fn load(globals: &Globals, dir: &Path) -> Result<Context, GobError> {
-        let overrides = BudgetOverrides {
-            jobs_flag: globals.jobs,
-            gob_jobs: env_var("GOB_JOBS"),
-            gomaxprocs: env_var("GOMAXPROCS"),
-        };
-        let budget = budget::resolve(CpuFacts::detect(Path::new("/")), &overrides)?;
-        let mut env = BTreeMap::new();
-        if let Some(n) = budget.gomaxprocs_env {
-            env.insert("GOMAXPROCS".to_string(), n.to_string());
-        }
+        let (budget, env) = budget_env(globals)?;
         let go = GoTool {
             program: env_var("GOB_GO").unwrap_or_else(|| "go".to_string()),
             dir: dir.to_path_buf(),

@@ -5,6 +5,7 @@
 
 pub mod affected;
 pub mod analyze;
+pub mod archive;
 pub mod build;
 pub mod cacheprog;
 pub mod check;
@@ -17,3 +18,4 @@ pub mod sharding;
 pub mod shards;
 pub mod test;
 pub mod test2json;
+pub mod timings;

@@ -10,7 +10,7 @@ use crate::go::testrun::{exactly, top_level};
 use crate::plan::retry::{Failure, Rerun, rerun_of};
 use crate::plan::test::plan_integ_compiles;
 use crate::report::{PackageOutcome, PackageResult, Reporter};
-use crate::runners::{SuiteRun, integ, unit};
+use crate::runners::{Converter, SuiteRun, integ, unit};
 
 /// What failed in the last run: suite → package → top-level tests (none: the whole package).
 pub type FailedTests = BTreeMap<String, BTreeMap<String, Vec<String>>>;
@@ -39,7 +39,7 @@ pub async fn rerun_failures(
     run: &SuiteRun<'_>,
     retries: u32,
     max_failures: usize,
-    test2json: Option<&str>,
+    converter: Option<Converter<'_>>,
     reporter: &mut Reporter,
     first_result: usize,
 ) -> Result<Option<i32>, GobError> {
@@ -77,13 +77,13 @@ pub async fn rerun_failures(
                 false => vec![format!("-test.run={}", exactly(&tests))],
             };
             reporter.retry(&package, &tests, attempt);
-            let stopped = match (run.suite.integ, test2json) {
-                (true, Some(t2j)) => {
+            let stopped = match (run.suite.integ, converter) {
+                (true, Some(converter)) => {
                     let Some(binary) = binaries.iter().find(|b| b.package.import_path == package)
                     else {
                         continue;
                     };
-                    integ::rerun(run, binary, &extra, t2j, reporter).await?
+                    integ::rerun(run, binary, &extra, converter, reporter).await?
                 }
                 _ => {
                     let Some(p) = run.packages.iter().find(|p| p.import_path == package) else {

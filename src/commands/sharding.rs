@@ -7,7 +7,10 @@ use crate::base::state::TIMINGS_FILE;
 use crate::cli::SuiteSelection;
 use crate::commands::context::Globals;
 use crate::manifest::Manifest;
-use crate::plan::shard::{Shard, ShardItem, plan_shards};
+use serde::{Deserialize, Serialize};
+
+use crate::error::GobError;
+use crate::plan::shard::{Shard, ShardItem, fingerprint, plan_shards};
 use crate::report::timings::History;
 use crate::workspace::suites::{ExpandedSuite, TestPackage};
 
@@ -38,4 +41,106 @@ pub fn plan(
         })
         .collect();
     plan_shards(&items, count)
+}
+
+/// A split as `gob shards N --plan PATH` writes it and `--shard-plan PATH` reads it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SplitFile {
+    /// Format version (1).
+    pub version: u32,
+    /// Number of shards.
+    pub count: usize,
+    /// [`fingerprint`] of the split.
+    pub fingerprint: String,
+    /// The shards, first to last.
+    pub shards: Vec<SplitShard>,
+}
+
+/// One shard of a [`SplitFile`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SplitShard {
+    /// 1-based.
+    pub shard: usize,
+    /// Sum of the estimates, seconds.
+    pub total: f64,
+    /// Its packages.
+    pub packages: Vec<SplitPackage>,
+}
+
+/// One package of a [`SplitShard`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SplitPackage {
+    /// Suite name.
+    pub suite: String,
+    /// Import path.
+    pub package: String,
+    /// Estimated seconds.
+    pub estimate: f64,
+    /// Seconds the timing history recorded, if it had the package.
+    pub recorded: Option<f64>,
+}
+
+/// `shards` as a [`SplitFile`].
+pub fn split_file(shards: &[Shard]) -> SplitFile {
+    SplitFile {
+        version: 1,
+        count: shards.len(),
+        fingerprint: fingerprint(shards),
+        shards: shards
+            .iter()
+            .enumerate()
+            .map(|(i, shard)| SplitShard {
+                shard: i + 1,
+                total: shard.total,
+                packages: shard
+                    .items
+                    .iter()
+                    .map(|(item, estimate)| SplitPackage {
+                        suite: item.suite.clone(),
+                        package: item.package.clone(),
+                        estimate: *estimate,
+                        recorded: item.recorded,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The split in `path`, which must have `count` shards.
+pub fn read_split(path: &std::path::Path, count: usize) -> Result<Vec<Shard>, GobError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        GobError::Usage(format!(
+            "cannot read the shard plan {}: {e}",
+            path.display()
+        ))
+    })?;
+    let file: SplitFile = serde_json::from_str(&text)
+        .map_err(|e| GobError::Usage(format!("{} is not a shard plan: {e}", path.display())))?;
+    if file.count != count || file.shards.len() != count {
+        return Err(GobError::Usage(format!(
+            "{} splits into {} shards, not {count}",
+            path.display(),
+            file.count
+        )));
+    }
+    Ok(file
+        .shards
+        .into_iter()
+        .map(|shard| Shard {
+            total: shard.total,
+            items: shard
+                .packages
+                .into_iter()
+                .map(|p| {
+                    let item = ShardItem {
+                        suite: p.suite,
+                        package: p.package,
+                        recorded: p.recorded,
+                    };
+                    (item, p.estimate)
+                })
+                .collect(),
+        })
+        .collect())
 }

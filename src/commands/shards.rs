@@ -17,10 +17,24 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     let history = History::load(&path);
     let count = usize::from(args.count);
     let packages: Vec<_> = expanded.iter().map(|s| s.test_packages()).collect();
-    for (i, shard) in plan(&expanded, &packages, &history, count)
-        .iter()
-        .enumerate()
-    {
+    let shards = plan(&expanded, &packages, &history, count);
+    println!(
+        "split {} ({count} shards, by {})",
+        crate::plan::shard::fingerprint(&shards),
+        path.display()
+    );
+    if let Some(out) = &args.plan {
+        let json =
+            serde_json::to_string_pretty(&super::sharding::split_file(&shards)).unwrap_or_default();
+        crate::base::paths::write_atomically(out, format!("{json}\n").as_bytes()).map_err(
+            |source| GobError::Io {
+                action: "cannot write",
+                path: out.clone(),
+                source,
+            },
+        )?;
+    }
+    for (i, shard) in shards.iter().enumerate() {
         println!(
             "shard {}/{count}: {}, ~{:.1}s",
             i + 1,

@@ -14,10 +14,13 @@ use crate::plan::test::TestPackage;
 use crate::report::timings::History;
 use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
-use crate::runners::{SuiteRun, integ, unit};
+use crate::runners::{Converter, SuiteRun, integ, unit};
 
 /// Runs `gob test`.
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
+    if let Some(archive) = &args.from_archive {
+        return super::archive::run_from(globals, args, archive).await;
+    }
     let manifest = load_manifest(globals)?;
     let specs =
         crate::workspace::suites::select(&manifest, &args.selection.suites, args.selection.integ)?;
@@ -62,12 +65,22 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         }
     }
     if let Some(shard) = args.shard {
-        let history = History::load(&timings);
-        let shards = super::sharding::plan(&expanded, &runs, &history, shard.count);
+        let (shards, basis) = match &args.shard_plan {
+            Some(path) => (
+                super::sharding::read_split(path, shard.count)?,
+                format!("the split in {}", path.display()),
+            ),
+            None => {
+                let history = History::load(&timings);
+                let shards = super::sharding::plan(&expanded, &runs, &history, shard.count);
+                (shards, "the timing history".to_string())
+            }
+        };
         let mine = &shards[shard.index - 1];
-        let total: usize = runs.iter().map(Vec::len).sum();
+        let total: usize = shards.iter().map(|s| s.items.len()).sum();
         eprintln!(
-            "gob: shard {shard}: {} of {total} packages, ~{:.1}s by the timing history",
+            "gob: shard {shard} of split {}: {} of {total} packages, ~{:.1}s by {basis}",
+            crate::plan::shard::fingerprint(&shards),
             mine.items.len(),
             mine.total
         );
@@ -103,6 +116,18 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             return Ok(());
         }
     }
+    // A sharded run writes what it measured beside the history it split by, so the other
+    // shards of the split still see the same history; `gob timings merge` joins them.
+    let timings_out = match (&args.timings_out, args.shard) {
+        (Some(path), _) => path.clone(),
+        (None, Some(shard)) => manifest.workspace_dir.join(format!(
+            "{}/timings-shard-{}-of-{}.json",
+            crate::base::state::STATE_DIR,
+            shard.index,
+            shard.count
+        )),
+        (None, None) => timings.clone(),
+    };
     let plan_ctx = ctx.test_plan_context(&manifest);
     let user_args = args.binary_args();
     if args.dry_run {
@@ -111,6 +136,9 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             print!("{text}");
         }
         return Ok(());
+    }
+    if let Some(archive) = &args.archive {
+        return super::archive::write(archive, &manifest, &ctx, &expanded, &runs, &user_args).await;
     }
     let test2json = if specs.iter().any(|s| s.integ) {
         Some(ctx.go.tool_path("test2json")?)
@@ -121,7 +149,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         env: crate::commands::context::report_env(),
         json: args.json,
         junit: args.junit.clone(),
-        timings: Some(timings),
+        timings: Some(timings_out),
         workspace_dir: manifest.workspace_dir.clone(),
     };
     let mut reporter = Reporter::new(options.sinks());
@@ -164,9 +192,10 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             cpus: ctx.budget.cpus,
             package_args: extra,
         };
-        let mut end = match (&test2json, suite.spec.integ, packages.is_empty()) {
+        let converter = test2json.as_deref().map(Converter::Go);
+        let mut end = match (converter, suite.spec.integ, packages.is_empty()) {
             (_, _, true) => Default::default(),
-            (Some(t2j), true, false) => integ::run(&run, t2j, &mut reporter).await?,
+            (Some(converter), true, false) => integ::run(&run, converter, &mut reporter).await?,
             _ => unit::run(&run, &mut reporter).await?,
         };
         let retries = args.retries.unwrap_or(suite.spec.retries);
@@ -175,7 +204,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
                 &run,
                 retries,
                 args.max_retried_failures,
-                test2json.as_deref(),
+                converter,
                 &mut reporter,
                 first_result,
             )

@@ -9,7 +9,7 @@ use crate::go::test2json::Converter;
 
 /// Converts stdin to test2json events on stdout.
 pub fn run(args: &Test2jsonArgs) -> Result<(), GobError> {
-    let mut converter = Converter::new(&args.package, Box::new(crate::report::now));
+    let mut converter = Converter::new(&args.package, Box::new(crate::base::events::now));
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     let mut buffer = vec![0; 64 * 1024];

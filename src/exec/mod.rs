@@ -8,6 +8,7 @@
 //! whatever it left in its group is stopped too, so no process of a run outlives it and no
 //! leaked pipe keeps gob waiting.
 
+pub mod archive;
 mod group;
 mod lines;
 pub mod lock;
@@ -134,6 +135,65 @@ pub async fn run_converted(
         group::kill(&mut converter_child, converter_group).await;
     }
     lines.drain().await;
+    Ok(outcome)
+}
+
+/// Like [`run_converted`] without a converter process: the binary's output (stdout and
+/// stderr) is converted in process by gob's own test2json ([`crate::go::test2json`]) for
+/// `package`, each event line handed to `on_line`. What `--from-archive` runs use: no go.
+pub async fn run_converting(
+    binary: &GoCommand,
+    package: &str,
+    mut on_line: impl FnMut(&str) + Send,
+    deadline: Option<Duration>,
+) -> Result<Outcome, SpawnError> {
+    use tokio::io::AsyncReadExt;
+    let mut rx = shutdown::subscribe();
+    if let Some(sig) = shutdown::requested() {
+        return Ok(Outcome::Interrupted(sig));
+    }
+    let (reader, writer) = std::io::pipe().map_err(|source| spawn_error(binary, source))?;
+    let stderr = writer
+        .try_clone()
+        .map_err(|source| spawn_error(binary, source))?;
+    let mut receiver =
+        tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
+            .map_err(|source| spawn_error(binary, source))?;
+    let mut child = spawn(
+        binary,
+        Stdio::null(),
+        Stdio::from(writer),
+        Stdio::from(stderr),
+    )?;
+    let mut converter =
+        crate::go::test2json::Converter::new(package, Box::new(crate::base::events::now));
+    let mut buffer = vec![0; 64 * 1024];
+    let mut open = true;
+    let finished = finish(&mut child, deadline, &mut rx);
+    tokio::pin!(finished);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut finished => break outcome,
+            read = receiver.read(&mut buffer), if open => match read {
+                Ok(n) if n > 0 => converter.write(&buffer[..n]).iter().for_each(|l| on_line(l)),
+                _ => open = false,
+            },
+        }
+    };
+    // The binary's group is gone: read what is left, but not from a process that escaped it.
+    let rest = async {
+        while open {
+            match receiver.read(&mut buffer).await {
+                Ok(n) if n > 0 => converter
+                    .write(&buffer[..n])
+                    .iter()
+                    .for_each(|l| on_line(l)),
+                _ => open = false,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LEAK_WAIT, rest).await;
+    converter.close().iter().for_each(|l| on_line(l));
     Ok(outcome)
 }
 

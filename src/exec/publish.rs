@@ -46,7 +46,7 @@ fn same_build(a: &Path, b: &Path) -> io::Result<bool> {
 }
 
 /// The Go build ID near the start of `path`, if it has one.
-fn build_id(path: &Path) -> io::Result<Option<Vec<u8>>> {
+pub fn build_id(path: &Path) -> io::Result<Option<Vec<u8>>> {
     let mut head = Vec::new();
     fs::File::open(path)?
         .take(BUILD_ID_WINDOW)

@@ -2,9 +2,10 @@
 //! testflag.go: `-vet=off`, `-vet=LIST`; no flag keeps go's default subset).
 
 /// The `vet` setting of a suite.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Vet {
     /// go's default subset.
+    #[default]
     Default,
     /// `-vet=off`.
     Off,

@@ -11,7 +11,7 @@ use super::{Located, Problem, TableReader};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// One `[test.NAME]` suite.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SuiteSpec {
     /// The suite's name (the key after `test.`).
     pub name: String,
@@ -43,6 +43,9 @@ pub struct SuiteSpec {
     /// Globs (relative to the workspace dir) of files the tests read at run time that go
     /// cannot know of; a change to one selects the whole suite under `--since`.
     pub inputs: GlobSet,
+    /// Globs (relative to the workspace dir) of files a test archive carries besides each
+    /// package's testdata (fixtures that live elsewhere).
+    pub include: GlobSet,
     /// A test still running after this long is reported as slow (again at every further
     /// period).
     pub slow: Option<Duration>,
@@ -89,6 +92,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let packages = reader.string_list("packages", problems);
         let exclude = reader.string_list("exclude", problems).unwrap_or_default();
         let inputs = reader.string_list("inputs", problems).unwrap_or_default();
+        let include = reader.string_list("include", problems).unwrap_or_default();
         let tags = reader.string_list("tags", problems).unwrap_or_default();
         let integ = reader.bool("integ", problems).unwrap_or(false);
         let timeout = reader
@@ -154,6 +158,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         }
         let exclude_set = build_globset(&name, "exclude", &exclude, problems);
         let inputs = build_globset(&name, "inputs", &inputs, problems);
+        let include = build_globset(&name, "include", &include, problems);
         suites.push(SuiteSpec {
             name,
             packages,
@@ -169,6 +174,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             retries: retries.unwrap_or(0),
             flaky_fails,
             inputs,
+            include,
             slow,
         });
     }

@@ -96,6 +96,21 @@ pub fn plan_shards(items: &[ShardItem], count: usize) -> Vec<Shard> {
     shards
 }
 
+/// A short fingerprint of a split: its shards, their packages and estimates (to the
+/// millisecond). Machines that print the same fingerprint run the same split.
+pub fn fingerprint(shards: &[Shard]) -> String {
+    let mut text = format!("{}\n", shards.len());
+    for (index, shard) in shards.iter().enumerate() {
+        for (item, estimate) in &shard.items {
+            text.push_str(&format!(
+                "{index} {} {} {:.3}\n",
+                item.suite, item.package, estimate
+            ));
+        }
+    }
+    format!("{:08x}", crate::base::hash::fnv1a(text.as_bytes()) as u32)
+}
+
 fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
     let mut v: Vec<f64> = values.filter(|x| x.is_finite() && *x >= 0.0).collect();
     if v.is_empty() {
@@ -152,6 +167,17 @@ mod tests {
             "65535/65535".parse::<ShardSpec>().unwrap().count,
             MAX_SHARDS
         );
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_split() {
+        let items = [item("a", Some(1.0)), item("b", Some(2.0))];
+        let one = fingerprint(&plan_shards(&items, 2));
+        assert_eq!(one.len(), 8);
+        assert_eq!(one, fingerprint(&plan_shards(&items, 2)));
+        assert_ne!(one, fingerprint(&plan_shards(&items, 3)));
+        let other = [item("a", Some(1.5)), item("b", Some(2.0))];
+        assert_ne!(one, fingerprint(&plan_shards(&other, 2)));
     }
 
     #[test]

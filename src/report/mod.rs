@@ -18,7 +18,7 @@ pub use collect::TestResult;
 pub use collect::{PackageOutcome, PackageResult, TestStatus};
 pub use options::{ReportEnv, ReportOptions};
 pub use reporter::{Reporter, SuitePolicy};
-pub use sink::{binaries, now, plural};
+pub use sink::{binaries, plural};
 
 pub use crate::base::events::GobEvent;
 

@@ -18,10 +18,7 @@ pub trait Sink {
     }
 }
 
-/// The current time as test2json writes it (RFC 3339, local offset).
-pub fn now() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, false)
-}
+pub use crate::base::events::now;
 
 /// `1 binary`, `2 binaries`.
 pub fn binaries(n: usize) -> String {

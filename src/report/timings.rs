@@ -28,6 +28,11 @@ pub struct Record {
     pub measured: String,
 }
 
+/// When a record was measured; one that cannot be read is older than any other.
+fn measured_at(record: &Record) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(&record.measured).ok()
+}
+
 fn key(suite: &str, package: &str) -> String {
     format!("{suite} {package}")
 }
@@ -53,6 +58,28 @@ impl History {
             );
             History::default()
         })
+    }
+
+    /// Reads the history at `path` strictly: a missing or unreadable file is an error (for
+    /// `gob timings merge`, which was told to read it).
+    pub fn read(path: &Path) -> Result<History, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a timing history: {e}", path.display()))
+    }
+
+    /// Takes in `other`'s records: per suite and package, the newest measurement wins.
+    pub fn merge(&mut self, other: History) {
+        self.version = 1;
+        for (key, record) in other.packages {
+            let newer = self
+                .packages
+                .get(&key)
+                .is_none_or(|mine| measured_at(&record) > measured_at(mine));
+            if newer {
+                self.packages.insert(key, record);
+            }
+        }
     }
 
     /// The recorded time of `package` in `suite`.
@@ -156,6 +183,33 @@ mod tests {
         std::fs::create_dir(&path).unwrap();
         let mut recorder = TimingRecorder::new(path);
         recorder.finish(&[result("m/a", 2.5, false)]).unwrap();
+    }
+
+    #[test]
+    fn merging_keeps_the_newest_record_of_each_package() {
+        let record = |seconds: f64, measured: &str| Record {
+            seconds,
+            measured: measured.into(),
+        };
+        let mut a = History::default();
+        a.packages
+            .insert("integ m/a".into(), record(1.0, "2026-12-01T10:00:00+00:00"));
+        a.packages
+            .insert("integ m/b".into(), record(2.0, "2026-12-01T12:00:00+01:00"));
+        let mut b = History::default();
+        b.packages
+            .insert("integ m/a".into(), record(5.0, "2026-12-01T11:00:00+00:00"));
+        b.packages
+            .insert("integ m/b".into(), record(9.0, "2026-12-01T11:30:00+00:00"));
+        b.packages.insert("unit m/c".into(), record(3.0, "garbage"));
+        a.merge(b);
+        assert_eq!(a.seconds("integ", "m/a"), Some(5.0), "newer");
+        assert_eq!(
+            a.seconds("integ", "m/b"),
+            Some(9.0),
+            "11:30Z is after 12:00+01:00"
+        );
+        assert_eq!(a.seconds("unit", "m/c"), Some(3.0), "new to the history");
     }
 
     #[test]

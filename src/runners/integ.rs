@@ -14,9 +14,11 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::Events;
-use super::{RunEnd, SuiteRun, feed_line, ticking};
+use super::{Converter, RunEnd, SuiteRun, feed_line, ticking};
 use crate::base::events::GobEvent;
-use crate::exec::{Outcome, SpawnError, run_converted, run_merged, run_parallel, run_quiet};
+use crate::exec::{
+    Outcome, SpawnError, run_converted, run_converting, run_merged, run_parallel, run_quiet,
+};
 use crate::go::duration::go_duration;
 use crate::plan::test::{
     CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
@@ -115,10 +117,10 @@ impl Shared<'_> {
     }
 }
 
-/// Runs an integration suite; `test2json` is the resolved converter.
+/// Runs an integration suite; `converter` turns the binaries' output into events.
 pub async fn run(
     run: &SuiteRun<'_>,
-    test2json: &str,
+    converter: Converter<'_>,
     reporter: &mut dyn Events,
 ) -> Result<RunEnd, SpawnError> {
     let (batches, parallel) = plan_integ_compiles(run.suite, run.packages, run.ctx);
@@ -155,7 +157,7 @@ pub async fn run(
                 batch,
                 outcome,
                 started,
-                test2json,
+                converter,
             );
             if let Some(sig) = stop.await? {
                 return Ok(end(Some(sig)));
@@ -199,7 +201,7 @@ pub async fn run(
             batch,
             outcome?,
             started,
-            test2json,
+            converter,
         );
         if let Some(sig) = stop.await? {
             stopped = Some(sig);
@@ -218,7 +220,7 @@ async fn run_batch(
     batch: &CompileBatch,
     compiled: Outcome,
     started: SystemTime,
-    test2json: &str,
+    converter: Converter<'_>,
 ) -> Result<Option<i32>, SpawnError> {
     if let Outcome::Interrupted(sig) = compiled {
         let outputs = batch.binaries.iter().map(|b| b.path.as_path());
@@ -241,7 +243,7 @@ async fn run_batch(
                     run,
                     shared,
                     binary,
-                    test2json,
+                    converter,
                     run.args_of(&binary.package.import_path),
                 ),
             )
@@ -274,7 +276,7 @@ pub async fn rerun(
     run: &SuiteRun<'_>,
     binary: &TestBinary,
     extra: &[String],
-    test2json: &str,
+    converter: Converter<'_>,
     reporter: &mut dyn Events,
 ) -> Result<Option<i32>, SpawnError> {
     let shared = Shared {
@@ -284,14 +286,14 @@ pub async fn rerun(
         calls: 0,
         packages: Vec::new(),
     };
-    run_binary(run, &shared, binary, test2json, extra).await
+    run_binary(run, &shared, binary, converter, extra).await
 }
 
 async fn run_binary(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     binary: &TestBinary,
-    test2json: &str,
+    converter: Converter<'_>,
     extra: &[String],
 ) -> Result<Option<i32>, SpawnError> {
     let package = &binary.package.import_path;
@@ -302,12 +304,25 @@ async fn run_binary(
         })
     });
     let args: Vec<String> = run.user_args.iter().chain(extra).cloned().collect();
+    let test2json = match converter {
+        Converter::Go(path) => path,
+        Converter::Native => "",
+    };
     let planned = plan_run(run.suite, binary, test2json, &args, run.ctx);
     let deadline = planned.timeout.map(kill_after);
     let on_line = |line: &str| shared.with(|r| feed_line(r, line));
     let clock = std::time::Instant::now();
-    let running = run_converted(&planned.binary, &planned.converter, on_line, deadline);
-    let outcome = ticking(running, || shared.with(|r| r.tick())).await?;
+    let tick = || shared.with(|r| r.tick());
+    let outcome = match converter {
+        Converter::Go(_) => {
+            let running = run_converted(&planned.binary, &planned.converter, on_line, deadline);
+            ticking(running, tick).await?
+        }
+        Converter::Native => {
+            let running = run_converting(&planned.binary, package, on_line, deadline);
+            ticking(running, tick).await?
+        }
+    };
     let elapsed = clock.elapsed().as_secs_f64();
     let why = match outcome {
         Outcome::Interrupted(sig) => {

@@ -62,6 +62,15 @@ pub trait Events: Send {
     fn tick(&mut self);
 }
 
+/// What turns a test binary's output into test2json events.
+#[derive(Debug, Clone, Copy)]
+pub enum Converter<'a> {
+    /// `go tool test2json` at this path, as a child process.
+    Go(&'a str),
+    /// gob's own converter, in process (no go needed).
+    Native,
+}
+
 /// How often runners call [`Events::tick`].
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(250);
 

@@ -8,6 +8,7 @@ mod check;
 mod dry_run;
 mod env;
 mod environment;
+mod fanout;
 mod hardening;
 mod manifest_errors;
 mod remote_cache;

@@ -1,0 +1,384 @@
+//! `gob test --archive PATH` compiles the selected suites' test binaries (collision-free
+//! batches, as `gob test --integ` does) and packs them with what they read at run time
+//! ([`crate::exec::archive`]); `gob test --from-archive PATH` runs them as `gob test
+//! --integ` does, one at a time in their package dirs, with gob's own test2json: no go, no
+//! source tree, no manifest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::base::events::GobEvent;
+use crate::base::paths::relative_to;
+use crate::cli::TestArgs;
+use crate::commands::context::{Context, Globals, budget_env};
+use crate::error::GobError;
+use crate::exec::archive::{ArchivedPackage, ArchivedSuite, FORMAT, Index, pack, unpack};
+use crate::exec::{Outcome, run_merged, run_parallel};
+use crate::manifest::{Manifest, SuiteSpec};
+use crate::plan::test::{TestBinary, TestPlanContext, plan_integ_compiles};
+use crate::report::timings::History;
+use crate::report::{PackageOutcome, ReportOptions, Reporter, SuitePolicy};
+use crate::runners::{Converter, Events, SuiteRun, integ};
+use crate::workspace::suites::{ExpandedSuite, TestPackage, UnknownSuite};
+
+/// Compiles the test binaries of `suites` (their `packages`) and writes the archive.
+pub async fn write(
+    path: &Path,
+    manifest: &Manifest,
+    ctx: &Context,
+    suites: &[ExpandedSuite<'_>],
+    packages: &[Vec<TestPackage>],
+    user_args: &[String],
+) -> Result<(), GobError> {
+    let started = Instant::now();
+    let plan_ctx = ctx.test_plan_context(manifest);
+    let workspace = &manifest.workspace_dir;
+    let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut archived = Vec::new();
+    for (suite, packages) in suites.iter().zip(packages) {
+        let (batches, parallel) = plan_integ_compiles(suite.spec, packages, &plan_ctx);
+        let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
+        let outcomes = match parallel {
+            true => run_parallel(&commands, ctx.budget.cpus).await?,
+            false => {
+                let mut outcomes = Vec::new();
+                for command in &commands {
+                    outcomes.push(run_merged(command, |line| eprintln!("{line}")).await?);
+                }
+                outcomes
+            }
+        };
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Succeeded => {}
+                Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
+                _ => {
+                    return Err(GobError::Failed(format!(
+                        "suite {}: its test binaries did not compile; no archive written",
+                        suite.spec.name
+                    )));
+                }
+            }
+        }
+        let binaries: Vec<&TestBinary> = batches.iter().flat_map(|b| &b.binaries).collect();
+        let mut entries = Vec::new();
+        for binary in binaries {
+            let name = format!("bin/{}", relative_to(&binary.path, &bin_root).display());
+            let dir = relative_to(&binary.package.dir, workspace)
+                .display()
+                .to_string();
+            files.insert(name.clone(), binary.path.clone());
+            add_tree(&binary.package.dir.join("testdata"), workspace, &mut files);
+            entries.push(ArchivedPackage {
+                import_path: binary.package.import_path.clone(),
+                dir,
+                build_id: crate::exec::publish::build_id(&binary.path)
+                    .ok()
+                    .flatten()
+                    .map(|id| String::from_utf8_lossy(&id).into_owned()),
+                binary: name,
+            });
+        }
+        if !suite.spec.include.is_empty() {
+            add_matching(workspace, workspace, &suite.spec.include, &mut files);
+        }
+        let mut args = suite.spec.args.clone();
+        args.extend(user_args.iter().cloned());
+        archived.push(ArchivedSuite {
+            name: suite.spec.name.clone(),
+            integ: suite.spec.integ,
+            timeout: suite.spec.timeout.as_secs_f64(),
+            env: suite.spec.env.clone(),
+            args,
+            packages: entries,
+        });
+    }
+    let index = Index {
+        format: FORMAT,
+        gob: env!("CARGO_PKG_VERSION").to_string(),
+        go_version: ctx.version.raw.clone(),
+        goos: ctx.go_env.goos.clone(),
+        goarch: ctx.go_env.goarch.clone(),
+        suites: archived,
+    };
+    let files: Vec<(String, PathBuf)> = files.into_iter().collect();
+    pack(path, &index, &files).map_err(|e| GobError::Usage(e.to_string()))?;
+    let binaries: usize = index.suites.iter().map(|s| s.packages.len()).sum();
+    eprintln!(
+        "gob: wrote {} ({binaries} test {}, {} more files) in {:.1}s",
+        path.display(),
+        if binaries == 1 { "binary" } else { "binaries" },
+        files.len() - binaries,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Adds every regular file under `dir` as `src/<path relative to workspace>`.
+fn add_tree(dir: &Path, workspace: &Path, files: &mut BTreeMap<String, PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => add_tree(&path, workspace, files),
+            Ok(t) if t.is_file() => {
+                let name = format!("src/{}", relative_to(&path, workspace).display());
+                files.insert(name, path);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Adds the files under `dir` whose path relative to `workspace` matches `globs` (gob's
+/// state, `.git` and other hidden dirs are not walked).
+fn add_matching(
+    dir: &Path,
+    workspace: &Path,
+    globs: &globset::GlobSet,
+    files: &mut BTreeMap<String, PathBuf>,
+) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        match entry.file_type() {
+            Ok(t) if t.is_dir() && !hidden => add_matching(&path, workspace, globs, files),
+            Ok(t) if t.is_file() => {
+                let rel = relative_to(&path, workspace);
+                if globs.is_match(&rel) {
+                    files.insert(format!("src/{}", rel.display()), path);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the test binaries of the archive at `path`.
+pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result<(), GobError> {
+    let extract = args.extract_dir.clone().unwrap_or_else(|| {
+        globals
+            .cwd
+            .join(crate::base::state::STATE_DIR)
+            .join("archive")
+    });
+    let index = unpack(path, &extract).map_err(|e| GobError::Usage(e.to_string()))?;
+    let suites = select(&index, &args.selection.suites)?;
+    // A package dir holds what the archive brought (testdata) or nothing: it must exist,
+    // since the binary runs in it.
+    for package in suites.iter().flat_map(|s| &s.packages) {
+        let dir = extract.join("src").join(&package.dir);
+        std::fs::create_dir_all(&dir).map_err(|source| GobError::Io {
+            action: "cannot create",
+            path: dir,
+            source,
+        })?;
+    }
+    let (budget, base_env) = budget_env(globals)?;
+    let plan_ctx = TestPlanContext {
+        go: "go".to_string(),
+        workspace_dir: extract.join("src"),
+        base_env,
+        version: crate::go::version::GoVersion::parse(&index.go_version).ok_or_else(|| {
+            GobError::Usage(format!(
+                "{}: unknown Go version {}",
+                path.display(),
+                index.go_version
+            ))
+        })?,
+    };
+    let mut runs: Vec<Vec<TestBinary>> = suites
+        .iter()
+        .map(|s| {
+            s.packages
+                .iter()
+                .map(|p| TestBinary {
+                    package: TestPackage {
+                        import_path: p.import_path.clone(),
+                        dir: extract.join("src").join(&p.dir),
+                    },
+                    path: extract.join(&p.binary),
+                })
+                .collect()
+        })
+        .collect();
+    let timings = args
+        .selection
+        .timings
+        .clone()
+        .unwrap_or_else(|| globals.cwd.join(crate::base::state::TIMINGS_FILE));
+    if let Some(shard) = args.shard {
+        let (shards, basis) = match &args.shard_plan {
+            Some(plan) => (
+                super::sharding::read_split(plan, shard.count)?,
+                format!("the split in {}", plan.display()),
+            ),
+            None => {
+                let history = History::load(&timings);
+                let items: Vec<_> = suites
+                    .iter()
+                    .zip(&runs)
+                    .flat_map(|(s, binaries)| {
+                        binaries.iter().map(|b| crate::plan::shard::ShardItem {
+                            suite: s.name.clone(),
+                            recorded: history.seconds(&s.name, &b.package.import_path),
+                            package: b.package.import_path.clone(),
+                        })
+                    })
+                    .collect();
+                let shards = crate::plan::shard::plan_shards(&items, shard.count);
+                (shards, "the timing history".to_string())
+            }
+        };
+        let mine: BTreeSet<(&str, &str)> = shards[shard.index - 1]
+            .items
+            .iter()
+            .map(|(i, _)| (i.suite.as_str(), i.package.as_str()))
+            .collect();
+        eprintln!(
+            "gob: shard {shard} of split {}: {} of {} packages, ~{:.1}s by {basis}",
+            crate::plan::shard::fingerprint(&shards),
+            mine.len(),
+            shards.iter().map(|s| s.items.len()).sum::<usize>(),
+            shards[shard.index - 1].total
+        );
+        for (suite, binaries) in suites.iter().zip(runs.iter_mut()) {
+            binaries
+                .retain(|b| mine.contains(&(suite.name.as_str(), b.package.import_path.as_str())));
+        }
+    }
+    let timings_out = match (&args.timings_out, args.shard) {
+        (Some(out), _) => out.clone(),
+        (None, Some(shard)) => globals.cwd.join(format!(
+            "{}/timings-shard-{}-of-{}.json",
+            crate::base::state::STATE_DIR,
+            shard.index,
+            shard.count
+        )),
+        (None, None) => timings,
+    };
+    let options = ReportOptions {
+        env: crate::commands::context::report_env(),
+        json: args.json,
+        junit: args.junit.clone(),
+        timings: Some(timings_out),
+        workspace_dir: extract.join("src"),
+    };
+    let mut reporter = Reporter::new(options.sinks());
+    let user_args = args.binary_args();
+    let no_args = BTreeMap::new();
+    let mut interrupted = None;
+    for (suite, binaries) in suites.iter().zip(&runs) {
+        let started = Instant::now();
+        let first_result = reporter.results.len();
+        let spec = SuiteSpec {
+            name: suite.name.clone(),
+            integ: suite.integ,
+            timeout: Duration::try_from_secs_f64(suite.timeout).unwrap_or(Duration::ZERO),
+            env: suite.env.clone(),
+            args: suite.args.clone(),
+            ..SuiteSpec::default()
+        };
+        let packages: Vec<TestPackage> = binaries.iter().map(|b| b.package.clone()).collect();
+        let dirs = packages
+            .iter()
+            .map(|p| (p.import_path.clone(), p.dir.clone()))
+            .collect();
+        reporter.suite_started(&spec.name, spec.integ, dirs, SuitePolicy::default());
+        let run = SuiteRun {
+            suite: &spec,
+            packages: &packages,
+            user_args: &user_args,
+            ctx: &plan_ctx,
+            cpus: budget.cpus,
+            package_args: &no_args,
+        };
+        for binary in binaries {
+            let stopped = integ::rerun(&run, binary, &[], Converter::Native, &mut reporter).await?;
+            if stopped.is_some() {
+                interrupted = stopped;
+                break;
+            }
+        }
+        if interrupted.is_none()
+            && let Some(retries) = args.retries
+        {
+            interrupted = super::retries::rerun_failures(
+                &run,
+                retries,
+                args.max_retried_failures,
+                Some(Converter::Native),
+                &mut reporter,
+                first_result,
+            )
+            .await?;
+        }
+        let results = &reporter.results[first_result..];
+        let passed = results
+            .iter()
+            .filter(|r| r.outcome == PackageOutcome::Passed)
+            .count();
+        reporter.gob(GobEvent::SuiteEnd {
+            suite: spec.name.clone(),
+            passed,
+            failed: results.len() - passed,
+            skipped: Vec::new(),
+            not_affected: 0,
+            compile_calls: 0,
+            elapsed: started.elapsed().as_secs_f64(),
+        });
+        if interrupted.is_some() {
+            break;
+        }
+    }
+    reporter.finish().map_err(|source| GobError::Io {
+        action: "cannot write the report",
+        path: args.junit.clone().unwrap_or_default(),
+        source,
+    })?;
+    if let Some(sig) = interrupted {
+        return Err(GobError::Interrupted(sig));
+    }
+    let failed = reporter
+        .results
+        .iter()
+        .filter(|r| r.outcome != PackageOutcome::Passed)
+        .count();
+    if failed > 0 {
+        return Err(GobError::Failed(format!(
+            "{} failed",
+            crate::report::plural(failed, "package")
+        )));
+    }
+    Ok(())
+}
+
+/// The archive's suites named on the command line (all when none is).
+fn select<'i>(index: &'i Index, names: &[String]) -> Result<Vec<&'i ArchivedSuite>, GobError> {
+    if names.is_empty() {
+        return Ok(index.suites.iter().collect());
+    }
+    let known: Vec<&str> = index.suites.iter().map(|s| s.name.as_str()).collect();
+    names
+        .iter()
+        .map(|name| {
+            index
+                .suites
+                .iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| {
+                    GobError::UnknownSuite(UnknownSuite {
+                        name: name.clone(),
+                        suggestion: crate::manifest::closest(name, &known).map(String::from),
+                    })
+                })
+        })
+        .collect()
+}
