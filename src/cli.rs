@@ -109,7 +109,10 @@ impl Cli {
                 fix(&mut args.svg);
                 fix(&mut args.html);
             }
-            Command::Cacheprog(args) => args.dir = start.join(&args.dir),
+            Command::Cacheprog(args) => {
+                args.dir = start.join(&args.dir);
+                fix(&mut args.ca_file);
+            }
             Command::Check(_)
             | Command::Test2json(_)
             | Command::Env(_)
@@ -146,9 +149,16 @@ pub struct CacheprogArgs {
     /// The local cache dir (go reads outputs from here).
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
-    /// Base URL of the Bazel HTTP cache (`/ac/` and `/cas/` below it); none: local only.
+    /// Base URL of the Bazel HTTP cache (`/ac/` and `/cas/` below it), or a REAPI server
+    /// (`grpc://host:port`, `grpcs://host`); none: local only.
     #[arg(long, value_name = "URL")]
     pub remote: Option<String>,
+    /// The REAPI instance name (gRPC remotes).
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub instance_name: String,
+    /// PEM CA certificates to trust besides the system's (grpcs:// remotes).
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
     /// Download from the remote, never upload.
     #[arg(long)]
     pub read_only: bool,

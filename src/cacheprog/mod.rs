@@ -8,6 +8,7 @@
 //! [`health`]), corrupt entries count as misses, and go never sees a remote error.
 
 pub mod action_result;
+pub mod grpc;
 pub mod health;
 pub mod local;
 pub mod protocol;

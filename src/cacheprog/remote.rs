@@ -1,4 +1,4 @@
-//! The Bazel HTTP remote-cache protocol: `GET`/`PUT` of `<base>/cas/<sha256>` (content) and
+//! The remote: the Bazel HTTP protocol here, REAPI over gRPC in [`super::grpc`]. The HTTP protocol: `GET`/`PUT` of `<base>/cas/<sha256>` (content) and
 //! `<base>/ac/<key>` (action results), as bazel-remote, nginx with WebDAV and most CI caches
 //! serve it. Every read is verified; any answer that is not a clean hit, a 404 or a
 //! success is an [`RemoteError`] (the caller stops using the remote).
@@ -18,8 +18,13 @@ pub struct RemoteOptions {
     pub url: String,
     /// An extra request header (name, value), e.g. `Authorization: Bearer …`.
     pub auth: Option<(String, String)>,
-    /// Connect timeout and the longest wait for the next bytes of an answer.
+    /// Connect timeout and the longest wait for the next bytes of an answer (HTTP), or for a
+    /// whole call (gRPC).
     pub timeout: Duration,
+    /// REAPI instance name (gRPC only).
+    pub instance: String,
+    /// A PEM file of CA certificates trusted besides the system's (grpcs:// only).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The remote failed (unreachable, timed out, refused, server error).
@@ -36,16 +41,75 @@ pub enum Lookup<T> {
     Corrupt(String),
 }
 
-/// A client of one remote cache.
-#[derive(Debug, Clone)]
-pub struct Remote {
-    client: reqwest::Client,
-    base: String,
+/// A client of one remote cache: the Bazel HTTP protocol or REAPI over gRPC.
+#[derive(Debug)]
+pub enum Remote {
+    /// `http://` or `https://`.
+    Http(HttpRemote),
+    /// `grpc://` or `grpcs://`.
+    Grpc(super::grpc::GrpcRemote),
 }
 
 impl Remote {
     /// A client for `options` (no request is made yet).
     pub fn new(options: &RemoteOptions) -> Result<Remote, String> {
+        if options.url.starts_with("grpc://") || options.url.starts_with("grpcs://") {
+            let ca = options.ca_file.as_deref();
+            return super::grpc::GrpcRemote::new(options, &options.instance, ca).map(Remote::Grpc);
+        }
+        HttpRemote::new(options).map(Remote::Http)
+    }
+
+    /// The output (SHA-256, size) recorded for `action`.
+    pub async fn record(&self, action: &[u8]) -> Result<Lookup<([u8; 32], u64)>, RemoteError> {
+        match self {
+            Remote::Http(r) => r.record(action).await,
+            Remote::Grpc(r) => r.record(action).await,
+        }
+    }
+
+    /// The body whose SHA-256 is `output_id`, checked against it and `size`.
+    pub async fn blob(
+        &self,
+        output_id: &[u8; 32],
+        size: u64,
+    ) -> Result<Lookup<Vec<u8>>, RemoteError> {
+        match self {
+            Remote::Http(r) => r.blob(output_id, size).await,
+            Remote::Grpc(r) => r.blob(output_id, size).await,
+        }
+    }
+
+    /// Uploads a body (unless `None`: already sent), then the record naming it.
+    pub async fn upload(
+        &self,
+        action: &[u8],
+        output_id: &[u8; 32],
+        size: u64,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), RemoteError> {
+        match self {
+            Remote::Http(r) => r.upload(action, output_id, size, body).await,
+            Remote::Grpc(r) => r.upload(action, output_id, size, body).await,
+        }
+    }
+}
+
+/// The most an `/ac/` record may take (gob's records are under 200 bytes).
+const MAX_RECORD: u64 = 64 * 1024;
+
+/// A client of a Bazel HTTP cache.
+#[derive(Debug, Clone)]
+pub struct HttpRemote {
+    client: std::sync::OnceLock<reqwest::Client>,
+    headers: HeaderMap,
+    base: String,
+    timeout: Duration,
+}
+
+impl HttpRemote {
+    /// A client for `options` (no request is made yet).
+    pub fn new(options: &RemoteOptions) -> Result<HttpRemote, String> {
         let mut headers = HeaderMap::new();
         if let Some((name, value)) = &options.auth {
             let name = HeaderName::try_from(name.as_str())
@@ -55,17 +119,28 @@ impl Remote {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
+        Ok(HttpRemote {
+            client: std::sync::OnceLock::new(),
+            headers,
+            base: options.url.trim_end_matches('/').to_string(),
+            timeout: options.timeout,
+        })
+    }
+
+    /// The HTTP client, made on first use: setting up TLS costs milliseconds that a build
+    /// whose lookups all hit locally need not pay.
+    fn client(&self) -> Result<&reqwest::Client, RemoteError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let client = reqwest::Client::builder()
-            .default_headers(headers)
+            .default_headers(self.headers.clone())
             .redirect(same_origin_redirects())
-            .connect_timeout(options.timeout)
-            .read_timeout(options.timeout)
+            .connect_timeout(self.timeout)
+            .read_timeout(self.timeout)
             .build()
             .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
-        Ok(Remote {
-            client,
-            base: options.url.trim_end_matches('/').to_string(),
-        })
+        Ok(self.client.get_or_init(|| client))
     }
 
     fn url(&self, kind: &str, key: &str) -> String {
@@ -76,28 +151,45 @@ impl Remote {
         url.strip_prefix(&self.base).unwrap_or(url)
     }
 
-    async fn get(&self, url: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        let response = self
-            .client
-            .get(url)
-            .send()
+    /// GETs `url`, keeping at most `cap` bytes of the answer (one more shows it was longer:
+    /// a corrupt entry, never a reason to hold an unbounded answer), within a deadline for
+    /// the whole read: the timeout, plus one more for every 8 MiB expected.
+    async fn get(&self, url: &str, cap: u64) -> Result<Option<Vec<u8>>, RemoteError> {
+        let deadline = self.timeout * (1 + u32::try_from(cap >> 23).unwrap_or(u32::MAX - 1));
+        let read = async {
+            let mut response = self
+                .client()?
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| describe("GET", self.short(url), &e))?;
+            match response.status() {
+                StatusCode::OK => {}
+                StatusCode::NOT_FOUND => return Ok(None),
+                status => return Err(format!("GET {}: HTTP {status}", self.short(url))),
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| describe("GET", self.short(url), &e))?
+            {
+                let room = (cap + 1).saturating_sub(body.len() as u64) as usize;
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() as u64 > cap {
+                    break;
+                }
+            }
+            Ok(Some(body))
+        };
+        tokio::time::timeout(deadline, read)
             .await
-            .map_err(|e| describe("GET", self.short(url), &e))?;
-        match response.status() {
-            StatusCode::OK => {}
-            StatusCode::NOT_FOUND => return Ok(None),
-            status => return Err(format!("GET {}: HTTP {status}", self.short(url))),
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| describe("GET", self.short(url), &e))?;
-        Ok(Some(body.to_vec()))
+            .unwrap_or_else(|_| Err(format!("GET {}: timed out", self.short(url))))
     }
 
     async fn put(&self, url: &str, body: Vec<u8>) -> Result<(), RemoteError> {
         let response = self
-            .client
+            .client()?
             .put(url)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body)
@@ -117,7 +209,7 @@ impl Remote {
     /// The output (SHA-256, size) recorded for `action`.
     pub async fn record(&self, action: &[u8]) -> Result<Lookup<([u8; 32], u64)>, RemoteError> {
         let url = self.url("ac", &hex(action));
-        Ok(match self.get(&url).await? {
+        Ok(match self.get(&url, MAX_RECORD).await? {
             None => Lookup::Missing,
             Some(bytes) => match action_result::decode(&bytes) {
                 Ok(record) => Lookup::Found(record),
@@ -133,7 +225,7 @@ impl Remote {
         size: u64,
     ) -> Result<Lookup<Vec<u8>>, RemoteError> {
         let url = self.url("cas", &hex(output_id));
-        Ok(match self.get(&url).await? {
+        Ok(match self.get(&url, size).await? {
             None => Lookup::Missing,
             Some(body) if body.len() as u64 != size => Lookup::Corrupt(format!(
                 "{url}: {} bytes, the record says {size}",
@@ -193,5 +285,71 @@ fn describe(method: &str, path: &str, error: &reqwest::Error) -> String {
         format!("{method} {path}: timed out")
     } else {
         format!("{method} {path}: {cause}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A loopback server answering every request with a 200 and `body`, one `step`-sized
+    /// piece every `pause`.
+    fn serve(body: Vec<u8>, step: usize, pause: Duration) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                let _ = stream.write_all(head.as_bytes());
+                for piece in body.chunks(step) {
+                    if stream.write_all(piece).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(pause);
+                }
+            }
+        });
+        url
+    }
+
+    fn remote(url: String, timeout: Duration) -> HttpRemote {
+        HttpRemote::new(&RemoteOptions {
+            url,
+            auth: None,
+            timeout,
+            instance: String::new(),
+            ca_file: None,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_huge_answer_to_a_record_read_is_corrupt_not_held() {
+        let url = serve(vec![b'x'; 50 << 20], 1 << 20, Duration::ZERO);
+        let found = remote(url, Duration::from_secs(10))
+            .record(&[1; 32])
+            .await
+            .unwrap();
+        assert!(matches!(found, Lookup::Corrupt(_)), "{found:?}");
+    }
+
+    #[tokio::test]
+    async fn a_server_dripping_bytes_costs_one_deadline_not_one_per_read() {
+        let url = serve(vec![b'x'; 100], 1, Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let error = remote(url, Duration::from_secs(1))
+            .blob(&[2; 32], 100)
+            .await
+            .unwrap_err();
+        assert!(error.contains("timed out"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -24,6 +24,8 @@ pub fn run(args: &CacheprogArgs) -> Result<(), GobError> {
             url: url.clone(),
             auth,
             timeout: args.timeout,
+            instance: args.instance_name.clone(),
+            ca_file: args.ca_file.clone(),
         }),
         read_only: args.read_only,
         stats_file: std::env::var_os(STATS_ENV).map(Into::into),

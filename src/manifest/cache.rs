@@ -1,4 +1,5 @@
-//! `[cache]`: a Bazel HTTP remote cache shared through `gob cacheprog` (GOCACHEPROG).
+//! `[cache]`: a remote cache (Bazel HTTP, or REAPI over gRPC) shared through `gob
+//! cacheprog` (GOCACHEPROG).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +13,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The validated `[cache]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSpec {
-    /// `remote`: base URL of the Bazel HTTP cache (http:// or https://).
+    /// `remote`: base URL of a Bazel HTTP cache (http:// or https://) or a REAPI server
+    /// (grpc:// or grpcs://).
     pub remote: Option<Located<String>>,
+    /// `instance_name`: the REAPI instance (gRPC only).
+    pub instance_name: String,
+    /// `ca_file`: PEM CA certificates to trust besides the system's (grpcs:// only; absolute).
+    pub ca_file: Option<PathBuf>,
     /// `read_only`: download, never upload.
     pub read_only: bool,
     /// `auth_env`: name of the env var whose value is sent in `auth_header`.
@@ -30,6 +36,8 @@ impl Default for CacheSpec {
     fn default() -> Self {
         CacheSpec {
             remote: None,
+            instance_name: String::new(),
+            ca_file: None,
             read_only: false,
             auth_env: None,
             auth_header: "Authorization".to_string(),
@@ -41,14 +49,22 @@ impl Default for CacheSpec {
 
 /// Why a URL cannot be a remote cache, if it cannot.
 pub fn check_remote_url(url: &str) -> Option<&'static str> {
-    let rest = url
+    let http = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
-    match rest {
-        None => Some("must start with http:// or https://"),
-        Some(rest) if rest.split('/').next().unwrap_or("").is_empty() => Some("has no host"),
-        Some(_) if url.contains(char::is_whitespace) => Some("contains whitespace"),
-        Some(_) => None,
+    let grpc = url
+        .strip_prefix("grpc://")
+        .or_else(|| url.strip_prefix("grpcs://"));
+    match (http, grpc) {
+        (None, None) => Some("must start with http://, https://, grpc:// or grpcs://"),
+        _ if url.contains(char::is_whitespace) => Some("contains whitespace"),
+        (Some(rest), _) | (_, Some(rest)) if rest.split('/').next().unwrap_or("").is_empty() => {
+            Some("has no host")
+        }
+        (_, Some(rest)) if rest.trim_end_matches('/').contains('/') => {
+            Some("is a gRPC server: host:port, no path (the instance is `instance_name`)")
+        }
+        _ => None,
     }
 }
 
@@ -64,6 +80,8 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
     let auth_header = reader.string("auth_header", problems);
     let timeout = reader.string("timeout", problems);
     let dir = reader.string("dir", problems);
+    let instance_name = reader.string("instance_name", problems);
+    let ca_file = reader.string("ca_file", problems);
     reader.finish(problems);
     if let Some(url) = &remote
         && let Some(why) = check_remote_url(&url.value)
@@ -72,9 +90,9 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
             Problem::new(
                 url.span.clone(),
                 format!("[cache] remote `{}` {why}", url.value),
-                "not an HTTP URL",
+                "not a cache URL",
             )
-            .with_help("the base URL of a Bazel HTTP cache, e.g. \"http://cache.internal:9090\""),
+            .with_help("a Bazel HTTP cache (\"http://cache.internal:9090\") or a REAPI server (\"grpcs://remote.buildbuddy.io\")"),
         );
     }
     if let Some(name) = &auth_env
@@ -90,7 +108,8 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
         ));
     }
     if let Some(header) = &auth_header
-        && reqwest::header::HeaderName::try_from(header.value.as_str()).is_err()
+        && reqwest::header::HeaderName::try_from(header.value.to_ascii_lowercase().as_str())
+            .is_err()
     {
         problems.push(Problem::new(
             header.span.clone(),
@@ -110,5 +129,7 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
         auth_header: auth_header.map_or_else(|| "Authorization".to_string(), |l| l.value),
         timeout: timeout.unwrap_or(DEFAULT_TIMEOUT),
         dir: dir.map(|d| crate::base::paths::normalize(&base.join(d.value))),
+        instance_name: instance_name.map(|l| l.value).unwrap_or_default(),
+        ca_file: ca_file.map(|f| crate::base::paths::normalize(&base.join(f.value))),
     }
 }

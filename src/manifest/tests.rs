@@ -156,6 +156,12 @@ fn catalogue_of_broken_manifests() {
             ],
         ),
         (
+            "[cache]\nremote = \"grpc://cache:9092/prefix\"\n",
+            &[
+                "2:10 [cache] remote `grpc://cache:9092/prefix` is a gRPC server: host:port, no path",
+            ],
+        ),
+        (
             "[test.unit]\nretries = -1\n",
             &["2:11 `retries` in [test.unit] must be a whole number (0 or more), found integer"],
         ),
@@ -192,7 +198,7 @@ fn catalogue_of_broken_manifests() {
         (
             "[cache]\nremote = \"cache.internal:9090\"\n",
             &[
-                "2:10 [cache] remote `cache.internal:9090` must start with http:// or https:// [the base URL of a Bazel HTTP cache, e.g. \"http://cache.internal:9090\"]",
+                "2:10 [cache] remote `cache.internal:9090` must start with http://, https://, grpc:// or grpcs:// [a Bazel HTTP cache (\"http://cache.internal:9090\") or a REAPI server (\"grpcs://remote.buildbuddy.io\")]",
             ],
         ),
         (

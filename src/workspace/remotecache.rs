@@ -22,7 +22,7 @@ pub struct BadRemoteCache(pub String);
 /// A resolved remote cache setup.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RemoteCache {
-    /// Base URL of the Bazel HTTP cache.
+    /// Base URL of the Bazel HTTP cache, or the REAPI server.
     pub url: String,
     /// Where the URL came from (`gobuild.toml [cache]` or `GOB_REMOTE_CACHE`).
     pub source: &'static str,
@@ -37,6 +37,10 @@ pub struct RemoteCache {
     pub timeout: Duration,
     /// The local store.
     pub dir: PathBuf,
+    /// REAPI instance name (gRPC).
+    pub instance_name: String,
+    /// Extra CA certificates (grpcs://).
+    pub ca_file: Option<PathBuf>,
 }
 
 mod seconds {
@@ -96,6 +100,8 @@ pub fn resolve(
         auth_header: spec.auth_header.clone(),
         timeout: spec.timeout,
         dir,
+        instance_name: spec.instance_name.clone(),
+        ca_file: spec.ca_file.clone(),
     }))
 }
 
@@ -115,6 +121,12 @@ impl RemoteCache {
         ];
         if self.read_only {
             words.push("--read-only".into());
+        }
+        if !self.instance_name.is_empty() {
+            words.extend(["--instance-name".into(), self.instance_name.clone()]);
+        }
+        if let Some(ca) = &self.ca_file {
+            words.extend(["--ca-file".into(), ca.display().to_string()]);
         }
         if let Some(var) = &self.auth_env {
             words.extend(["--auth-env".into(), var.clone()]);

@@ -382,3 +382,110 @@ fn env_shows_the_gocacheprog_and_old_go_builds_without_it() {
         "{stdout}"
     );
 }
+
+/// The REAPI gRPC path, against bazel-remote's gRPC port.
+mod grpc {
+    use super::*;
+    use base64::Engine;
+
+    #[test]
+    fn a_second_machine_gets_the_first_ones_build_over_grpc() {
+        let Some(server) = Server::bazel_remote_grpc(None) else {
+            return;
+        };
+        let cache = format!("[cache]\nremote = \"{}\"\n", server.url);
+        let a = Machine::new(&cache);
+        let (code, _, stderr) = run(&mut a.gob(&["build"]));
+        assert_eq!(code, 0, "{stderr}");
+        let first = Summary::parse(&stderr);
+        assert!(first.puts > 20, "{}", first.line);
+        assert_eq!(first.uploaded, first.puts, "{}", first.line);
+        assert!(warnings(&stderr).is_empty(), "{stderr}");
+        let stored = server.stored_files();
+        assert!(
+            stored
+                .iter()
+                .any(|f| f.to_string_lossy().contains("/ac.v2/")),
+            "{stored:?}"
+        );
+        let b = Machine::new(&cache);
+        let started = Instant::now();
+        let (code, _, stderr) = run(&mut b.gob(&["build"]));
+        let warm = started.elapsed();
+        assert_eq!(code, 0, "{stderr}");
+        let second = Summary::parse(&stderr);
+        assert!(second.remote > 20, "{}", second.line);
+        assert!(
+            second.puts * 10 < first.puts,
+            "B compiled nothing: {}",
+            second.line
+        );
+        b.check_binaries_run();
+        for name in BINARIES {
+            assert!(a.binary(name) == b.binary(name), "{name} differs");
+        }
+        eprintln!("machine B over gRPC: {warm:?}");
+    }
+
+    #[test]
+    fn a_grpc_remote_that_is_down_is_one_warning() {
+        let m = Machine::new("[cache]\nremote = \"grpc://127.0.0.1:1\"\ntimeout = \"2s\"\n");
+        let (code, _, stderr) = run(&mut m.gob(&["build"]));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(warnings(&stderr).len(), 1, "{stderr}");
+        m.check_binaries_run();
+    }
+
+    #[test]
+    fn read_only_over_grpc_uploads_nothing() {
+        let Some(server) = Server::bazel_remote_grpc(None) else {
+            return;
+        };
+        let m = Machine::new(&format!(
+            "[cache]\nremote = \"{}\"\nread_only = true\n",
+            server.url
+        ));
+        let (code, _, stderr) = run(&mut m.gob(&["build"]));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            Summary::parse(&stderr).line.contains("read-only"),
+            "{stderr}"
+        );
+        let stored = server.stored_files();
+        assert!(
+            !stored
+                .iter()
+                .any(|f| f.to_string_lossy().contains("/ac.v2/")),
+            "{stored:?}"
+        );
+    }
+
+    #[test]
+    fn a_required_auth_header_is_sent_as_grpc_metadata() {
+        // htpasswd's {SHA} form: base64 of SHA-1("pw").
+        let htpasswd = "gob:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n";
+        let Some(server) = Server::bazel_remote_grpc(Some(htpasswd)) else {
+            return;
+        };
+        let cache = format!(
+            "[cache]\nremote = \"{}\"\nauth_env = \"GOB_TEST_GRPC_AUTH\"\nauth_header = \"authorization\"\n",
+            server.url
+        );
+        let token = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("gob:pw")
+        );
+        let m = Machine::new(&cache);
+        let (code, _, stderr) = run(m.gob(&["build"]).env("GOB_TEST_GRPC_AUTH", &token));
+        assert_eq!(code, 0, "{stderr}");
+        let summary = Summary::parse(&stderr);
+        assert!(summary.uploaded > 20, "{}", summary.line);
+        let wrong = Machine::new(&cache);
+        let (code, _, stderr) = run(wrong
+            .gob(&["build"])
+            .env("GOB_TEST_GRPC_AUTH", "Basic bm9wZTpubw=="));
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(warnings(&stderr).len(), 1, "{stderr}");
+        assert!(warnings(&stderr)[0].contains("Unauthenticated"), "{stderr}");
+    }
+}

@@ -43,6 +43,35 @@ impl Server {
         Some(Server::start(command, port, root, log, tmp))
     }
 
+    /// bazel-remote serving REAPI over gRPC (`grpc://127.0.0.1:PORT`); with `htpasswd`
+    /// (`user:{SHA}…` lines) it requires basic auth in the `authorization` metadata.
+    pub fn bazel_remote_grpc(htpasswd: Option<&str>) -> Option<Server> {
+        let binary = find_tool(
+            "GOB_TEST_BAZEL_REMOTE",
+            &crate::support::repo().join("target/tools/bazel-remote"),
+            "bazel-remote (.ci/run builds it into target/tools)",
+        )?;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        let log = tmp.path().join("access.log");
+        let (grpc, http) = (free_port(), free_port());
+        let mut command = Command::new(binary);
+        command
+            .arg("--dir")
+            .arg(&root)
+            .args(["--max_size", "1"])
+            .args(["--grpc_address", &format!("127.0.0.1:{grpc}")])
+            .args(["--http_address", &format!("127.0.0.1:{http}")]);
+        if let Some(lines) = htpasswd {
+            let file = tmp.path().join("htpasswd");
+            std::fs::write(&file, lines).unwrap();
+            command.arg("--htpasswd_file").arg(file);
+        }
+        let mut server = Server::start(command, grpc, root, log, tmp);
+        server.url = format!("grpc://127.0.0.1:{grpc}");
+        Some(server)
+    }
+
     /// nginx serving a WebDAV dir (GET, PUT with create_full_put_path) that answers 401
     /// without `Authorization: Bearer NGINX_TOKEN`.
     pub fn nginx() -> Option<Server> {
@@ -136,6 +165,25 @@ impl Server {
         std::fs::read_dir(self.root.join(kind))
             .map(|dir| dir.flatten().map(|e| e.path()).collect())
             .unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// Every file under the server's root, at any depth.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out
     }
 }
 
