@@ -234,18 +234,33 @@ func main() {{
 """
 
 
-def integ_dirs(scale):
-    """Integration test package dirs: two packages named `api` (the study's collision:
-    security/api and telemetry/api), the others named after their area."""
+WIDE_NAMES = ["config", "server", "types", "client", "store", "api", "handler", "model", "util"]
+WIDE_AREAS = 6
+
+
+def integ_dirs(scale, preset="synthetic"):
+    """Integration test package dirs. synthetic/realistic: two packages named `api` (the
+    study's collision: security/api and telemetry/api), the others named after their area.
+    wide: 54 packages whose names clash 6 ways (config, server, types, … in six areas), as in
+    large trees where every service has its own `config` and `server`."""
+    if preset == "wide":
+        return [f"integ/area{a}/{n}" for a in range(WIDE_AREAS) for n in WIDE_NAMES]
     dirs = ["integ/security/api", "integ/telemetry/api"]
     dirs += [f"integ/area{a:02d}/area{a:02d}" for a in range(2, max(scale, 2))]
     return dirs[: max(scale, 2)]
 
 
-def integ_package(module, area, scale, name):
-    top = LAYERS - 1
+# What the wide preset's integration packages import besides the generated libraries: heavy
+# standard packages (compiled once, linked into every test binary).
+WIDE_STD = ['"net/http"', '"encoding/json"', '"crypto/tls"', '"text/template"']
+
+
+def integ_package(module, area, scale, name, wide=False):
     picks = [(layer, (area + k) % scale) for layer in range(LAYERS) for k in range(2)]
     imports = ['"testing"', '"time"'] + [f'p{k} "{lib_import(module, *d)}"' for k, d in enumerate(picks)]
+    if wide:
+        imports += WIDE_STD
+    use_std = "\t_, _, _, _ = http.StatusOK, json.Valid, tls.VersionTLS13, template.New\n" if wide else ""
     tests = []
     for t in range(12):
         k = t % len(picks)
@@ -262,7 +277,7 @@ func TestFlow{t}(t *testing.T) {{
 \tif len(idx) == 0 || s != s {{
 \t\tt.Fatalf("flow {t}: %v %v", idx, s)
 \t}}
-\t// An integration test waits on something outside the process.
+{use_std if t == 0 else ""}\t// An integration test waits on something outside the process.
 \ttime.Sleep(25*time.Millisecond - time.Since(start)%time.Millisecond)
 }}
 """
@@ -307,9 +322,10 @@ def generate(preset, scale, out):
     for seed, (path, _) in enumerate(BINARIES):
         extra, body = REALISTIC.get(path, ((), "")) if preset == "realistic" else ((), "")
         write(os.path.join(out, path, "main.go"), main_package(module, path, scale, seed, extra, body))
-    for area, d in enumerate(integ_dirs(scale)):
+    for area, d in enumerate(integ_dirs(scale, preset)):
         name = os.path.basename(d)
-        write(os.path.join(out, d, f"{name}_test.go"), integ_package(module, area, scale, name))
+        text = integ_package(module, area, scale, name, wide=preset == "wide")
+        write(os.path.join(out, d, f"{name}_test.go"), text)
     bins = "\n".join(
         f'[[binary]]\npackage = "./{path}"\n' + (f'name = "{name}"\n' if name != os.path.basename(path) else "")
         for path, name in BINARIES
@@ -343,13 +359,13 @@ integ = true
         "scale": scale,
         "library_packages": LAYERS * scale,
         "binaries": len(BINARIES),
-        "integ_packages": len(integ_dirs(scale)),
+        "integ_packages": len(integ_dirs(scale, preset)),
     }
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=["synthetic", "realistic"], default="synthetic")
+    p.add_argument("--preset", choices=["synthetic", "realistic", "wide"], default="synthetic")
     p.add_argument("--scale", type=int, default=8)
     p.add_argument("--out", required=True)
     a = p.parse_args()

@@ -36,6 +36,12 @@ pub struct RawAction {
     /// It failed.
     #[serde(default)]
     pub failed: Option<bool>,
+    /// User CPU time of its commands, nanoseconds (go's `CmdUser`, the tools' rusage).
+    #[serde(default)]
+    pub cmd_user: Option<i64>,
+    /// System CPU time of its commands, nanoseconds (`CmdSys`).
+    #[serde(default)]
+    pub cmd_sys: Option<i64>,
 }
 
 /// An action with its times as seconds since the first action started.
@@ -55,6 +61,8 @@ pub struct Action {
     pub end: f64,
     /// What kind of work it did.
     pub tool: Tool,
+    /// CPU seconds its commands used (user + system), when go recorded them.
+    pub cpu: Option<f64>,
 }
 
 impl Action {
@@ -145,6 +153,10 @@ pub fn parse(text: &str) -> Result<Vec<Action>, ActionGraphError> {
             start: seconds(start),
             end: seconds(end.max(start)),
             tool: Tool::of(a),
+            cpu: match (a.cmd_user, a.cmd_sys) {
+                (None, None) => None,
+                (user, sys) => Some((user.unwrap_or(0) + sys.unwrap_or(0)) as f64 / 1e9),
+            },
         })
         .collect())
 }

@@ -14,8 +14,13 @@ pub struct Analysis {
     pub wall: f64,
     /// CPUs the build had.
     pub budget: usize,
-    /// Sum of every action's duration.
+    /// Sum of every action's duration (wall time: overlapping, multi-threaded actions make it
+    /// more than the CPU work).
     pub total: f64,
+    /// The CPU work of the build, seconds: what bounds it from below on `budget` CPUs.
+    pub work: f64,
+    /// Where `work` comes from.
+    pub work_source: String,
     /// Seconds per tool, largest first.
     pub by_tool: Vec<(String, f64)>,
     /// Seconds per module (`std`, the main module, each dependency), largest first.
@@ -26,8 +31,26 @@ pub struct Analysis {
     pub critical_path: Vec<usize>,
     /// Its length in seconds.
     pub critical: f64,
-    /// max(critical path, total / budget): no scheduler could do better on this machine.
+    /// max(critical path, work / budget): no scheduler could do better on this machine.
     pub lower_bound: f64,
+}
+
+/// The CPU work of a build: the go process tree's CPU time when it was measured (go and all
+/// its tools), else the tools' own CPU time (`CmdUser` + `CmdSys`) with wall time for the
+/// actions that have none, else the actions' wall time; and which of these it is.
+fn work_of(actions: &[Action], measured_cpu: Option<f64>) -> (f64, String) {
+    if let Some(cpu) = measured_cpu.filter(|c| *c > 0.0) {
+        return (cpu, "CPU time of go and its tools (getrusage)".into());
+    }
+    if actions.iter().any(|a| a.cpu.is_some()) {
+        let work = actions.iter().map(|a| a.cpu.unwrap_or(a.duration())).sum();
+        return (work, "CPU time of the tools (CmdUser + CmdSys)".into());
+    }
+    let wall = actions.iter().map(Action::duration).sum();
+    (
+        wall,
+        "wall time of the actions (no CPU times recorded)".into(),
+    )
 }
 
 /// Analyzes `actions`; `module_of` names the module of an import path.
@@ -36,6 +59,7 @@ pub fn analyze(
     budget: usize,
     top: usize,
     module_of: &dyn Fn(&str) -> String,
+    measured_cpu: Option<f64>,
 ) -> Analysis {
     let first = actions
         .iter()
@@ -66,16 +90,19 @@ pub fn analyze(
     slowest.truncate(top);
     let critical_path = critical_path(actions);
     let critical: f64 = critical_path.iter().map(|&i| actions[i].duration()).sum();
+    let (work, work_source) = work_of(actions, measured_cpu);
     Analysis {
         wall,
         budget,
         total,
+        work,
+        work_source,
         by_tool: sorted(tools.into_iter().map(|(t, s)| (t.name().to_string(), s))),
         by_module: sorted(modules.into_iter()),
         slowest,
         critical_path,
         critical,
-        lower_bound: critical.max(total / budget.max(1) as f64),
+        lower_bound: critical.max(work / budget.max(1) as f64),
     }
 }
 
@@ -163,6 +190,7 @@ mod tests {
             start,
             end,
             tool,
+            cpu: None,
         }
     }
 
@@ -189,7 +217,7 @@ mod tests {
     #[test]
     fn totals_and_the_lower_bound() {
         let modules = vec!["m".to_string()];
-        let a = analyze(&diamond(), 2, 2, &|p| module_of(p, &modules));
+        let a = analyze(&diamond(), 2, 2, &|p| module_of(p, &modules), None);
         assert_eq!(a.wall, 10.0);
         assert_eq!(a.total, 11.0);
         assert_eq!(a.critical, 10.0);
@@ -203,8 +231,38 @@ mod tests {
             [("m".to_string(), 10.0), ("std".to_string(), 1.0)]
         );
         assert_eq!(a.slowest, [1, 3]);
-        let one_cpu = analyze(&diamond(), 1, 2, &|p| module_of(p, &modules));
+        let one_cpu = analyze(&diamond(), 1, 2, &|p| module_of(p, &modules), None);
         assert_eq!(one_cpu.lower_bound, 11.0, "total / 1 CPU > critical path");
+    }
+
+    #[test]
+    fn the_bound_counts_cpu_work_not_overlapping_wall_time() {
+        // Two compiles that overlap on 2 CPUs, each running its own 2 threads (-c=2) for
+        // 10s of wall but only 8s of CPU: the wall sum (20s / 2 CPUs = 10s) is no bound for a
+        // build the tools' CPU time (16s / 2 = 8s) says can finish in 8s.
+        let mut actions = vec![
+            action(0, &[], 0.0, 10.0, Tool::Compile, "a"),
+            action(1, &[], 0.0, 10.0, Tool::Compile, "b"),
+        ];
+        let wall = analyze(&actions, 2, 2, &|_| "m".into(), None);
+        assert_eq!(wall.lower_bound, 10.0);
+        assert!(wall.work_source.contains("wall time"));
+        for a in &mut actions {
+            a.cpu = Some(8.0);
+        }
+        let cpu = analyze(&actions, 2, 2, &|_| "m".into(), None);
+        assert_eq!(
+            (cpu.work, cpu.lower_bound),
+            (16.0, 10.0),
+            "the critical path still bounds"
+        );
+        actions[1].start = 10.0;
+        actions[1].end = 12.0;
+        actions[1].deps = vec![0];
+        let measured = analyze(&actions, 2, 2, &|_| "m".into(), Some(14.0));
+        assert_eq!(measured.work, 14.0);
+        assert!(measured.work_source.contains("getrusage"));
+        assert_eq!(measured.lower_bound, 12.0, "critical path 12s > 14s / 2");
     }
 
     #[test]

@@ -19,10 +19,15 @@ pub fn report(actions: &[Action], a: &Analysis) -> String {
     line(
         &mut out,
         "work",
+        format!("{:.2}s of CPU ({})", a.work, a.work_source),
+    );
+    line(
+        &mut out,
+        "actions",
         format!(
-            "{:.2}s in {} actions ({})",
-            a.total,
+            "{} taking {:.2}s of wall time together ({})",
             actions.len(),
+            a.total,
             tools.join(", ")
         ),
     );
@@ -55,13 +60,13 @@ pub fn report(actions: &[Action], a: &Analysis) -> String {
             ));
         }
     }
-    let per_cpu = a.total / a.budget.max(1) as f64;
+    let per_cpu = a.work / a.budget.max(1) as f64;
     line(
         &mut out,
         "lower bound",
         format!(
             "{:.2}s = max(critical path {:.2}s, work {:.2}s / {} CPUs = {per_cpu:.2}s)",
-            a.lower_bound, a.critical, a.total, a.budget
+            a.lower_bound, a.critical, a.work, a.budget
         ),
     );
     let verdict = if a.critical >= per_cpu {

@@ -143,11 +143,11 @@ pub fn svg(
         out,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{height}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="white"/>
-<text x="{left}" y="18" font-size="13" font-weight="bold">build timeline: wall {wall:.2}s, {n} actions, {total:.2}s of work on {budget} CPUs; critical path {critical:.2}s (red); lower bound {lower:.2}s</text>
+<text x="{left}" y="18" font-size="13" font-weight="bold">build timeline: wall {wall:.2}s, {n} actions, {total:.2}s of CPU work on {budget} CPUs; critical path {critical:.2}s (red); lower bound {lower:.2}s</text>
 "##,
         w = left + width + 20.0,
         n = actions.len(),
-        total = analysis.total,
+        total = analysis.work,
         budget = analysis.budget,
         critical = analysis.critical,
         lower = analysis.lower_bound,
@@ -244,6 +244,7 @@ mod tests {
             start,
             end,
             tool: Tool::Compile,
+            cpu: None,
         }
     }
 

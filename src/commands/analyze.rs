@@ -42,6 +42,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         crate::report::plural(calls.len(), "go call"),
         ctx.budget.cpus
     );
+    let mut measured_cpu = 0.0;
     for (i, call) in calls.iter().enumerate() {
         let graph_file = scratch.join(format!("actiongraph-{i}.json"));
         let trace_file = scratch.join(format!("trace-{i}.json"));
@@ -58,7 +59,10 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
                 .insert("GOCACHE".into(), cache.display().to_string());
             command.env.insert("GOCACHEPROG".into(), String::new());
         }
-        match run_merged(&command, |line| eprintln!("{line}")).await? {
+        let cpu_before = children_cpu();
+        let outcome = run_merged(&command, |line| eprintln!("{line}")).await?;
+        measured_cpu += children_cpu() - cpu_before;
+        match outcome {
             Outcome::Succeeded => {}
             Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
             _ => {
@@ -75,7 +79,13 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
     let actions = actiongraph::concat(graphs);
     let modules = ctx.go.modules();
     let module_of = |p: &str| stats::module_of(p, &modules);
-    let analysis = stats::analyze(&actions, ctx.budget.cpus, args.top, &module_of);
+    let analysis = stats::analyze(
+        &actions,
+        ctx.budget.cpus,
+        args.top,
+        &module_of,
+        Some(measured_cpu),
+    );
     let workers = if single {
         timeline::workers(&traces[0])
     } else {
@@ -172,6 +182,19 @@ fn read(path: &Path) -> Result<String, GobError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// CPU seconds (user + system) of every child gob waited for so far, with what they
+/// waited for: go and the compilers, linkers and tools it ran.
+fn children_cpu() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid target.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 fn instrument(call: &GoCommand, graph: &Path, trace: &Path, out: &Path) -> GoCommand {

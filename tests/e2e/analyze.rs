@@ -48,6 +48,14 @@ fn analyze_reports_totals_that_match_the_recorded_actions() {
         critical <= wall + 1e-6 && lower >= critical && lower <= wall * 1.01 + 0.05,
         "{a}"
     );
+    // The bound counts CPU work (go and its tools, measured), which no build of the same
+    // graph on these CPUs can beat: work / CPUs stays under the wall time of this build.
+    let (work, cpus) = (f(&a["work"]), f(&a["budget"]));
+    assert!(
+        a["work_source"].as_str().unwrap().contains("getrusage"),
+        "{a}"
+    );
+    assert!(work > 0.0 && work / cpus <= wall * 1.05 + 0.1, "{a}");
     let modules: Vec<&str> = a["by_module"]
         .as_array()
         .unwrap()

@@ -130,7 +130,7 @@ fn run_both_shards(ws: &Workspace, history: &std::path::Path) -> Vec<String> {
             .env("GOB_TIMINGS", &copy));
         assert_eq!(code, 0, "{stderr}");
         assert!(
-            stderr.contains(&format!("gob: shard {shard}: ")),
+            stderr.contains(&format!("gob: shard {shard} of split ")),
             "{stderr}"
         );
         all.extend(finished_packages(&stdout));
