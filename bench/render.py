@@ -102,7 +102,9 @@ def workload(s):
     return (
         f"- Workload: bench/gen.py `--preset {preset} --scale {s['scale']}`: {s['library_packages']} library"
         f" packages in 4 layers, {s['binaries']} binaries (two mains named `server`), {s['integ_packages']}"
-        " integration test packages behind `//go:build integ` (two named `api`)"
+        " integration test packages behind `//go:build integ`"
+        + (" (names clashing 6 ways: config, server, types, … in six areas; each also imports"
+           " net/http, encoding/json, crypto/tls, text/template)" if preset == "wide" else " (two named `api`)")
         + ("; the binaries also import k8s.io/client-go, google.golang.org/grpc and"
            " github.com/envoyproxy/go-control-plane" if preset == "realistic" else "")
     )
@@ -143,7 +145,7 @@ def write_all(out_dir):
     """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
     sections = []
     notes = os.path.join(out_dir, "bench", "NOTES.md")
-    for preset in ("synthetic", "realistic", "example"):
+    for preset in ("synthetic", "realistic", "wide", "example"):
         path = os.path.join(out_dir, "bench", f"results-{preset}.json")
         if not os.path.exists(path):
             continue
