@@ -4,22 +4,22 @@
 //! --integ` does, one at a time in their package dirs, with gob's own test2json: no go, no
 //! source tree, no manifest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::base::events::GobEvent;
 use crate::base::paths::relative_to;
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, budget_env};
+use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::error::GobError;
 use crate::exec::archive::{ArchivedPackage, ArchivedSuite, FORMAT, Index, pack, unpack};
 use crate::exec::{Outcome, run_merged, run_parallel};
 use crate::manifest::{Manifest, SuiteSpec};
 use crate::plan::test::{TestBinary, TestPlanContext, plan_integ_compiles};
 use crate::report::timings::History;
-use crate::report::{PackageOutcome, ReportOptions, Reporter, SuitePolicy};
-use crate::runners::{Converter, Events, SuiteRun, integ};
+use crate::report::{ReportOptions, Reporter, SuitePolicy};
+use crate::runners::{Converter, SuiteRun, integ};
 use crate::workspace::suites::{ExpandedSuite, TestPackage, UnknownSuite};
 
 /// Compiles the test binaries of `suites` (their `packages`) and writes the archive.
@@ -215,55 +215,32 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         .clone()
         .unwrap_or_else(|| globals.cwd.join(crate::base::state::TIMINGS_FILE));
     if let Some(shard) = args.shard {
-        let (shards, basis) = match &args.shard_plan {
-            Some(plan) => (
-                super::sharding::read_split(plan, shard.count)?,
-                format!("the split in {}", plan.display()),
-            ),
-            None => {
-                let history = History::load(&timings);
-                let items: Vec<_> = suites
-                    .iter()
-                    .zip(&runs)
-                    .flat_map(|(s, binaries)| {
-                        binaries.iter().map(|b| crate::plan::shard::ShardItem {
-                            suite: s.name.clone(),
-                            recorded: history.seconds(&s.name, &b.package.import_path),
-                            package: b.package.import_path.clone(),
-                        })
+        let mine = super::sharding::my_shard(shard, args.shard_plan.as_deref(), || {
+            let history = History::load(&timings);
+            let items: Vec<_> = suites
+                .iter()
+                .zip(&runs)
+                .flat_map(|(s, binaries)| {
+                    binaries.iter().map(|b| crate::plan::shard::ShardItem {
+                        suite: s.name.clone(),
+                        recorded: history.seconds(&s.name, &b.package.import_path),
+                        package: b.package.import_path.clone(),
                     })
-                    .collect();
-                let shards = crate::plan::shard::plan_shards(&items, shard.count);
-                (shards, "the timing history".to_string())
-            }
-        };
-        let mine: BTreeSet<(&str, &str)> = shards[shard.index - 1]
-            .items
-            .iter()
-            .map(|(i, _)| (i.suite.as_str(), i.package.as_str()))
-            .collect();
-        eprintln!(
-            "gob: shard {shard} of split {}: {} of {} packages, ~{:.1}s by {basis}",
-            crate::plan::shard::fingerprint(&shards),
-            mine.len(),
-            shards.iter().map(|s| s.items.len()).sum::<usize>(),
-            shards[shard.index - 1].total
-        );
+                })
+                .collect();
+            crate::plan::shard::plan_shards(&items, shard.count)
+        })?;
         for (suite, binaries) in suites.iter().zip(runs.iter_mut()) {
             binaries
-                .retain(|b| mine.contains(&(suite.name.as_str(), b.package.import_path.as_str())));
+                .retain(|b| mine.contains(&(suite.name.clone(), b.package.import_path.clone())));
         }
     }
-    let timings_out = match (&args.timings_out, args.shard) {
-        (Some(out), _) => out.clone(),
-        (None, Some(shard)) => globals.cwd.join(format!(
-            "{}/timings-shard-{}-of-{}.json",
-            crate::base::state::STATE_DIR,
-            shard.index,
-            shard.count
-        )),
-        (None, None) => timings,
-    };
+    let timings_out = super::sharding::timings_out(
+        args.timings_out.as_ref(),
+        args.shard,
+        &globals.cwd,
+        &timings,
+    );
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,
@@ -320,44 +297,21 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             )
             .await?;
         }
-        let results = &reporter.results[first_result..];
-        let passed = results
-            .iter()
-            .filter(|r| r.outcome == PackageOutcome::Passed)
-            .count();
-        reporter.gob(GobEvent::SuiteEnd {
-            suite: spec.name.clone(),
-            passed,
-            failed: results.len() - passed,
+        let summary = SuiteEnd {
             skipped: Vec::new(),
             not_affected: 0,
             compile_calls: 0,
-            elapsed: started.elapsed().as_secs_f64(),
-        });
+        };
+        suite_ended(&mut reporter, &spec.name, first_result, summary, started);
         if interrupted.is_some() {
             break;
         }
     }
-    reporter.finish().map_err(|source| GobError::Io {
-        action: "cannot write the report",
-        path: args.junit.clone().unwrap_or_default(),
-        source,
-    })?;
+    write_reports(&mut reporter, args.junit.as_ref())?;
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
     }
-    let failed = reporter
-        .results
-        .iter()
-        .filter(|r| r.outcome != PackageOutcome::Passed)
-        .count();
-    if failed > 0 {
-        return Err(GobError::Failed(format!(
-            "{} failed",
-            crate::report::plural(failed, "package")
-        )));
-    }
-    Ok(())
+    outcome(&reporter.results)
 }
 
 /// The archive's suites named on the command line (all when none is).

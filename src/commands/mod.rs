@@ -13,6 +13,7 @@ pub mod context;
 pub mod env;
 pub mod init;
 pub mod list;
+pub mod outcome;
 pub mod retries;
 pub mod sharding;
 pub mod shards;

@@ -6,13 +6,14 @@ use std::time::Instant;
 use crate::base::state::{FAILED_FILE, TEST_BIN_DIR};
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{
     failed_args, load_failed, record_failed, rerun_failures, save_failed,
 };
 use crate::error::GobError;
 use crate::plan::test::TestPackage;
 use crate::report::timings::History;
-use crate::report::{GobEvent, PackageOutcome, ReportOptions, Reporter, SuitePolicy};
+use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
 use crate::runners::{Converter, SuiteRun, integ, unit};
 
@@ -65,31 +66,12 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         }
     }
     if let Some(shard) = args.shard {
-        let (shards, basis) = match &args.shard_plan {
-            Some(path) => (
-                super::sharding::read_split(path, shard.count)?,
-                format!("the split in {}", path.display()),
-            ),
-            None => {
-                let history = History::load(&timings);
-                let shards = super::sharding::plan(&expanded, &runs, &history, shard.count);
-                (shards, "the timing history".to_string())
-            }
-        };
-        let mine = &shards[shard.index - 1];
-        let total: usize = shards.iter().map(|s| s.items.len()).sum();
-        eprintln!(
-            "gob: shard {shard} of split {}: {} of {total} packages, ~{:.1}s by {basis}",
-            crate::plan::shard::fingerprint(&shards),
-            mine.items.len(),
-            mine.total
-        );
+        let mine = super::sharding::my_shard(shard, args.shard_plan.as_deref(), || {
+            let history = History::load(&timings);
+            super::sharding::plan(&expanded, &runs, &history, shard.count)
+        })?;
         for (suite, packages) in expanded.iter().zip(runs.iter_mut()) {
-            packages.retain(|p| {
-                mine.items
-                    .iter()
-                    .any(|(i, _)| i.suite == suite.spec.name && i.package == p.import_path)
-            });
+            packages.retain(|p| mine.contains(&(suite.spec.name.clone(), p.import_path.clone())));
         }
     }
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
@@ -116,18 +98,12 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             return Ok(());
         }
     }
-    // A sharded run writes what it measured beside the history it split by, so the other
-    // shards of the split still see the same history; `gob timings merge` joins them.
-    let timings_out = match (&args.timings_out, args.shard) {
-        (Some(path), _) => path.clone(),
-        (None, Some(shard)) => manifest.workspace_dir.join(format!(
-            "{}/timings-shard-{}-of-{}.json",
-            crate::base::state::STATE_DIR,
-            shard.index,
-            shard.count
-        )),
-        (None, None) => timings.clone(),
-    };
+    let timings_out = super::sharding::timings_out(
+        args.timings_out.as_ref(),
+        args.shard,
+        &manifest.workspace_dir,
+        &timings,
+    );
     let plan_ctx = ctx.test_plan_context(&manifest);
     let user_args = args.binary_args();
     if args.dry_run {
@@ -210,20 +186,18 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             )
             .await?;
         }
-        let results = &reporter.results[first_result..];
-        let passed = results
-            .iter()
-            .filter(|r| r.outcome == PackageOutcome::Passed)
-            .count();
-        reporter.gob(GobEvent::SuiteEnd {
-            suite: suite.spec.name.clone(),
-            passed,
-            failed: results.len() - passed,
+        let summary = SuiteEnd {
             skipped: suite.without_tests(),
             not_affected: *not_affected,
             compile_calls: end.compile_calls,
-            elapsed: started.elapsed().as_secs_f64(),
-        });
+        };
+        suite_ended(
+            &mut reporter,
+            &suite.spec.name,
+            first_result,
+            summary,
+            started,
+        );
         if end.interrupted.is_some() {
             interrupted = end.interrupted;
             break;
@@ -232,28 +206,13 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(event) = ctx.remote_cache_event() {
         reporter.gob(event);
     }
-    reporter.finish().map_err(|source| GobError::Io {
-        action: "cannot write the report",
-        path: args.junit.clone().unwrap_or_default(),
-        source,
-    })?;
+    write_reports(&mut reporter, args.junit.as_ref())?;
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
     }
     record_failed(&mut failed_record, &reporter.results);
     save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
-    let failed = reporter
-        .results
-        .iter()
-        .filter(|r| r.outcome != PackageOutcome::Passed)
-        .count();
-    if failed > 0 {
-        return Err(GobError::Failed(format!(
-            "{} failed",
-            crate::report::plural(failed, "package")
-        )));
-    }
-    Ok(())
+    outcome(&reporter.results)
 }
 
 /// -race builds share no cache with plain builds: a note when one run builds a package both

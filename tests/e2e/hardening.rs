@@ -55,7 +55,10 @@ fn unit_suite_compile_errors_are_shown_and_annotated() {
 #[test]
 fn non_utf8_compiler_output_does_not_fail_a_good_build() {
     if Command::new("gcc").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI must have gcc (.ci/run installs it)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have gcc (.ci/run installs it)"
+        );
         eprintln!("skipped: no gcc for cgo");
         return;
     }
