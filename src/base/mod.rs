@@ -8,3 +8,4 @@ pub mod hash;
 pub mod paths;
 pub mod redact;
 pub mod state;
+pub mod text;

@@ -24,6 +24,23 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// A dir removed (with everything in it) when dropped: scratch space that must not outlive
+/// the work it serves, however that work ends.
+pub struct RemovedOnDrop(pub PathBuf);
+
+impl RemovedOnDrop {
+    /// The dir.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Refuses a `path` below `base` that is reached through a symlink (any existing component
 /// below `base`, the last included). A repository can commit a link such as `.gob/lock ->
 /// ../../victim` or `bin -> /usr/local/bin`; gob's state and output dirs must not lead its

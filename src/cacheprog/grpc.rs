@@ -38,7 +38,6 @@ pub struct GrpcRemote {
     auth: Option<(AsciiMetadataKey, AsciiMetadataValue)>,
     /// The batch limit, once `GetCapabilities` answered.
     batch_limit: tokio::sync::OnceCell<u64>,
-    base: String,
 }
 
 impl GrpcRemote {
@@ -89,7 +88,6 @@ impl GrpcRemote {
             instance: instance.to_string(),
             auth,
             batch_limit: tokio::sync::OnceCell::new(),
-            base: options.url.clone(),
         })
     }
 
@@ -356,11 +354,7 @@ impl GrpcRemote {
     async fn write_stream(&self, digest: &Digest, body: Vec<u8>) -> Result<(), RemoteError> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let uuid = format!(
-            "gob-{}-{n}-{}",
-            std::process::id(),
-            hex(&Sha256::digest(self.base.as_bytes())[..4])
-        );
+        let uuid = format!("gob-{}-{n}", std::process::id());
         let resource = self.resource(&format!(
             "uploads/{uuid}/blobs/{}/{}",
             digest.hash, digest.size_bytes

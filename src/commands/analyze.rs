@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::analyze::actiongraph;
 use crate::analyze::stats;
 use crate::analyze::{CompileTimes, timeline, why};
+use crate::base::paths::RemovedOnDrop;
 use crate::base::state::{ANALYZE_DIR, ANALYZE_TIMES_FILE};
 use crate::cli::{AnalyzeArgs, AnalyzeCommand};
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
@@ -23,7 +24,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         return explain(&manifest, &ctx, &args.names, package);
     }
     let _lock = lock_workspace(globals, &manifest).await?;
-    let scratch = ScratchDir::create(&manifest)?;
+    let scratch = scratch_dir(&manifest)?;
     let scratch = scratch.path();
     let calls = match &args.test {
         Some(suite) => test_calls(&manifest, &ctx, suite)?,
@@ -139,41 +140,27 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
     Ok(())
 }
 
-/// A temp dir for graphs, traces, outputs and the cold cache, under the workspace's `.gob/`
-/// (same filesystem as the outputs), removed when dropped, so also when the analysis fails.
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    /// Creates this run's dir. Runs hold the workspace lock, so any other `run-*` dir was
-    /// left by a run that was killed: removed first (a cold GOCACHE can be gigabytes).
-    fn create(manifest: &Manifest) -> Result<ScratchDir, GobError> {
-        let parent = manifest.workspace_dir.join(ANALYZE_DIR);
-        let io = |path: &Path, action, source| GobError::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        };
-        crate::base::paths::refuse_symlinks(&manifest.workspace_dir, &parent)
-            .map_err(|e| io(&parent, "refusing to write to", e))?;
-        for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
-            if entry.file_name().to_string_lossy().starts_with("run-") {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
+/// This run's temp dir for graphs, traces, outputs and the cold cache, under the workspace's
+/// `.gob/` (same filesystem as the outputs), removed when dropped, so also when the analysis
+/// fails. Runs hold the workspace lock, so any other `run-*` dir was left by a run that was
+/// killed: removed first (a cold GOCACHE can be gigabytes).
+fn scratch_dir(manifest: &Manifest) -> Result<RemovedOnDrop, GobError> {
+    let parent = manifest.workspace_dir.join(ANALYZE_DIR);
+    let io = |path: &Path, action, source| GobError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::base::paths::refuse_symlinks(&manifest.workspace_dir, &parent)
+        .map_err(|e| io(&parent, "refusing to write to", e))?;
+    for entry in std::fs::read_dir(&parent).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("run-") {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
-        let dir = parent.join(format!("run-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, "cannot create", e))?;
-        Ok(ScratchDir(dir))
     }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    let dir = parent.join(format!("run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, "cannot create", e))?;
+    Ok(RemovedOnDrop(dir))
 }
 
 fn read(path: &Path) -> Result<String, GobError> {

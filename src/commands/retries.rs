@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::GobError;
-use crate::go::testrun::{exactly, top_level};
+use crate::go::testrun::exactly;
 use crate::plan::retry::{Failure, Rerun, rerun_of};
 use crate::plan::test::plan_integ_compiles;
 use crate::report::{PackageOutcome, PackageResult, Reporter};
@@ -120,16 +120,11 @@ pub fn record_failed(failed: &mut FailedTests, results: &[PackageResult]) {
         if result.outcome == PackageOutcome::Passed {
             continue;
         }
-        let failure = failure_of(result);
-        let mut tests: Vec<String> = Vec::new();
-        if !failure.outside_tests && !failure.build_failed {
-            for name in &failure.failed_tests {
-                let top = top_level(name).to_string();
-                if !tests.contains(&top) {
-                    tests.push(top);
-                }
-            }
-        }
+        // The top-level tests a rerun would run, with no limit on their number.
+        let tests = match rerun_of(&failure_of(result), usize::MAX) {
+            Rerun::Tests(tests) => tests,
+            Rerun::Whole | Rerun::Never | Rerun::TooMany(_) => Vec::new(),
+        };
         suite.insert(result.package.clone(), tests);
     }
     failed.retain(|_, packages| !packages.is_empty());

@@ -16,6 +16,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::paths::RemovedOnDrop;
+
 /// The index format this gob writes and reads.
 pub const FORMAT: u32 = 1;
 /// The index's name in the archive.
@@ -122,7 +124,7 @@ pub fn unpack(path: &Path, dest: &Path) -> Result<Index, ArchiveError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)
         .map_err(|e| unreadable(format!("{}: {e}", parent.display())))?;
-    let temp = Scratch(parent.join(format!(".gob-archive-{}.tmp", std::process::id())));
+    let temp = RemovedOnDrop(parent.join(format!(".gob-archive-{}.tmp", std::process::id())));
     let _ = std::fs::remove_dir_all(&temp.0);
     std::fs::create_dir(&temp.0)
         .map_err(|e| unreadable(format!("cannot extract into {}: {e}", parent.display())))?;
@@ -151,15 +153,6 @@ pub fn unpack(path: &Path, dest: &Path) -> Result<Index, ArchiveError> {
     std::fs::rename(&temp.0, dest)
         .map_err(|e| unreadable(format!("cannot move it to {}: {e}", dest.display())))?;
     Ok(index)
-}
-
-/// A dir removed when dropped (after a rename, there is nothing left to remove).
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Extracts every entry into `dir` (nothing outside it) and parses the index.

@@ -100,10 +100,7 @@ pub async fn run_converted(
     if let Some(sig) = shutdown::requested() {
         return Ok(Outcome::Interrupted(sig));
     }
-    let (reader, writer) = std::io::pipe().map_err(|source| spawn_error(binary, source))?;
-    let stderr = writer
-        .try_clone()
-        .map_err(|source| spawn_error(binary, source))?;
+    let (reader, writer, stderr) = merged_output(binary)?;
     let mut converter_child = spawn(
         converter,
         Stdio::from(reader),
@@ -152,10 +149,7 @@ pub async fn run_converting(
     if let Some(sig) = shutdown::requested() {
         return Ok(Outcome::Interrupted(sig));
     }
-    let (reader, writer) = std::io::pipe().map_err(|source| spawn_error(binary, source))?;
-    let stderr = writer
-        .try_clone()
-        .map_err(|source| spawn_error(binary, source))?;
+    let (reader, writer, stderr) = merged_output(binary)?;
     let mut receiver =
         tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(reader))
             .map_err(|source| spawn_error(binary, source))?;
@@ -324,6 +318,25 @@ fn spawn(
         .process_group(0)
         .spawn()
         .map_err(|source| spawn_error(command, source))
+}
+
+/// One pipe for a test binary's stdout and stderr, merged as `go test` merges them: the
+/// read end, and a write end for each stream.
+fn merged_output(
+    binary: &GoCommand,
+) -> Result<
+    (
+        std::io::PipeReader,
+        std::io::PipeWriter,
+        std::io::PipeWriter,
+    ),
+    SpawnError,
+> {
+    let (reader, writer) = std::io::pipe().map_err(|source| spawn_error(binary, source))?;
+    let stderr = writer
+        .try_clone()
+        .map_err(|source| spawn_error(binary, source))?;
+    Ok((reader, writer, stderr))
 }
 
 fn spawn_error(command: &GoCommand, source: std::io::Error) -> SpawnError {

@@ -7,6 +7,7 @@ use super::build::BuildPlan;
 use super::command::GoCommand;
 use super::test::{TestPlanContext, plan_integ_compiles, plan_run, plan_unit};
 use crate::base::paths::relative_to;
+use crate::base::text::plural;
 use crate::manifest::SuiteSpec;
 use crate::workspace::suites::TestPackage;
 
@@ -107,12 +108,4 @@ fn converter(command: &GoCommand) -> String {
         .map(|a| shell_words::quote(a).into_owned())
         .collect();
     format!("{} {}", command.program, args.join(" "))
-}
-
-fn plural(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("{n} {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
 }

@@ -19,6 +19,7 @@ pub trait Sink {
 }
 
 pub use crate::base::events::now;
+pub use crate::base::text::plural;
 
 /// `1 binary`, `2 binaries`.
 pub fn binaries(n: usize) -> String {
@@ -26,14 +27,5 @@ pub fn binaries(n: usize) -> String {
         "1 binary".to_string()
     } else {
         format!("{n} binaries")
-    }
-}
-
-/// `n thing` or `n things`.
-pub fn plural(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("{n} {thing}")
-    } else {
-        format!("{n} {thing}s")
     }
 }

@@ -113,7 +113,7 @@ fn a_symlinked_out_dir_or_staging_dir_is_refused_unless_asked_for() {
     assert!(outside.path().join("alpha").is_file());
 
     let ws = Workspace::example(ONE_BINARY);
-    let (stdout, _) = (run(&mut ws.gob(&["build", "--dry-run"])).1, ());
+    let (_, stdout, _) = run(&mut ws.gob(&["build", "--dry-run"]));
     let staging = stdout
         .lines()
         .find_map(|l| l.strip_prefix("# publish "))

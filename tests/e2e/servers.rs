@@ -25,48 +25,28 @@ pub struct Server {
 impl Server {
     /// bazel-remote with default settings (HTTP AC validation on).
     pub fn bazel_remote() -> Option<Server> {
-        let binary = find_tool(
-            "GOB_TEST_BAZEL_REMOTE",
-            &crate::support::repo().join("target/tools/bazel-remote"),
-            "bazel-remote (.ci/run builds it into target/tools)",
-        )?;
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("data");
-        let log = tmp.path().join("access.log");
         let port = free_port();
-        let mut command = Command::new(binary);
-        command
-            .arg("--dir")
-            .arg(&root)
-            .args(["--max_size", "1", "--grpc_address", "none"])
-            .args(["--http_address", &format!("127.0.0.1:{port}")]);
+        let listen = [
+            "--grpc_address",
+            "none",
+            "--http_address",
+            &format!("127.0.0.1:{port}"),
+        ];
+        let (command, root, log, tmp) = bazel_remote_command(&listen, None)?;
         Some(Server::start(command, port, root, log, tmp))
     }
 
     /// bazel-remote serving REAPI over gRPC (`grpc://127.0.0.1:PORT`); with `htpasswd`
     /// (`user:{SHA}…` lines) it requires basic auth in the `authorization` metadata.
     pub fn bazel_remote_grpc(htpasswd: Option<&str>) -> Option<Server> {
-        let binary = find_tool(
-            "GOB_TEST_BAZEL_REMOTE",
-            &crate::support::repo().join("target/tools/bazel-remote"),
-            "bazel-remote (.ci/run builds it into target/tools)",
-        )?;
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("data");
-        let log = tmp.path().join("access.log");
         let (grpc, http) = (free_port(), free_port());
-        let mut command = Command::new(binary);
-        command
-            .arg("--dir")
-            .arg(&root)
-            .args(["--max_size", "1"])
-            .args(["--grpc_address", &format!("127.0.0.1:{grpc}")])
-            .args(["--http_address", &format!("127.0.0.1:{http}")]);
-        if let Some(lines) = htpasswd {
-            let file = tmp.path().join("htpasswd");
-            std::fs::write(&file, lines).unwrap();
-            command.arg("--htpasswd_file").arg(file);
-        }
+        let listen = [
+            "--grpc_address",
+            &format!("127.0.0.1:{grpc}"),
+            "--http_address",
+            &format!("127.0.0.1:{http}"),
+        ];
+        let (command, root, log, tmp) = bazel_remote_command(&listen, htpasswd)?;
         let mut server = Server::start(command, grpc, root, log, tmp);
         server.url = format!("grpc://127.0.0.1:{grpc}");
         Some(server)
@@ -199,6 +179,34 @@ impl Server {
     pub fn signal(&self, sig: i32) {
         unsafe { libc::kill(self.pid(), sig) };
     }
+}
+
+/// The bazel-remote command (with `listen` addresses and, given `htpasswd` lines, basic
+/// auth), its data dir, its log and the temp dir holding both; `None` where it is missing.
+fn bazel_remote_command(
+    listen: &[&str],
+    htpasswd: Option<&str>,
+) -> Option<(Command, PathBuf, PathBuf, tempfile::TempDir)> {
+    let binary = find_tool(
+        "GOB_TEST_BAZEL_REMOTE",
+        &crate::support::repo().join("target/tools/bazel-remote"),
+        "bazel-remote (.ci/run builds it into target/tools)",
+    )?;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    let log = tmp.path().join("access.log");
+    let mut command = Command::new(binary);
+    command
+        .arg("--dir")
+        .arg(&root)
+        .args(["--max_size", "1"])
+        .args(listen);
+    if let Some(lines) = htpasswd {
+        let file = tmp.path().join("htpasswd");
+        std::fs::write(&file, lines).unwrap();
+        command.arg("--htpasswd_file").arg(file);
+    }
+    Some((command, root, log, tmp))
 }
 
 fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
