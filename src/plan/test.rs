@@ -114,32 +114,28 @@ pub struct CompileBatch {
     pub binaries: Vec<TestBinary>,
 }
 
-/// The first compile call's size: small, so the first test binaries are linked (and start
-/// running) early.
+/// The first compile call's size; each later call of a batch doubles it.
 pub const FIRST_CHUNK: usize = 2;
 
-/// The compile calls of collision-free `batches`: a first call of [`FIRST_CHUNK`] packages,
-/// then the rest of the first batch, then every other batch whole. As few calls as the name
-/// clashes allow after the first: each call re-walks the whole dependency graph and ends in a
-/// tail where one large link runs while the other CPUs wait, so more, smaller calls cost
-/// more than they gain (measured on the bench's wide preset, BENCHMARKS.md). Stable for the
-/// same packages, so a warm rerun finds every binary current in its dir.
-fn calls_of<T>(batches: &[Vec<T>]) -> Vec<&[T]> {
-    let mut calls = Vec::new();
-    for (i, batch) in batches.iter().enumerate() {
-        if i == 0 && batch.len() > FIRST_CHUNK {
-            calls.push(&batch[..FIRST_CHUNK]);
-            calls.push(&batch[FIRST_CHUNK..]);
-        } else if !batch.is_empty() {
-            calls.push(&batch[..]);
-        }
+/// Splits a collision-free batch into calls of 2, 4, 8, … packages: the first test binaries
+/// are linked (and start running) after a small call, while later, larger calls keep go's
+/// parallelism and the number of calls logarithmic. Stable for the same packages, so a warm
+/// rerun finds every binary current in its dir.
+fn growing_chunks<T>(batch: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut size) = (0, FIRST_CHUNK);
+    while start < batch.len() {
+        let end = (start + size).min(batch.len());
+        chunks.push(&batch[start..end]);
+        start = end;
+        size *= 2;
     }
-    calls
+    chunks
 }
 
-/// The compile calls of an integration suite. With Go ≥ 1.21, collision-free batches (a small
-/// first call, then each batch whole: [`calls_of`]) that run one after another; before, one
-/// call per package (`parallel` is then true).
+/// The compile calls of an integration suite. With Go ≥ 1.21, collision-free batches, each
+/// in calls of growing size, that run one after another; before, one call per package
+/// (`parallel` is then true).
 pub fn plan_integ_compiles(
     suite: &SuiteSpec,
     packages: &[TestPackage],
@@ -169,8 +165,9 @@ pub fn plan_integ_compiles(
     }
     let refs: Vec<&TestPackage> = packages.iter().collect();
     let split = split_unique(&refs, |p| test_binary_name(&p.import_path), |a, b| a == b);
-    let batches = calls_of(&split)
-        .into_iter()
+    let batches = split
+        .iter()
+        .flat_map(|batch| growing_chunks(batch))
         .enumerate()
         .map(|(i, batch)| {
             let dir = suite_dir.join(format!("batch-{}", i + 1));
