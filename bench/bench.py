@@ -29,7 +29,11 @@ Scenarios (each against what a Makefile would do):
   7 the cacheprog's overhead on a warm local cache: no-op gob build with go's own cache vs
     through gob cacheprog (remote configured and up)
 
-  --preset example runs scenarios 6 and 7 on the example workspace (examples/mesh).
+  8 remote execution: an integration suite of slow tests on this machine (one binary at a
+    time) against two Buildbarn workers on the same machine (bench/remote_exec.py)
+
+  --preset example runs scenarios 6 and 7 on the example workspace (examples/mesh);
+  --preset remote runs scenario 8 on its own generated module.
 """
 
 import argparse
@@ -48,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
+import remote_exec  # noqa: E402
 
 OLD_GO = "/usr/lib/go-1.19/bin/go"
 BAZEL_REMOTE = os.path.join(REPO, "target", "tools", "bazel-remote")
@@ -76,7 +81,8 @@ class Bench:
         for k in ("GOMAXPROCS", "GOB_JOBS", "GOB_GO", "GOCACHE", "GOCACHEPROG", "GOB_REMOTE_CACHE", "GOB_CACHE_DIR"):
             self.base_env.pop(k, None)
         self.warm_cache = os.path.join(scratch, "warm-cache")
-        self.calls = self.planned_calls()
+        # The remote preset's module has no binaries: nothing to plan.
+        self.calls = self.planned_calls() if integ_dirs is not None else []
 
     def env(self, cache=None, go=None):
         env = dict(self.base_env)
@@ -330,7 +336,7 @@ def machine():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=["synthetic", "realistic", "wide", "example"], default="synthetic")
+    p.add_argument("--preset", choices=["synthetic", "realistic", "wide", "example", "remote"], default="synthetic")
     p.add_argument("--scale", type=int, default=45)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scenarios", default=None, help="default 1-7 (6,7 for --preset example)")
@@ -345,7 +351,15 @@ def main():
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
         gob = os.path.join(REPO, "target", "release", "gob")
         ws = os.path.join(scratch, "ws")
-        if a.preset == "example":
+        cluster = None
+        if a.preset == "remote":
+            cluster = remote_exec.Cluster(REPO, scratch)
+            if not cluster.available():
+                raise SystemExit("scenario 8 needs Buildbarn in target/tools/buildbarn (tools/build-buildbarn.sh)")
+            cluster.start()
+            sizes = remote_exec.generate(ws, cluster.url)
+            chosen = {8}
+        elif a.preset == "example":
             sizes = example_workspace(ws)
             chosen = {int(x) for x in (a.scenarios or "6,7").split(",")}
             if chosen - {6, 7}:
@@ -353,7 +367,7 @@ def main():
         else:
             sizes = gen.generate(a.preset, a.scale, ws)
             chosen = {int(x) for x in (a.scenarios or "1,2,3,4,5,6,7").split(",")}
-        b = Bench(ws, gob, a.rounds, scratch, gen.integ_dirs(a.scale, a.preset))
+        b = Bench(ws, gob, a.rounds, scratch, gen.integ_dirs(a.scale, a.preset) if a.preset != "remote" else None)
         results = []
 
         def run(number, title, variants, note=""):
@@ -402,6 +416,12 @@ def main():
             finally:
                 for server in servers:
                     server.stop()
+        if 8 in chosen:
+            try:
+                run(8, "remote execution: slow integration tests here vs on two workers",
+                    remote_exec.variants(gob, b.env(), ws, sh))
+            finally:
+                cluster.stop()
         os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)
         path = os.path.join(out_dir, "bench", f"results-{a.preset}.json")
         # Scenarios not run this time keep their earlier results for the same workload.

@@ -96,6 +96,10 @@ def markdown(report):
 
 def workload(s):
     preset = s["preset"]
+    if preset == "remote":
+        return (f"- Workload: bench/remote_exec.py: {s['packages']} integration packages, each one test that"
+                f" sleeps {s['test_seconds']} s (stdlib only); the cluster: Buildbarn on loopback with"
+                f" {s['workers']} workers, each running one action at a time, on this same machine")
     if preset == "example":
         return ("- Workload: the example workspace (examples/mesh with the repository's gobuild.toml):"
                 " 5 binaries, stdlib only")
@@ -145,7 +149,7 @@ def write_all(out_dir):
     """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
     sections = []
     notes = os.path.join(out_dir, "bench", "NOTES.md")
-    for preset in ("synthetic", "realistic", "wide", "example"):
+    for preset in ("synthetic", "realistic", "wide", "example", "remote"):
         path = os.path.join(out_dir, "bench", f"results-{preset}.json")
         if not os.path.exists(path):
             continue

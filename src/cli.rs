@@ -383,6 +383,18 @@ pub struct TestArgs {
     /// Run only tests matching PATTERN (passed to the test binaries as -test.run).
     #[arg(long, value_name = "PATTERN")]
     pub run: Option<String>,
+    /// Run integration suites' test binaries on the REAPI cluster of `[exec]`, or at URL
+    /// (grpc:// or grpcs://), even when `[exec] enabled = false`.
+    #[arg(long, value_name = "URL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "", conflicts_with = "no_remote_exec")]
+    pub remote_exec: Option<String>,
+    /// Run every test binary on this machine, even when `[exec]` names a cluster.
+    #[arg(long)]
+    pub no_remote_exec: bool,
+    /// A remote-execution failure (unreachable, no worker, lost operation) fails the run
+    /// instead of running those binaries locally.
+    #[arg(long, conflicts_with = "no_remote_exec")]
+    pub remote_exec_strict: bool,
     /// Arguments for the test binaries, after `--` (e.g. `-- -test.count=2`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
@@ -503,6 +515,34 @@ mod tests {
         for bad in ["0/3", "4/3", "x", "1/100000"] {
             assert!(parse(&["test", "--shard", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn remote_exec_options() {
+        let test = |args: &[&str]| match ok(args).command {
+            Command::Test(args) => args,
+            _ => panic!("not test"),
+        };
+        assert_eq!(
+            test(&["test", "--remote-exec"]).remote_exec.as_deref(),
+            Some("")
+        );
+        let url = test(&[
+            "test",
+            "--remote-exec=grpc://bb:8980",
+            "--remote-exec-strict",
+        ]);
+        assert_eq!(url.remote_exec.as_deref(), Some("grpc://bb:8980"));
+        assert!(url.remote_exec_strict);
+        assert!(test(&["test", "--no-remote-exec"]).no_remote_exec);
+        assert_eq!(test(&["test"]).remote_exec, None);
+        // The URL needs `=`: a suite name after the flag stays a suite name.
+        assert_eq!(
+            test(&["test", "--remote-exec", "integ"]).selection.suites,
+            ["integ"]
+        );
+        assert!(parse(&["test", "--remote-exec", "--no-remote-exec"]).is_err());
+        assert!(parse(&["test", "--remote-exec-strict", "--no-remote-exec"]).is_err());
     }
 
     #[test]

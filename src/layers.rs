@@ -7,6 +7,8 @@ const STAGES: &[&[&str]] = &[
     // The bottom layer: leaf types and helpers, then every fact about the go command.
     &["base"],
     &["go"],
+    // A client of Remote Execution API servers (the remote cache, remote test runs).
+    &["reapi"],
     // Programs go itself starts (GOCACHEPROG, -toolexec); they import only the bottom.
     &["cacheprog", "toolexec"],
     &["manifest"],

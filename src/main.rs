@@ -17,6 +17,7 @@ mod go;
 mod layers;
 mod manifest;
 mod plan;
+mod reapi;
 mod report;
 mod runners;
 mod toolexec;

@@ -145,6 +145,44 @@ pub enum GobEvent {
         /// The same, as the one line the terminal shows.
         summary: String,
     },
+    /// A test binary ran on the remote-execution cluster (or its earlier result was reused).
+    #[serde(rename = "gob-remote-run")]
+    RemoteRun {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// The worker that ran it, as the cluster names it.
+        worker: String,
+        /// The action cache served an earlier result (`cache_results = true`).
+        cached: bool,
+        /// Seconds it ran on the worker, when the cluster says.
+        elapsed: Option<f64>,
+    },
+    /// A test binary could not run on the cluster and runs on this machine instead.
+    #[serde(rename = "gob-remote-fallback")]
+    RemoteFallback {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// Why remote execution failed.
+        reason: String,
+    },
+    /// What remote execution did during the run (when it was on).
+    #[serde(rename = "gob-remote-exec")]
+    RemoteExec {
+        /// The cluster's URL (credentials hidden).
+        url: String,
+        /// Test binaries run on the cluster.
+        remote: usize,
+        /// Of those, results reused from the action cache.
+        cached: usize,
+        /// Test binaries run here after a remote failure.
+        fallback: usize,
+        /// The same, as the one line the terminal shows.
+        summary: String,
+    },
     /// A package runs again (a retry): attempt `attempt`, only `tests` (all when empty).
     #[serde(rename = "gob-retry")]
     Retry {

@@ -75,9 +75,7 @@ pub fn decode(bytes: &[u8]) -> Result<([u8; 32], u64), String> {
 }
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::reapi::hex;
 
 /// Parses 64 lowercase hex digits.
 pub fn parse_hex(text: &str) -> Option<[u8; 32]> {

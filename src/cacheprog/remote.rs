@@ -12,34 +12,12 @@ use sha2::{Digest, Sha256};
 use super::action_result::{self, hex};
 
 /// How to reach the remote.
-#[derive(Debug, Clone)]
-pub struct RemoteOptions {
-    /// Base URL, e.g. `http://cache:9090` or `https://host/prefix`.
-    pub url: String,
-    /// An extra request header (name, value), e.g. `Authorization: Bearer …`.
-    pub auth: Option<(String, String)>,
-    /// Connect timeout and the longest wait for the next bytes of an answer (HTTP), or for a
-    /// whole call (gRPC).
-    pub timeout: Duration,
-    /// REAPI instance name (gRPC only).
-    pub instance: String,
-    /// A PEM file of CA certificates trusted besides the system's (grpcs:// only).
-    pub ca_file: Option<std::path::PathBuf>,
-}
+pub use crate::reapi::ServerOptions as RemoteOptions;
+/// What a read found.
+pub use crate::reapi::cas::Lookup;
 
 /// The remote failed (unreachable, timed out, refused, server error).
 pub type RemoteError = String;
-
-/// What a read found.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Lookup<T> {
-    /// A verified entry.
-    Found(T),
-    /// Not there (404).
-    Missing,
-    /// There, but not what it claims to be: ignored.
-    Corrupt(String),
-}
 
 /// A client of one remote cache: the Bazel HTTP protocol or REAPI over gRPC.
 #[derive(Debug)]
@@ -54,8 +32,7 @@ impl Remote {
     /// A client for `options` (no request is made yet).
     pub fn new(options: &RemoteOptions) -> Result<Remote, String> {
         if options.url.starts_with("grpc://") || options.url.starts_with("grpcs://") {
-            let ca = options.ca_file.as_deref();
-            return super::grpc::GrpcRemote::new(options, &options.instance, ca).map(Remote::Grpc);
+            return super::grpc::GrpcRemote::new(options).map(Remote::Grpc);
         }
         HttpRemote::new(options).map(Remote::Http)
     }

@@ -20,6 +20,7 @@ use crate::plan::test::{TestBinary, TestPlanContext, plan_integ_compiles};
 use crate::report::timings::History;
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::{Converter, SuiteRun, integ};
+use crate::workspace::inputs::{files_under, matching};
 use crate::workspace::suites::{ExpandedSuite, TestPackage, UnknownSuite};
 
 /// Compiles the test binaries of `suites` (their `packages`) and writes the archive.
@@ -70,7 +71,13 @@ pub async fn write(
                 .display()
                 .to_string();
             files.insert(name.clone(), binary.path.clone());
-            add_tree(&binary.package.dir.join("testdata"), workspace, &mut files);
+            let mut testdata = BTreeMap::new();
+            files_under(
+                &binary.package.dir.join("testdata"),
+                workspace,
+                &mut testdata,
+            );
+            add_sources(testdata, &mut files);
             entries.push(ArchivedPackage {
                 import_path: binary.package.import_path.clone(),
                 dir,
@@ -82,7 +89,9 @@ pub async fn write(
             });
         }
         if !suite.spec.include.is_empty() {
-            add_matching(workspace, workspace, &suite.spec.include, &mut files);
+            let mut included = BTreeMap::new();
+            matching(workspace, workspace, &suite.spec.include, &mut included);
+            add_sources(included, &mut files);
         }
         let mut args = suite.spec.args.clone();
         args.extend(user_args.iter().cloned());
@@ -116,49 +125,13 @@ pub async fn write(
     Ok(())
 }
 
-/// Adds every regular file under `dir` as `src/<path relative to workspace>`.
-fn add_tree(dir: &Path, workspace: &Path, files: &mut BTreeMap<String, PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => add_tree(&path, workspace, files),
-            Ok(t) if t.is_file() => {
-                let name = format!("src/{}", relative_to(&path, workspace).display());
-                files.insert(name, path);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Adds the files under `dir` whose path relative to `workspace` matches `globs` (gob's
-/// state, `.git` and other hidden dirs are not walked).
-fn add_matching(
-    dir: &Path,
-    workspace: &Path,
-    globs: &globset::GlobSet,
-    files: &mut BTreeMap<String, PathBuf>,
-) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        match entry.file_type() {
-            Ok(t) if t.is_dir() && !hidden => add_matching(&path, workspace, globs, files),
-            Ok(t) if t.is_file() => {
-                let rel = relative_to(&path, workspace);
-                if globs.is_match(&rel) {
-                    files.insert(format!("src/{}", rel.display()), path);
-                }
-            }
-            _ => {}
-        }
-    }
+/// Adds workspace files to the archive's entries as `src/<path relative to workspace>`.
+fn add_sources(found: BTreeMap<String, PathBuf>, files: &mut BTreeMap<String, PathBuf>) {
+    files.extend(
+        found
+            .into_iter()
+            .map(|(rel, path)| (format!("src/{rel}"), path)),
+    );
 }
 
 /// Runs the test binaries of the archive at `path`.
@@ -276,6 +249,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             ctx: &plan_ctx,
             cpus: budget.cpus,
             package_args: &no_args,
+            remote: None,
         };
         for binary in binaries {
             let stopped = integ::rerun(&run, binary, &[], Converter::Native, &mut reporter).await?;

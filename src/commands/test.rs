@@ -15,7 +15,9 @@ use crate::plan::test::TestPackage;
 use crate::report::timings::History;
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
+use crate::runners::remote::RemoteExecutor;
 use crate::runners::{Converter, SuiteRun, integ, unit};
+use crate::workspace::remoteexec::ExecFlags;
 
 /// Runs `gob test`.
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
@@ -121,6 +123,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     } else {
         None
     };
+    let remote = remote_executor(&manifest, args, &specs)?;
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,
@@ -167,6 +170,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             ctx: &plan_ctx,
             cpus: ctx.budget.cpus,
             package_args: extra,
+            remote: remote.as_ref(),
         };
         let converter = test2json.as_deref().map(Converter::Go);
         let mut end = match (converter, suite.spec.integ, packages.is_empty()) {
@@ -206,6 +210,9 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(event) = ctx.remote_cache_event() {
         reporter.gob(event);
     }
+    if let Some(remote) = &remote {
+        reporter.gob(remote.summary());
+    }
     write_reports(&mut reporter, args.junit.as_ref())?;
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
@@ -213,6 +220,33 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     record_failed(&mut failed_record, &reporter.results);
     save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
     outcome(&reporter.results)
+}
+
+/// The cluster that runs the integration suites' test binaries, when remote execution is
+/// on for this run (`[exec]`, `--remote-exec`) and an integration suite is selected.
+fn remote_executor(
+    manifest: &crate::manifest::Manifest,
+    args: &TestArgs,
+    specs: &[&crate::manifest::SuiteSpec],
+) -> Result<Option<RemoteExecutor>, GobError> {
+    let flags = ExecFlags {
+        on: args.remote_exec.clone(),
+        off: args.no_remote_exec,
+        strict: args.remote_exec_strict,
+    };
+    let mut notes = Vec::new();
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = crate::workspace::remoteexec::resolve(&manifest.exec, &flags, env, &mut notes)
+        .map_err(GobError::Usage)?;
+    for note in notes {
+        eprintln!("gob: note: {note}");
+    }
+    match settings {
+        Some(settings) if specs.iter().any(|s| s.integ) => RemoteExecutor::new(settings)
+            .map(Some)
+            .map_err(|e| GobError::Usage(format!("[exec] remote: {e}"))),
+        _ => Ok(None),
+    }
 }
 
 /// -race builds share no cache with plain builds: a note when one run builds a package both

@@ -107,6 +107,12 @@ pub(super) fn grace() -> Duration {
     shutdown().grace
 }
 
+/// Resolves when a stop is requested (at once if one was); returns the signal.
+pub async fn stopped() -> i32 {
+    let mut rx = subscribe();
+    stop_requested(&mut rx).await
+}
+
 /// A receiver of stop-state changes.
 pub(super) fn subscribe() -> watch::Receiver<StopState> {
     shutdown().state.subscribe()

@@ -199,14 +199,22 @@ impl Converter {
         std::mem::take(&mut self.lines)
     }
 
-    /// Ends the input: the pending output, then the package's result when one was seen.
-    pub fn close(mut self) -> Vec<String> {
+    /// Ends the input: the pending output, then the package's result when one was seen,
+    /// with the time since the converter started.
+    pub fn close(self) -> Vec<String> {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        self.close_after(elapsed)
+    }
+
+    /// [`Converter::close`] for output that was produced elsewhere and fed at once: the
+    /// package's result says `seconds` (the time the binary ran).
+    pub fn close_after(mut self, seconds: f64) -> Vec<String> {
         let mut pieces = Vec::new();
         self.input.flush(&mut pieces);
         self.take_input(pieces);
         self.flush_output();
         if let Some(result) = self.result {
-            let elapsed = (self.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+            let elapsed = (seconds * 1000.0).round() / 1000.0;
             self.write_event(Event {
                 action: result.into(),
                 elapsed: Some(elapsed),

@@ -95,31 +95,7 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
             .with_help("a Bazel HTTP cache (\"http://cache.internal:9090\") or a REAPI server (\"grpcs://remote.buildbuddy.io\")"),
         );
     }
-    if let Some(name) = &auth_env
-        && (name.value.is_empty() || name.value.contains(['=', '\0']))
-    {
-        problems.push(Problem::new(
-            name.span.clone(),
-            format!(
-                "[cache] auth_env `{}` is not an environment variable name",
-                name.value
-            ),
-            "not a variable name",
-        ));
-    }
-    if let Some(header) = &auth_header
-        && reqwest::header::HeaderName::try_from(header.value.to_ascii_lowercase().as_str())
-            .is_err()
-    {
-        problems.push(Problem::new(
-            header.span.clone(),
-            format!(
-                "[cache] auth_header `{}` is not an HTTP header name",
-                header.value
-            ),
-            "not a header name",
-        ));
-    }
+    check_auth("[cache]", auth_env.as_ref(), auth_header.as_ref(), problems);
     let timeout =
         timeout.and_then(|t| super::suite::parse_duration_key("[cache]", "timeout", &t, problems));
     CacheSpec {
@@ -131,5 +107,39 @@ pub fn read_cache(top: &mut TableReader, base: &Path, problems: &mut Vec<Problem
         dir: dir.map(|d| crate::base::paths::normalize(&base.join(d.value))),
         instance_name: instance_name.map(|l| l.value).unwrap_or_default(),
         ca_file: ca_file.map(|f| crate::base::paths::normalize(&base.join(f.value))),
+    }
+}
+
+/// Problems with an `auth_env` / `auth_header` pair of `table` (`[cache]`, `[exec]`).
+pub(super) fn check_auth(
+    table: &str,
+    auth_env: Option<&Located<String>>,
+    auth_header: Option<&Located<String>>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(name) = auth_env
+        && (name.value.is_empty() || name.value.contains(['=', '\0']))
+    {
+        problems.push(Problem::new(
+            name.span.clone(),
+            format!(
+                "{table} auth_env `{}` is not an environment variable name",
+                name.value
+            ),
+            "not a variable name",
+        ));
+    }
+    if let Some(header) = auth_header
+        && reqwest::header::HeaderName::try_from(header.value.to_ascii_lowercase().as_str())
+            .is_err()
+    {
+        problems.push(Problem::new(
+            header.span.clone(),
+            format!(
+                "{table} auth_header `{}` is not an HTTP header name",
+                header.value
+            ),
+            "not a header name",
+        ));
     }
 }

@@ -5,6 +5,7 @@
 //! This stage does not run `go`; whether packages exist is checked by the workspace stage.
 
 mod cache;
+mod exec;
 mod locate;
 mod problem;
 mod reader;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use toml::de::DeTable;
 
 pub use cache::{CacheSpec, check_remote_url};
+pub use exec::{ExecSpec, check_exec_url};
 pub use locate::{LocateError, ManifestExists, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
@@ -42,6 +44,8 @@ pub struct Manifest {
     pub suites: Vec<SuiteSpec>,
     /// `[cache]`: the remote build cache, if any.
     pub cache: CacheSpec,
+    /// `[exec]`: the remote-execution cluster, if any.
+    pub exec: ExecSpec,
 }
 
 /// Settings that `[build]` gives every binary and a `[[binary]]` may override.
@@ -174,6 +178,7 @@ impl Manifest {
             .collect();
         let suites = suite::read_suites(&mut top, &mut problems);
         let cache = cache::read_cache(&mut top, base, &mut problems);
+        let exec = exec::read_exec(&mut top, base, &mut problems);
         top.finish(&mut problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
@@ -186,6 +191,7 @@ impl Manifest {
             binaries,
             suites,
             cache,
+            exec,
         })
     }
 

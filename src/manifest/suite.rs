@@ -40,6 +40,9 @@ pub struct SuiteSpec {
     /// A test that failed and then passed fails the suite (`flaky = "fail"`); by default it
     /// passes and is reported as flaky.
     pub flaky_fails: bool,
+    /// Remote execution may reuse the result of an identical earlier run of a test binary
+    /// (same binary, inputs, env and args) from the action cache (`cache_results = true`).
+    pub cache_results: bool,
     /// Globs (relative to the workspace dir) of files the tests read at run time that go
     /// cannot know of; a change to one selects the whole suite under `--since`.
     pub inputs: GlobSet,
@@ -139,6 +142,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
                 false
             }
         };
+        let cache_results = reader.bool("cache_results", problems).unwrap_or(false);
         let slow = reader
             .string("slow", problems)
             .and_then(|t| parse_duration_key(&table_name, "slow", &t, problems));
@@ -176,6 +180,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             inputs,
             include,
             slow,
+            cache_results,
         });
     }
     suites

@@ -81,6 +81,30 @@ fn suites_keep_their_settings() {
 }
 
 #[test]
+fn exec_table_keeps_its_settings_and_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[test.integ]\ninteg = true\ncache_results = true\n[exec]\nremote = \"grpcs://bb:443\"\nenabled = false\nplatform = { OSFamily = \"linux\", container-image = \"docker://img\" }\njobs = 3\nstrict = true\ninstance_name = \"ci\"\nauth_env = \"TOKEN\"\nca_file = \"ca.pem\"\ntimeout = \"4s\"\n";
+    let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
+    let exec = &m.exec;
+    assert_eq!(exec.remote.as_ref().unwrap().value, "grpcs://bb:443");
+    assert!(!exec.enabled && exec.strict && m.suites[0].cache_results);
+    assert_eq!(exec.platform["container-image"], "docker://img");
+    assert_eq!((exec.jobs, exec.instance_name.as_str()), (3, "ci"));
+    assert_eq!(
+        (exec.auth_env.as_deref(), exec.auth_header.as_str()),
+        (Some("TOKEN"), "Authorization")
+    );
+    assert_eq!(
+        exec.ca_file.as_deref(),
+        Some(dir.path().join("ca.pem").as_path())
+    );
+    assert_eq!(exec.timeout, std::time::Duration::from_secs(4));
+    let plain = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new("".into())).unwrap();
+    assert_eq!(plain.exec, crate::manifest::ExecSpec::default());
+    assert_eq!((plain.exec.jobs, plain.exec.enabled), (8, true));
+}
+
+#[test]
 fn catalogue_of_broken_manifests() {
     let cases: &[(&str, &[&str])] = &[
         (
@@ -211,6 +235,25 @@ fn catalogue_of_broken_manifests() {
                 "3:15 [cache] auth_header `Bad Header` is not an HTTP header name",
                 "4:11 [cache] timeout `5` is not a duration",
             ],
+        ),
+        (
+            "[exec]\nremote = \"http://bb:8980\"\njobs = 0\nauth_env = \"A=B\"\n",
+            &[
+                "2:10 [exec] remote `http://bb:8980` must start with grpc:// or grpcs:// [a REAPI server, e.g. \"grpc://buildbarn-frontend:8980\" or \"grpcs://remote.buildbuddy.io\"]",
+                "4:12 [exec] auth_env `A=B` is not an environment variable name",
+                "3:8 [exec] jobs = 0 is not between 1 and 1024",
+            ],
+        ),
+        (
+            "[exec]\nremote = \"grpc://bb:8980\"\nplatfrom = { OSFamily = \"linux\" }\nplatform = [1]\n",
+            &[
+                "4:12 `platform` in [exec] must be a table of strings, found array",
+                "3:1 unknown key `platfrom` in [exec] [did you mean `platform`?]",
+            ],
+        ),
+        (
+            "[test.integ]\ncache_results = \"yes\"\n",
+            &["2:17 `cache_results` in [test.integ] must be a boolean, found string"],
         ),
         (
             "[cache]\nremote = \"http://c:1\"\nreadonly = true\n",

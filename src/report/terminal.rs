@@ -447,7 +447,24 @@ impl Sink for Terminal {
                     .or_default();
                 *longest = longest.max(*elapsed);
             }
-            GobEvent::RemoteCache { summary, .. } => self.print(true, &format!("gob: {summary}\n")),
+            GobEvent::RemoteCache { summary, .. } | GobEvent::RemoteExec { summary, .. } => {
+                self.print(true, &format!("gob: {summary}\n"))
+            }
+            GobEvent::RemoteRun {
+                package,
+                cached: true,
+                ..
+            } => self.print(
+                true,
+                &format!("gob: {package}: result reused from the remote action cache (cache_results)\n"),
+            ),
+            GobEvent::RemoteRun { .. } => {}
+            GobEvent::RemoteFallback {
+                package, reason, ..
+            } => self.print(
+                true,
+                &format!("gob: warning: {package}: remote execution failed ({reason}); running it on this machine\n"),
+            ),
         }
         self.refresh();
     }

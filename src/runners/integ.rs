@@ -9,26 +9,25 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use super::Events;
+use super::remote::RemoteExecutor;
 use super::{Converter, RunEnd, SuiteRun, feed_line, ticking};
 use crate::base::events::GobEvent;
 use crate::exec::{
     Outcome, SpawnError, run_converted, run_converting, run_merged, run_parallel, run_quiet,
 };
 use crate::go::duration::go_duration;
+use crate::plan::remote::kill_after;
 use crate::plan::test::{
     CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
 };
-
-/// When gob stops a test binary: past its `-test.timeout` by a tenth of it (2s to 30s), time
-/// for the binary to panic on its own and print the stacks of the hanging test.
-fn kill_after(timeout: Duration) -> Duration {
-    timeout + (timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(30))
-}
+use crate::reapi::execute::Finished;
 
 /// What the compile task tells the runner.
 enum CompileMessage {
@@ -149,6 +148,14 @@ pub async fn run(
         let started = SystemTime::now();
         let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
         let outcomes = run_parallel(&commands, run.cpus).await?;
+        if let Some(remote) = run.remote {
+            if let Ok(mut compiled) = shared.compiled.lock() {
+                compiled.extend(outcomes.into_iter().map(|o| (Ok(o), started)));
+            }
+            drop(sender);
+            let stopped = run_remotely(run, &shared, &mut messages, &batches, converter, remote);
+            return Ok(end(stopped.await?));
+        }
         for (batch, outcome) in batches.iter().zip(outcomes) {
             let stop = run_batch(
                 run,
@@ -189,6 +196,11 @@ pub async fn run(
             }
         }
     });
+    if let Some(remote) = run.remote {
+        let stopped = run_remotely(run, &shared, &mut messages, &batches, converter, remote).await;
+        compiler.abort();
+        return Ok(end(stopped?));
+    }
     let mut stopped = None;
     for batch in &batches {
         let Some((outcome, started)) = shared.next_compiled(&mut messages).await else {
@@ -286,7 +298,174 @@ pub async fn rerun(
         calls: 0,
         packages: Vec::new(),
     };
+    if let Some(remote) = run.remote
+        && try_remote(run, &shared, binary, extra, remote)
+            .await
+            .is_none()
+    {
+        return Ok(crate::exec::shutdown::requested());
+    }
     run_binary(run, &shared, binary, converter, extra).await
+}
+
+/// Runs the compiled binaries on the cluster as each compile call ends, and those the
+/// cluster failed to run here, one at a time, meanwhile; returns the signal that stopped it.
+async fn run_remotely(
+    run: &SuiteRun<'_>,
+    shared: &Shared<'_>,
+    messages: &mut UnboundedReceiver<CompileMessage>,
+    batches: &[CompileBatch],
+    converter: Converter<'_>,
+    remote: &RemoteExecutor,
+) -> Result<Option<i32>, SpawnError> {
+    let (local, mut fallbacks) = unbounded_channel::<&TestBinary>();
+    let sending = async move {
+        let mut inflight = FuturesUnordered::new();
+        let mut ended = Ok(None);
+        for batch in batches {
+            let next = loop {
+                tokio::select! {
+                    next = shared.next_compiled(messages) => break next,
+                    Some(done) = inflight.next(), if !inflight.is_empty() => {
+                        if let Err(e) = done { ended = Err(e); }
+                    }
+                }
+            };
+            let compiled = match next {
+                None => break,
+                Some((Err(e), _)) => {
+                    ended = Err(e);
+                    break;
+                }
+                Some((Ok(Outcome::Interrupted(sig)), started)) => {
+                    let outputs = batch.binaries.iter().map(|b| b.path.as_path());
+                    crate::go::outputs::remove_written_since(outputs, started);
+                    ended = Ok(Some(sig));
+                    break;
+                }
+                Some((Ok(outcome), started)) => (outcome, started),
+            };
+            for binary in &batch.binaries {
+                let local = local.clone();
+                inflight.push(async move {
+                    let (outcome, started) = compiled;
+                    let built = outcome == Outcome::Succeeded
+                        || confirm_built(run, binary, started).await?;
+                    if !built {
+                        shared.with(|r| r.build_failed(&binary.package.import_path));
+                        return Ok(());
+                    }
+                    let extra = run.args_of(&binary.package.import_path);
+                    if try_remote(run, shared, binary, extra, remote)
+                        .await
+                        .is_some()
+                    {
+                        let _ = local.send(binary);
+                    }
+                    Ok(())
+                });
+            }
+        }
+        drop(local);
+        while let Some(done) = inflight.next().await {
+            if let Err(e) = done {
+                ended = Err(e);
+            }
+        }
+        ended
+    };
+    let running_here = async {
+        while let Some(binary) = fallbacks.recv().await {
+            let extra = run.args_of(&binary.package.import_path);
+            if let Some(sig) = run_binary(run, shared, binary, converter, extra).await? {
+                return Ok(Some(sig));
+            }
+        }
+        Ok(None)
+    };
+    let (sent, ran) = tokio::join!(sending, running_here);
+    Ok(sent?.or(ran?).or_else(crate::exec::shutdown::requested))
+}
+
+/// Runs `binary` on the cluster and reports it; `Some(reason)` when it must run here instead
+/// (the cluster failed and the run is not strict). A stop request abandons the action.
+async fn try_remote(
+    run: &SuiteRun<'_>,
+    shared: &Shared<'_>,
+    binary: &TestBinary,
+    extra: &[String],
+    remote: &RemoteExecutor,
+) -> Option<String> {
+    let package = &binary.package.import_path;
+    let result = tokio::select! {
+        result = remote.run(run, binary, extra) => result,
+        _ = crate::exec::shutdown::stopped() => return None,
+    };
+    let suite = run.suite.name.clone();
+    match result {
+        Ok(finished) => {
+            shared.with(|r| report_remote(r, &suite, package, &finished));
+            None
+        }
+        Err(failure) if remote.strict() => {
+            shared.with(|r| {
+                r.gob(GobEvent::RunStart {
+                    suite,
+                    package: package.clone(),
+                });
+                r.abandoned(package, &format!("remote execution failed: {failure}"), 0.0);
+            });
+            None
+        }
+        Err(failure) => {
+            remote.fell_back();
+            shared.with(|r| {
+                r.gob(GobEvent::RemoteFallback {
+                    suite,
+                    package: package.clone(),
+                    reason: failure.message.clone(),
+                })
+            });
+            Some(failure.message)
+        }
+    }
+}
+
+/// Feeds what a binary printed on the cluster through gob's test2json converter, then its
+/// end, as a local run would.
+fn report_remote(reporter: &mut dyn Events, suite: &str, package: &str, finished: &Finished) {
+    reporter.gob(GobEvent::RunStart {
+        suite: suite.to_string(),
+        package: package.to_string(),
+    });
+    reporter.gob(GobEvent::RemoteRun {
+        suite: suite.to_string(),
+        package: package.to_string(),
+        worker: finished.worker.clone(),
+        cached: finished.cached,
+        elapsed: finished.elapsed,
+    });
+    let mut converter =
+        crate::go::test2json::Converter::new(package, Box::new(crate::base::events::now));
+    let mut lines = converter.write(&finished.stdout);
+    if !finished.stdout.is_empty() && !finished.stdout.ends_with(b"\n") {
+        lines.extend(converter.write(b"\n"));
+    }
+    lines.extend(converter.write(&finished.stderr));
+    let elapsed = finished.elapsed.unwrap_or(0.0);
+    lines.extend(converter.close_after(elapsed));
+    for line in &lines {
+        feed_line(reporter, line);
+    }
+    match (finished.timed_out, finished.exit_code) {
+        (true, _) => reporter.abandoned(
+            package,
+            "timed out: still running past its timeout, stopped by the cluster",
+            elapsed,
+        ),
+        (false, 0) => reporter.exited_ok(package, elapsed),
+        (false, code) => reporter.abandoned(package, &format!("exit status {code}"), elapsed),
+    }
 }
 
 async fn run_binary(

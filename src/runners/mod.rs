@@ -2,6 +2,7 @@
 //! (the reporter, a later stage, implements it); they never print themselves.
 
 pub mod integ;
+pub mod remote;
 pub mod unit;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,8 @@ pub struct SuiteRun<'a> {
     /// More arguments for some packages' binaries, after the others (a `-test.run` that
     /// selects the tests that failed last time).
     pub package_args: &'a BTreeMap<String, Vec<String>>,
+    /// The cluster that runs integration test binaries, when remote execution is on.
+    pub remote: Option<&'a remote::RemoteExecutor>,
 }
 
 impl SuiteRun<'_> {

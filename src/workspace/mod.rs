@@ -10,8 +10,10 @@
 pub mod binaries;
 pub mod git;
 pub mod gotool;
+pub mod inputs;
 pub mod listcache;
 pub mod remotecache;
+pub mod remoteexec;
 pub mod scan;
 pub mod settings;
 pub mod suites;

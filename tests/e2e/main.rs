@@ -3,6 +3,7 @@
 mod affected;
 mod analyze;
 mod build;
+mod buildbarn;
 mod cgroup;
 mod check;
 mod dry_run;
@@ -12,6 +13,7 @@ mod fanout;
 mod hardening;
 mod manifest_errors;
 mod remote_cache;
+mod remote_exec;
 mod reports;
 mod retries;
 mod servers;

@@ -209,7 +209,7 @@ fn bazel_remote_command(
     Some((command, root, log, tmp))
 }
 
-fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
+pub fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
     let path = std::env::var_os(env).map_or_else(|| default.to_path_buf(), PathBuf::from);
     if path.exists() {
         return Some(path);
@@ -220,7 +220,7 @@ fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

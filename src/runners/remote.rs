@@ -1,0 +1,165 @@
+//! Integration test binaries on a REAPI cluster: each binary is one action, with its
+//! package's testdata and the suite's `include` files in the input root at their workspace
+//! paths, run in its package dir as gob runs it locally. At most `jobs` actions are in flight.
+//! A failure of the cluster (not of the test) is an [`ExecFailure`]; once the cluster is
+//! unreachable or has no worker for the platform, later binaries do not try it again.
+
+use std::sync::Mutex;
+
+use tokio::sync::Semaphore;
+
+use super::SuiteRun;
+use crate::base::events::GobEvent;
+use crate::plan::remote::plan_remote_run;
+use crate::plan::test::TestBinary;
+use crate::reapi::Client;
+use crate::reapi::execute::{ExecFailure, FailureKind, Finished};
+use crate::reapi::tree::{InputFile, input_root};
+use crate::workspace::remoteexec::RemoteExecSettings;
+
+/// What remote execution did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoteCounts {
+    /// Binaries run on the cluster.
+    pub remote: usize,
+    /// Of those, results the action cache served.
+    pub cached: usize,
+    /// Binaries run here after a remote failure.
+    pub fallback: usize,
+}
+
+/// Runs test binaries on one cluster.
+#[derive(Debug)]
+pub struct RemoteExecutor {
+    client: Client,
+    settings: RemoteExecSettings,
+    slots: Semaphore,
+    /// Why the cluster is not tried any more, once it failed for good.
+    down: Mutex<Option<String>>,
+    counts: Mutex<RemoteCounts>,
+}
+
+impl RemoteExecutor {
+    /// An executor for `settings`; nothing is sent yet.
+    pub fn new(settings: RemoteExecSettings) -> Result<RemoteExecutor, String> {
+        Ok(RemoteExecutor {
+            client: Client::new(&settings.server)?,
+            slots: Semaphore::new(settings.jobs),
+            settings,
+            down: Mutex::new(None),
+            counts: Mutex::new(RemoteCounts::default()),
+        })
+    }
+
+    /// Whether a remote failure fails the run instead of running the binary here.
+    pub fn strict(&self) -> bool {
+        self.settings.strict
+    }
+
+    /// Counts one more binary run here after a failure.
+    pub fn fell_back(&self) {
+        self.count(|c| c.fallback += 1);
+    }
+
+    fn count(&self, f: impl FnOnce(&mut RemoteCounts)) {
+        f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Runs `binary` of `run` (with `extra` test arguments) on the cluster.
+    pub async fn run(
+        &self,
+        run: &SuiteRun<'_>,
+        binary: &TestBinary,
+        extra: &[String],
+    ) -> Result<Finished, ExecFailure> {
+        let down = || self.down.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(why) = down() {
+            return Err(ExecFailure::new(FailureKind::Unreachable, why));
+        }
+        let _slot = self.slots.acquire().await;
+        if let Some(why) = down() {
+            return Err(ExecFailure::new(FailureKind::Unreachable, why));
+        }
+        let args: Vec<String> = run.user_args.iter().chain(extra).cloned().collect();
+        let planned = plan_remote_run(run.suite, binary, &args, run.ctx, &self.settings.platform);
+        let workspace = &run.ctx.workspace_dir;
+        let inputs = crate::workspace::inputs::test_inputs(
+            &binary.package.dir,
+            workspace,
+            &run.suite.include,
+        );
+        let mut files: Vec<InputFile> = inputs
+            .into_iter()
+            .map(|(path, source)| InputFile {
+                executable: is_executable(&source),
+                path,
+                source,
+            })
+            .collect();
+        files.retain(|f| f.path != planned.binary_path);
+        files.push(InputFile {
+            path: planned.binary_path.clone(),
+            source: binary.path.clone(),
+            executable: true,
+        });
+        let root =
+            input_root(&files).map_err(|e| ExecFailure::new(FailureKind::MissingOutputs, e))?;
+        let result = self.client.execute(&planned.action, root).await;
+        match &result {
+            Ok(finished) => self.count(|c| {
+                c.remote += 1;
+                c.cached += usize::from(finished.cached);
+            }),
+            Err(failure)
+                if matches!(
+                    failure.kind,
+                    FailureKind::Unreachable | FailureKind::NoWorker
+                ) =>
+            {
+                *self.down.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(failure.message.clone());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// The event that sums up the run, with `url` (credentials hidden) in it.
+    pub fn summary(&self) -> GobEvent {
+        let counts = *self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let url = crate::base::redact::credentials(&self.settings.server.url);
+        let mut summary = format!(
+            "remote execution ({url}): {} test {} ran on the cluster",
+            counts.remote,
+            if counts.remote == 1 {
+                "binary"
+            } else {
+                "binaries"
+            }
+        );
+        if counts.cached > 0 {
+            summary.push_str(&format!(
+                " ({} reused from the action cache)",
+                counts.cached
+            ));
+        }
+        if counts.fallback > 0 {
+            summary.push_str(&format!(
+                ", {} ran here after a remote failure",
+                counts.fallback
+            ));
+        }
+        GobEvent::RemoteExec {
+            url,
+            remote: counts.remote,
+            cached: counts.cached,
+            fallback: counts.fallback,
+            summary,
+        }
+    }
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}

@@ -1,0 +1,356 @@
+//! `gob test --integ` with `[exec]`: test binaries run on a real Buildbarn cluster on
+//! loopback (see buildbarn.rs), each as one action; fallbacks to local runs; cached results.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::buildbarn::{Cluster, marks, marks_dir};
+use crate::support::{Workspace, run};
+
+/// The fixture with one integration suite over `packages`, `env` added to the suite's env,
+/// `suite_extra` and `exec` (the `[exec]` table's keys) in the manifest.
+fn workspace(packages: &str, env: &str, suite_extra: &str, exec: &str) -> Workspace {
+    let ws = Workspace::fixture("remote", "");
+    let marks = marks_dir(ws.dir());
+    let manifest = format!(
+        "[test.integ]\npackages = [{packages}]\ninteg = true\ninclude = [\"conf/*.conf\"]\n\
+         env = {{ SUITE_ENV = \"set\", GOB_MARKS = \"{}\"{env} }}\n{suite_extra}\n\n[exec]\n{exec}\n",
+        marks.display()
+    );
+    ws.write("gobuild.toml", &manifest);
+    ws
+}
+
+fn exec_table(cluster: &Cluster) -> String {
+    format!(
+        "remote = \"{}\"\nplatform = {{ OSFamily = \"linux\" }}\ntimeout = \"20s\"\n",
+        cluster.url
+    )
+}
+
+/// The JSON lines of `stdout` with this `Action`.
+fn events(stdout: &str, action: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["Action"] == action)
+        .collect()
+}
+
+#[test]
+fn every_package_runs_remotely_in_its_dir_and_two_workers_run_two_at_once() {
+    let Some(cluster) = Cluster::start(2) else {
+        return;
+    };
+    let ws = workspace(
+        "\"./svc/...\", \"./slow/...\"",
+        ", SLOW_MS = \"1500\"",
+        "",
+        &exec_table(&cluster),
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--json"]));
+    assert_eq!(code, 0, "{stderr}\n{}", cluster.logs());
+    let runs = events(&stdout, "gob-remote-run");
+    let mut worker_of = BTreeMap::new();
+    for event in &runs {
+        worker_of.insert(
+            event["Package"].as_str().unwrap().to_string(),
+            event["Worker"].as_str().unwrap().to_string(),
+        );
+    }
+    let packages: Vec<&str> = worker_of.keys().map(String::as_str).collect();
+    assert_eq!(
+        packages,
+        [
+            "remote/slow/four",
+            "remote/slow/one",
+            "remote/slow/three",
+            "remote/slow/two",
+            "remote/svc/a/api",
+            "remote/svc/b/api"
+        ],
+        "every package ran on the cluster\n{stderr}"
+    );
+    assert!(
+        events(&stdout, "gob-remote-fallback").is_empty(),
+        "{stderr}"
+    );
+    // The svc tests check their dir, testdata, the suite's env and its include file.
+    for package in ["remote/svc/a/api", "remote/svc/b/api"] {
+        let passed = stdout.lines().any(|l| {
+            l.contains("\"Action\":\"pass\"")
+                && l.contains(&format!("\"Package\":\"{package}\""))
+                && l.contains("TestRunsInItsDirWithTestdata")
+        });
+        assert!(passed, "{package} passed its test remotely\n{stdout}");
+    }
+    assert!(
+        stderr.contains("remote execution (grpc://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("6 test binaries ran on the cluster"),
+        "{stderr}"
+    );
+    // When each slow package ran: two at once, never three; one at a time per worker.
+    let marks = marks(&ws.dir().join(".marks"), "slow");
+    let mut spans: BTreeMap<String, (u128, u128)> = BTreeMap::new();
+    for (what, at) in &marks {
+        let (edge, name) = what.split_once('-').unwrap();
+        let span = spans.entry(format!("remote/slow/{name}")).or_default();
+        match edge {
+            "start" => span.0 = *at,
+            _ => span.1 = *at,
+        }
+    }
+    assert_eq!(spans.len(), 4, "{marks:?}");
+    let busy_at = |t: u128| spans.values().filter(|(s, e)| *s <= t && t < *e).count();
+    let most = spans.values().map(|(s, _)| busy_at(*s)).max().unwrap();
+    assert_eq!(most, 2, "two workers run two packages at once: {spans:?}");
+    let workers: std::collections::BTreeSet<&String> = worker_of.values().collect();
+    assert_eq!(workers.len(), 2, "both workers ran tests: {worker_of:?}");
+    for worker in workers {
+        let mine: Vec<&(u128, u128)> = spans
+            .iter()
+            .filter(|(p, _)| worker_of[*p] == *worker)
+            .map(|(_, span)| span)
+            .collect();
+        for a in &mine {
+            for b in &mine {
+                let overlap = a != b && a.0 < b.1 && b.0 < a.1;
+                assert!(
+                    !overlap,
+                    "{worker} ran one package at a time: {spans:?} {worker_of:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A JUnit report without what differs between runs: times and timestamps.
+fn normalized_junit(xml: &str) -> String {
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(at) = rest.find(" time") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at..];
+        let end = after[1..]
+            .find('"')
+            .and_then(|q| after[q + 2..].find('"').map(|r| q + 2 + r + 1))
+            .unwrap();
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn junit_output_of_a_remote_run_is_the_same_as_of_a_local_one() {
+    let Some(cluster) = Cluster::start(1) else {
+        return;
+    };
+    let ws = workspace(
+        "\"./mixed\", \"./svc/a/api\"",
+        "",
+        "",
+        &exec_table(&cluster),
+    );
+    let (local_code, _, local_err) = run(&mut ws.gob(&[
+        "test",
+        "--integ",
+        "--no-remote-exec",
+        "--junit",
+        "local.xml",
+    ]));
+    let (remote_code, _, remote_err) =
+        run(&mut ws.gob(&["test", "--integ", "--junit", "remote.xml"]));
+    assert_eq!(
+        (local_code, remote_code),
+        (1, 1),
+        "{local_err}\n{remote_err}"
+    );
+    assert!(!local_err.contains("remote execution"), "{local_err}");
+    assert!(
+        remote_err.contains("2 test binaries ran on the cluster"),
+        "{remote_err}"
+    );
+    let read = |name: &str| std::fs::read_to_string(ws.dir().join(name)).unwrap();
+    let (local, remote) = (read("local.xml"), read("remote.xml"));
+    assert!(
+        local.contains("expected 1, got 2") && local.contains("sub failed"),
+        "{local}"
+    );
+    assert_eq!(normalized_junit(&remote), normalized_junit(&local));
+    // A retry of the failed tests goes to the cluster too.
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--json", "--retries", "1"]));
+    assert_eq!(code, 1, "{stderr}");
+    let retried: Vec<serde_json::Value> = events(&stdout, "gob-retry");
+    assert_eq!(retried.len(), 1, "{stdout}");
+    assert_eq!(retried[0]["Package"], "remote/mixed");
+    let mixed_runs = events(&stdout, "gob-remote-run")
+        .into_iter()
+        .filter(|e| e["Package"] == "remote/mixed")
+        .count();
+    assert_eq!(
+        mixed_runs, 2,
+        "the first run and the retry ran remotely\n{stderr}"
+    );
+    assert!(
+        events(&stdout, "gob-remote-fallback").is_empty(),
+        "{stderr}"
+    );
+}
+
+/// `gob test --integ --json` of the `waits` package on `cluster`, once its test runs there.
+fn start_waiting_test(cluster: &Cluster) -> (Workspace, std::process::Child) {
+    let ws = workspace("\"./waits\"", "", "", &exec_table(cluster));
+    let mut gob = ws.gob(&["test", "--integ", "--json"]);
+    gob.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = gob.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while marks(&ws.dir().join(".marks"), "waits").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the test never started\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (ws, child)
+}
+
+#[test]
+fn a_killed_worker_makes_its_binary_run_here() {
+    let Some(mut cluster) = Cluster::start(1) else {
+        return;
+    };
+    let (ws, child) = start_waiting_test(&cluster);
+    let marks_at = ws.dir().join(".marks");
+    // The worker dies while the test runs; the scheduler gives up on it after a minute.
+    cluster.kill_worker(1);
+    std::fs::write(marks_at.join("release"), "").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let fallbacks = events(&stdout, "gob-remote-fallback");
+    assert_eq!(fallbacks.len(), 1, "{stdout}");
+    assert_eq!(fallbacks[0]["Package"], "remote/waits");
+    assert!(
+        stderr.contains("warning: remote/waits: remote execution failed ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 ran here after a remote failure"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("\"Action\":\"pass\",\"Package\":\"remote/waits\""));
+}
+
+#[test]
+fn cache_results_reuses_an_identical_run_and_says_so() {
+    let Some(cluster) = Cluster::start(1) else {
+        return;
+    };
+    let exec = exec_table(&cluster);
+    let cached = workspace("\"./counted\"", "", "cache_results = true", &exec);
+    for _ in 0..2 {
+        let (code, _, stderr) = run(&mut cached.gob(&["test", "--integ"]));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, stdout, stderr) = run(&mut cached.gob(&["test", "--integ", "--json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        marks(&cached.dir().join(".marks"), "counted").len(),
+        1,
+        "three runs, one real run"
+    );
+    let runs = events(&stdout, "gob-remote-run");
+    assert_eq!(runs[0]["Cached"], true, "{stdout}");
+    assert!(
+        stderr.contains("remote/counted: result reused from the remote action cache"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("(1 reused from the action cache)"),
+        "{stderr}"
+    );
+    // Without cache_results every run runs.
+    let fresh = workspace("\"./counted\"", "", "", &exec);
+    for _ in 0..2 {
+        let (code, _, stderr) = run(&mut fresh.gob(&["test", "--integ"]));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("reused"), "{stderr}");
+    }
+    assert_eq!(marks(&fresh.dir().join(".marks"), "counted").len(), 2);
+    // A platform no worker offers: a clear warning, and the binary runs here.
+    let windows = exec.replace("\"linux\"", "\"windows\"");
+    let nobody = workspace("\"./counted\"", "", "", &windows);
+    let (code, _, stderr) = run(&mut nobody.gob(&["test", "--integ"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: remote/counted: remote execution failed ("),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 ran here after a remote failure"),
+        "{stderr}"
+    );
+    assert_eq!(marks(&nobody.dir().join(".marks"), "counted").len(), 1);
+}
+
+#[test]
+fn an_unreachable_cluster_falls_back_unless_strict() {
+    let port = crate::servers::free_port();
+    let exec = format!("remote = \"grpc://127.0.0.1:{port}\"\ntimeout = \"2s\"\n");
+    let ws = workspace("\"./svc/...\"", "", "", &exec);
+    let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("remote execution failed ("), "{stderr}");
+    assert!(
+        stderr.contains("0 test binaries ran on the cluster, 2 ran here after a remote failure"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ", "--remote-exec-strict"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("remote execution failed: "), "{stderr}");
+    assert!(!stderr.contains("running it on this machine"), "{stderr}");
+    // Turned off for one run: no attempt at all.
+    let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ", "--no-remote-exec"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("remote execution"), "{stderr}");
+    // --remote-exec with no cluster anywhere is a usage error.
+    let plain = Workspace::fixture(
+        "remote",
+        "[test.integ]\npackages = [\"./svc/...\"]\ninteg = true\n",
+    );
+    let (code, _, stderr) = run(&mut plain.gob(&["test", "--integ", "--remote-exec"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--remote-exec needs a cluster"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_cancels_the_actions_in_flight() {
+    let Some(cluster) = Cluster::start(1) else {
+        return;
+    };
+    let (ws, child) = start_waiting_test(&cluster);
+    let marks_at = ws.dir().join(".marks");
+    let stopped = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(10),
+        "gob stopped at once"
+    );
+    std::fs::write(marks_at.join("release"), "").unwrap();
+}
