@@ -108,7 +108,11 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     );
     let plan_ctx = ctx.test_plan_context(&manifest);
     let user_args = args.binary_args();
+    let remote = remote_executor(&manifest, args, &specs)?;
     if args.dry_run {
+        if let Some(remote) = &remote {
+            println!("{}", remote.describe());
+        }
         for (suite, packages) in expanded.iter().zip(&runs) {
             let text = crate::plan::dryrun::test_suite(suite.spec, packages, &user_args, &plan_ctx);
             print!("{text}");
@@ -123,7 +127,6 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     } else {
         None
     };
-    let remote = remote_executor(&manifest, args, &specs)?;
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,

@@ -124,6 +124,26 @@ impl RemoteExecutor {
         result
     }
 
+    /// One line for `--dry-run`: where the integration suites' binaries would run.
+    pub fn describe(&self) -> String {
+        let url = crate::base::redact::credentials(&self.settings.server.url);
+        let platform: Vec<String> = self
+            .settings
+            .platform
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "# remote execution: each integration test binary below runs as one action on {url} (platform: {}), up to {} at a time, in its package dir relative to the workspace",
+            if platform.is_empty() {
+                "any".to_string()
+            } else {
+                platform.join(", ")
+            },
+            self.settings.jobs
+        )
+    }
+
     /// The event that sums up the run, with `url` (credentials hidden) in it.
     pub fn summary(&self) -> GobEvent {
         let counts = *self.counts.lock().unwrap_or_else(|e| e.into_inner());

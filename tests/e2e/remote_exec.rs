@@ -318,6 +318,15 @@ fn an_unreachable_cluster_falls_back_unless_strict() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("remote execution failed: "), "{stderr}");
     assert!(!stderr.contains("running it on this machine"), "{stderr}");
+    // A dry run says where the binaries would run, and runs nothing.
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--dry-run"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "# remote execution: each integration test binary below runs as one action on grpc://127.0.0.1:{port} (platform: any), up to 8 at a time"
+        )),
+        "{stdout}"
+    );
     // Turned off for one run: no attempt at all.
     let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ", "--no-remote-exec"]));
     assert_eq!(code, 0, "{stderr}");
