@@ -27,7 +27,6 @@ use crate::plan::remote::kill_after;
 use crate::plan::test::{
     CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
 };
-use crate::reapi::execute::Finished;
 
 /// What the compile task tells the runner.
 enum CompileMessage {
@@ -404,7 +403,7 @@ async fn try_remote(
     let suite = run.suite.name.clone();
     match result {
         Ok(finished) => {
-            shared.with(|r| report_remote(r, &suite, package, &finished));
+            shared.with(|r| super::remote::report(r, &suite, package, &finished));
             None
         }
         Err(failure) if remote.strict() => {
@@ -428,43 +427,6 @@ async fn try_remote(
             });
             Some(failure.message)
         }
-    }
-}
-
-/// Feeds what a binary printed on the cluster through gob's test2json converter, then its
-/// end, as a local run would.
-fn report_remote(reporter: &mut dyn Events, suite: &str, package: &str, finished: &Finished) {
-    reporter.gob(GobEvent::RunStart {
-        suite: suite.to_string(),
-        package: package.to_string(),
-    });
-    reporter.gob(GobEvent::RemoteRun {
-        suite: suite.to_string(),
-        package: package.to_string(),
-        worker: finished.worker.clone(),
-        cached: finished.cached,
-        elapsed: finished.elapsed,
-    });
-    let mut converter =
-        crate::go::test2json::Converter::new(package, Box::new(crate::base::events::now));
-    let mut lines = converter.write(&finished.stdout);
-    if !finished.stdout.is_empty() && !finished.stdout.ends_with(b"\n") {
-        lines.extend(converter.write(b"\n"));
-    }
-    lines.extend(converter.write(&finished.stderr));
-    let elapsed = finished.elapsed.unwrap_or(0.0);
-    lines.extend(converter.close_after(elapsed));
-    for line in &lines {
-        feed_line(reporter, line);
-    }
-    match (finished.timed_out, finished.exit_code) {
-        (true, _) => reporter.abandoned(
-            package,
-            "timed out: still running past its timeout, stopped by the cluster",
-            elapsed,
-        ),
-        (false, 0) => reporter.exited_ok(package, elapsed),
-        (false, code) => reporter.abandoned(package, &format!("exit status {code}"), elapsed),
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Semaphore;
 
-use super::SuiteRun;
+use super::{Events, SuiteRun, feed_line};
 use crate::base::events::GobEvent;
 use crate::plan::remote::plan_remote_run;
 use crate::plan::test::TestBinary;
@@ -179,7 +179,133 @@ impl RemoteExecutor {
     }
 }
 
+/// Feeds what a binary printed on the cluster through gob's test2json converter, then its
+/// end, as a local run would.
+pub fn report(reporter: &mut dyn Events, suite: &str, package: &str, finished: &Finished) {
+    reporter.gob(GobEvent::RunStart {
+        suite: suite.to_string(),
+        package: package.to_string(),
+    });
+    reporter.gob(GobEvent::RemoteRun {
+        suite: suite.to_string(),
+        package: package.to_string(),
+        worker: finished.worker.clone(),
+        cached: finished.cached,
+        elapsed: finished.elapsed,
+    });
+    let mut converter =
+        crate::go::test2json::Converter::new(package, Box::new(crate::base::events::now));
+    let mut lines = converter.write(&finished.stdout);
+    if !finished.stdout.is_empty() && !finished.stdout.ends_with(b"\n") {
+        lines.extend(converter.write(b"\n"));
+    }
+    lines.extend(converter.write(&finished.stderr));
+    let elapsed = finished.elapsed.unwrap_or(0.0);
+    lines.extend(converter.close_after(elapsed));
+    for line in &lines {
+        feed_line(reporter, line);
+    }
+    match (finished.timed_out, finished.exit_code) {
+        (true, _) => reporter.abandoned(
+            package,
+            "timed out: still running past its timeout, stopped by the cluster",
+            elapsed,
+        ),
+        (false, 0) => reporter.exited_ok(package, elapsed),
+        (false, code) => reporter.abandoned(package, &format!("exit status {code}"), elapsed),
+    }
+}
+
 fn is_executable(path: &std::path::Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::events::TestEvent;
+
+    /// What a runner told its consumer, as text.
+    #[derive(Default)]
+    struct Recorded(Vec<String>);
+
+    impl Events for Recorded {
+        fn event(&mut self, e: &TestEvent) {
+            let test = e.test.clone().unwrap_or_default();
+            match e.action.as_str() {
+                "output" => self
+                    .0
+                    .push(format!("output {}", e.output.as_deref().unwrap_or(""))),
+                action => self.0.push(format!("{action} {test} {:?}", e.elapsed)),
+            }
+        }
+        fn gob(&mut self, event: GobEvent) {
+            if let GobEvent::RemoteRun { cached, .. } = event {
+                self.0.push(format!("remote-run cached={cached}"));
+            }
+        }
+        fn output_line(&mut self, line: &str) {
+            self.0.push(format!("line {line}"));
+        }
+        fn build_failed(&mut self, package: &str) {
+            self.0.push(format!("build-failed {package}"));
+        }
+        fn abandoned(&mut self, package: &str, why: &str, elapsed: f64) {
+            self.0.push(format!("abandoned {package} {why} {elapsed}"));
+        }
+        fn exited_ok(&mut self, package: &str, elapsed: f64) {
+            self.0.push(format!("exited-ok {package} {elapsed}"));
+        }
+        fn tick(&mut self) {}
+    }
+
+    fn finished(stdout: &str, exit_code: i32, timed_out: bool) -> Finished {
+        Finished {
+            exit_code,
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: b"panic: boom\n".to_vec(),
+            cached: true,
+            timed_out,
+            worker: "w1".into(),
+            elapsed: Some(1.5),
+        }
+    }
+
+    fn report_of(finished: &Finished) -> Vec<String> {
+        let mut recorded = Recorded::default();
+        report(&mut recorded, "integ", "m/db", finished);
+        recorded.0
+    }
+
+    #[test]
+    fn remote_output_becomes_events_with_the_workers_time() {
+        let out = "=== RUN   TestA\n--- PASS: TestA (0.20s)\nPASS\n";
+        let events = report_of(&finished(out, 0, false));
+        assert_eq!(events[0], "remote-run cached=true");
+        assert!(
+            events.contains(&"pass TestA Some(0.2)".to_string()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"pass  Some(1.5)".to_string()),
+            "the package result carries the worker's time: {events:?}"
+        );
+        assert!(
+            events.iter().any(|e| e.contains("panic: boom")),
+            "stderr follows stdout: {events:?}"
+        );
+        assert_eq!(events.last().unwrap(), "exited-ok m/db 1.5");
+    }
+
+    #[test]
+    fn a_failed_or_timed_out_action_ends_the_package_as_locally() {
+        let failed = report_of(&finished("--- FAIL: TestA (0.00s)\nFAIL", 1, false));
+        assert_eq!(failed.last().unwrap(), "abandoned m/db exit status 1 1.5");
+        let timed_out = report_of(&finished("=== RUN   TestA\n", 2, true));
+        assert_eq!(
+            timed_out.last().unwrap(),
+            "abandoned m/db timed out: still running past its timeout, stopped by the cluster 1.5"
+        );
+    }
 }

@@ -31,6 +31,20 @@ impl Cluster {
             &crate::support::repo().join("target/tools/buildbarn"),
             "Buildbarn (.ci/run builds it into target/tools/buildbarn with tools/build-buildbarn.sh)",
         )?;
+        // A port found free can be taken by another process before a server binds it (tests
+        // run in parallel): start again on new ports then.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Cluster::try_start(&bin, workers) {
+                Ok(cluster) => return Some(cluster),
+                Err(why) if why.contains("address already in use") && attempts < 4 => {}
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn try_start(bin: &Path, workers: usize) -> Result<Cluster, String> {
         let tmp = tempfile::tempdir().unwrap();
         let ports = [
             ("GOB_BB_STORAGE_PORT", free_port()),
@@ -85,31 +99,32 @@ impl Cluster {
             let worker = spawn(&format!("worker{i}"), "bb_worker", "worker.jsonnet", &env);
             cluster.workers.push((worker, runner));
         }
-        cluster.wait_ready(ports[1].1, workers);
-        Some(cluster)
+        cluster.wait_ready(ports[1].1, workers)?;
+        Ok(cluster)
     }
 
     /// Waits until the frontend listens and the scheduler counts `workers` workers.
-    fn wait_ready(&mut self, frontend: u16, workers: usize) {
+    fn wait_ready(&mut self, frontend: u16, workers: usize) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let listening = std::net::TcpStream::connect(("127.0.0.1", frontend)).is_ok();
             if listening && self.worker_count() == Some(workers) {
-                return;
+                return Ok(());
             }
             let exited = self.processes.iter_mut().find_map(|(name, child)| {
                 let status = child.try_wait().ok().flatten()?;
                 Some(format!("{name} exited ({status})"))
             });
             if let Some(exited) = exited {
-                panic!("{exited}:\n{}", self.logs());
+                return Err(format!("{exited}:\n{}", self.logs()));
             }
-            assert!(
-                Instant::now() < deadline,
-                "the cluster did not get ready (workers: {:?}):\n{}",
-                self.worker_count(),
-                self.logs()
-            );
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the cluster did not get ready (workers: {:?}):\n{}",
+                    self.worker_count(),
+                    self.logs()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
