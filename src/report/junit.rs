@@ -22,10 +22,15 @@ impl Junit {
     }
 }
 
-/// The JUnit report of `results`.
+/// The JUnit report of `results`: gob's suites in the order they ran, the packages of each
+/// sorted by import path, so the report does not depend on the order packages finished in
+/// (go test's own interleaving, or binaries run at once on a remote cluster).
 pub fn report(results: &[PackageResult]) -> Report {
     let mut report = Report::new("gob");
-    for r in results {
+    let suite_rank = |suite: &str| results.iter().position(|r| r.suite == suite);
+    let mut ordered: Vec<&PackageResult> = results.iter().collect();
+    ordered.sort_by_key(|r| (suite_rank(&r.suite), r.package.as_str()));
+    for r in ordered {
         let mut suite = TestSuite::new(r.package.as_str());
         suite.set_time(seconds(r.elapsed));
         suite.add_property(("gob.suite", r.suite.as_str()));

@@ -160,16 +160,20 @@ fn junit_parses_back_with_one_suite_per_package() {
         .iter()
         .map(|s| s.attribute("name").unwrap())
         .collect();
-    assert_eq!(names, ["m/ok", "m/fail", "m/crash", "m/stop", "m/broken"]);
+    assert_eq!(
+        names,
+        ["m/broken", "m/crash", "m/fail", "m/ok", "m/stop"],
+        "sorted by import path, not by the order packages finished in"
+    );
     let case = |suite: usize, name: &str| {
         suites[suite]
             .children()
             .find(|c| c.has_tag_name("testcase") && c.attribute("name") == Some(name))
             .unwrap_or_else(|| panic!("no testcase {name}"))
     };
-    assert_eq!(case(0, "TestSlow").attribute("time"), Some("2.500"));
-    assert_eq!(case(0, "TestSlow").attribute("classname"), Some("m/ok"));
-    let failure = case(1, "TestBad")
+    assert_eq!(case(3, "TestSlow").attribute("time"), Some("2.500"));
+    assert_eq!(case(3, "TestSlow").attribute("classname"), Some("m/ok"));
+    let failure = case(2, "TestBad")
         .children()
         .find(|c| c.has_tag_name("failure"))
         .unwrap();
@@ -180,17 +184,17 @@ fn junit_parses_back_with_one_suite_per_package() {
             .contains("bad_test.go:12: got 1, want 2")
     );
     assert!(
-        case(1, "TestLater")
+        case(2, "TestLater")
             .children()
             .any(|c| c.has_tag_name("skipped"))
     );
-    let stopped = case(3, "TestHangs")
+    let stopped = case(4, "TestHangs")
         .children()
         .find(|c| c.has_tag_name("failure"))
         .unwrap();
     assert!(stopped.attribute("message").unwrap().contains("timed out"));
     assert!(
-        case(4, "[package]")
+        case(0, "[package]")
             .children()
             .any(|c| c.has_tag_name("error"))
     );
