@@ -21,7 +21,36 @@ struct EnvReport<'a> {
     compile_concurrency: CompileConcurrency,
     go_default_gomaxprocs: usize,
     remote_cache: Option<RemoteCacheReport>,
+    remote_exec: Option<RemoteExecReport>,
     warnings: Vec<String>,
+}
+
+/// `[exec]`: the cluster integration suites run on, credentials hidden.
+#[derive(Debug, Serialize)]
+struct RemoteExecReport {
+    url: String,
+    enabled: bool,
+    instance_name: String,
+    platform: std::collections::BTreeMap<String, String>,
+    jobs: usize,
+    strict: bool,
+    auth_env: Option<String>,
+    auth_header: String,
+}
+
+impl RemoteExecReport {
+    fn of(spec: &crate::manifest::ExecSpec) -> Option<RemoteExecReport> {
+        Some(RemoteExecReport {
+            url: crate::base::redact::credentials(&spec.remote.as_ref()?.value),
+            enabled: spec.enabled,
+            instance_name: spec.instance_name.clone(),
+            platform: spec.platform.clone(),
+            jobs: spec.jobs,
+            strict: spec.strict,
+            auth_env: spec.auth_env.clone(),
+            auth_header: spec.auth_header.clone(),
+        })
+    }
 }
 
 /// The remote cache and the GOCACHEPROG gob sets for it, credentials hidden.
@@ -57,6 +86,9 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
             },
             gocacheprog: crate::base::redact::credentials(&r.gocacheprog),
         }),
+        remote_exec: manifest
+            .as_ref()
+            .and_then(|m| RemoteExecReport::of(&m.exec)),
         warnings: ctx.warnings(),
     };
     if args.json {
@@ -66,6 +98,43 @@ pub fn run(globals: &Globals, args: &EnvArgs) -> Result<(), GobError> {
         print_text(&report);
     }
     Ok(())
+}
+
+fn print_remote_exec(exec: &RemoteExecReport) {
+    let when = match exec.enabled {
+        true => "integration suites, unless --no-remote-exec",
+        false => "integration suites, only with --remote-exec",
+    };
+    println!("remote execution  {} ({when})", exec.url);
+    if !exec.instance_name.is_empty() {
+        println!("  instance        {}", exec.instance_name);
+    }
+    let platform: Vec<String> = exec
+        .platform
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !platform.is_empty() {
+        println!("  platform        {}", platform.join(", "));
+    }
+    let failure = match exec.strict {
+        true => "a remote failure fails the package",
+        false => "a remote failure runs the binary here",
+    };
+    println!(
+        "  jobs            {} actions at a time; {failure}",
+        exec.jobs
+    );
+    if let Some(var) = &exec.auth_env {
+        let set = match std::env::var_os(var) {
+            Some(_) => "set",
+            None => "NOT SET",
+        };
+        println!(
+            "  auth            {} header from ${var} ({set})",
+            exec.auth_header
+        );
+    }
 }
 
 fn print_text(r: &EnvReport) {
@@ -161,6 +230,9 @@ fn print_text(r: &EnvReport) {
             println!("GOCACHEPROG       {gocacheprog}");
         }
         None => {}
+    }
+    if let Some(exec) = &r.remote_exec {
+        print_remote_exec(exec);
     }
     if !r.go.goflags.is_empty() {
         println!("GOFLAGS           {}", r.go.goflags);

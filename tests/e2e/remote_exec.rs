@@ -318,6 +318,18 @@ fn an_unreachable_cluster_falls_back_unless_strict() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("remote execution failed: "), "{stderr}");
     assert!(!stderr.contains("running it on this machine"), "{stderr}");
+    // gob env shows the cluster.
+    let (code, stdout, _) = run(&mut ws.gob(&["env"]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&format!(
+            "remote execution  grpc://127.0.0.1:{port} (integration suites, unless --no-remote-exec)"
+        )),
+        "{stdout}"
+    );
+    let (_, json, _) = run(&mut ws.gob(&["env", "--json"]));
+    let env: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(env["remote_exec"]["jobs"], 8);
     // A dry run says where the binaries would run, and runs nothing.
     let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--dry-run"]));
     assert_eq!(code, 0, "{stderr}");
