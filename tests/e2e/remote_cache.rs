@@ -224,10 +224,9 @@ fn read_only_downloads_but_never_uploads() {
         Summary::parse(&stderr).line.contains("read-only"),
         "{stderr}"
     );
-    let event: serde_json::Value = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["Action"] == "gob-remote-cache")
+    let event = crate::support::events(&stdout, "gob-remote-cache")
+        .into_iter()
+        .next()
         .unwrap_or_else(|| panic!("no gob-remote-cache event:\n{stdout}"));
     assert_eq!(event["Url"], server.url.as_str());
     assert!(event["Misses"].as_u64().unwrap() > 20, "{event}");

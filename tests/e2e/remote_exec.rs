@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::buildbarn::{Cluster, marks, marks_dir};
-use crate::support::{Workspace, run};
+use crate::support::{Workspace, events, run};
 
 /// The fixture with one integration suite over `packages`, `env` added to the suite's env,
 /// `suite_extra` and `exec` (the `[exec]` table's keys) in the manifest.
@@ -26,15 +26,6 @@ fn exec_table(cluster: &Cluster) -> String {
         "remote = \"{}\"\nplatform = {{ OSFamily = \"linux\" }}\ntimeout = \"20s\"\n",
         cluster.url
     )
-}
-
-/// The JSON lines of `stdout` with this `Action`.
-fn events(stdout: &str, action: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["Action"] == action)
-        .collect()
 }
 
 #[test]

@@ -244,10 +244,8 @@ fn compile_events_number_each_call() {
     let (code, stdout, stderr) = run(&mut ws.gob(&["test", "integ", "--json"]));
     assert_eq!(code, 0, "{stderr}");
     let calls = |action: &str| -> Vec<u64> {
-        stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|e| e["Action"] == action)
+        crate::support::events(&stdout, action)
+            .iter()
             .map(|e| e["Call"].as_u64().unwrap())
             .collect()
     };

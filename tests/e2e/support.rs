@@ -124,6 +124,15 @@ pub fn gob_command() -> Command {
     cmd
 }
 
+/// The JSON lines of `stdout` (gob test --json, gob build --json) with this `Action`.
+pub fn events(stdout: &str, action: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["Action"] == action)
+        .collect()
+}
+
 /// Runs `cmd`, returning (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {
