@@ -109,13 +109,9 @@ fn print_remote_exec(exec: &RemoteExecReport) {
     if !exec.instance_name.is_empty() {
         println!("  instance        {}", exec.instance_name);
     }
-    let platform: Vec<String> = exec
-        .platform
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let platform = crate::workspace::remoteexec::platform_text(&exec.platform);
     if !platform.is_empty() {
-        println!("  platform        {}", platform.join(", "));
+        println!("  platform        {platform}");
     }
     let failure = match exec.strict {
         true => "a remote failure fails the package",

@@ -127,19 +127,12 @@ impl RemoteExecutor {
     /// One line for `--dry-run`: where the integration suites' binaries would run.
     pub fn describe(&self) -> String {
         let url = crate::base::redact::credentials(&self.settings.server.url);
-        let platform: Vec<String> = self
-            .settings
-            .platform
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let platform = match crate::workspace::remoteexec::platform_text(&self.settings.platform) {
+            text if text.is_empty() => "any".to_string(),
+            text => text,
+        };
         format!(
-            "# remote execution: each integration test binary below runs as one action on {url} (platform: {}), up to {} at a time, in its package dir relative to the workspace",
-            if platform.is_empty() {
-                "any".to_string()
-            } else {
-                platform.join(", ")
-            },
+            "# remote execution: each integration test binary below runs as one action on {url} (platform: {platform}), up to {} at a time, in its package dir relative to the workspace",
             self.settings.jobs
         )
     }

@@ -86,6 +86,13 @@ pub fn resolve(
     }))
 }
 
+/// Platform properties as people read them: `OSFamily=linux, container-image=…` (empty when
+/// there are none).
+pub fn platform_text(platform: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = platform.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +156,19 @@ mod tests {
             url_of(&unset, &bad).unwrap_err(),
             "--remote-exec `http://bb:8980` must start with grpc:// or grpcs://"
         );
+    }
+
+    #[test]
+    fn platform_text_lists_properties_by_name() {
+        let platform = BTreeMap::from([
+            ("container-image".to_string(), "docker://img".to_string()),
+            ("OSFamily".to_string(), "linux".to_string()),
+        ]);
+        assert_eq!(
+            platform_text(&platform),
+            "OSFamily=linux, container-image=docker://img"
+        );
+        assert_eq!(platform_text(&BTreeMap::new()), "");
     }
 
     #[test]
