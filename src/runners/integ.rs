@@ -234,8 +234,7 @@ async fn run_batch(
     converter: Converter<'_>,
 ) -> Result<Option<i32>, SpawnError> {
     if let Outcome::Interrupted(sig) = compiled {
-        let outputs = batch.binaries.iter().map(|b| b.path.as_path());
-        crate::go::outputs::remove_written_since(outputs, started);
+        remove_partial_outputs(batch, started);
         return Ok(Some(sig));
     }
     for binary in &batch.binaries {
@@ -264,6 +263,12 @@ async fn run_batch(
         }
     }
     Ok(None)
+}
+
+/// After an interrupted compile call: the binaries it wrote may be half linked.
+fn remove_partial_outputs(batch: &CompileBatch, started: SystemTime) {
+    let outputs = batch.binaries.iter().map(|b| b.path.as_path());
+    crate::go::outputs::remove_written_since(outputs, started);
 }
 
 /// After a failed compile call, whether `binary` is current anyway: go linked it during the
@@ -298,9 +303,7 @@ pub async fn rerun(
         packages: Vec::new(),
     };
     if let Some(remote) = run.remote
-        && try_remote(run, &shared, binary, extra, remote)
-            .await
-            .is_none()
+        && !try_remote(run, &shared, binary, extra, remote).await
     {
         return Ok(crate::exec::shutdown::requested());
     }
@@ -337,8 +340,7 @@ async fn run_remotely(
                     break;
                 }
                 Some((Ok(Outcome::Interrupted(sig)), started)) => {
-                    let outputs = batch.binaries.iter().map(|b| b.path.as_path());
-                    crate::go::outputs::remove_written_since(outputs, started);
+                    remove_partial_outputs(batch, started);
                     ended = Ok(Some(sig));
                     break;
                 }
@@ -355,10 +357,7 @@ async fn run_remotely(
                         return Ok(());
                     }
                     let extra = run.args_of(&binary.package.import_path);
-                    if try_remote(run, shared, binary, extra, remote)
-                        .await
-                        .is_some()
-                    {
+                    if try_remote(run, shared, binary, extra, remote).await {
                         let _ = local.send(binary);
                     }
                     Ok(())
@@ -386,25 +385,26 @@ async fn run_remotely(
     Ok(sent?.or(ran?).or_else(crate::exec::shutdown::requested))
 }
 
-/// Runs `binary` on the cluster and reports it; `Some(reason)` when it must run here instead
-/// (the cluster failed and the run is not strict). A stop request abandons the action.
+/// Runs `binary` on the cluster and reports it; true when it must run here instead (the
+/// cluster failed, said so in a `gob-remote-fallback` event, and the run is not strict). A
+/// stop request abandons the action.
 async fn try_remote(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     binary: &TestBinary,
     extra: &[String],
     remote: &RemoteExecutor,
-) -> Option<String> {
+) -> bool {
     let package = &binary.package.import_path;
     let result = tokio::select! {
         result = remote.run(run, binary, extra) => result,
-        _ = crate::exec::shutdown::stopped() => return None,
+        _ = crate::exec::shutdown::stopped() => return false,
     };
     let suite = run.suite.name.clone();
     match result {
         Ok(finished) => {
             shared.with(|r| super::remote::report(r, &suite, package, &finished));
-            None
+            false
         }
         Err(failure) if remote.strict() => {
             shared.with(|r| {
@@ -414,7 +414,7 @@ async fn try_remote(
                 });
                 r.abandoned(package, &format!("remote execution failed: {failure}"), 0.0);
             });
-            None
+            false
         }
         Err(failure) => {
             remote.fell_back();
@@ -422,10 +422,10 @@ async fn try_remote(
                 r.gob(GobEvent::RemoteFallback {
                     suite,
                     package: package.clone(),
-                    reason: failure.message.clone(),
+                    reason: failure.message,
                 })
             });
-            Some(failure.message)
+            true
         }
     }
 }
