@@ -40,7 +40,6 @@ cd "$work/re"
 go mod edit -require="$STORAGE" \
   -replace="github.com/hanwen/go-fuse/v2=$work/fuse" \
   -replace="google.golang.org/genproto/googleapis/bytestream=$work/bytestream"
-go mod tidy >/dev/null 2>&1 || true
 mkdir -p "$out"
 go build -o "$out/" ./cmd/bb_scheduler ./cmd/bb_worker ./cmd/bb_runner \
   github.com/buildbarn/bb-storage/cmd/bb_storage
