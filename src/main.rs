@@ -20,6 +20,7 @@ mod plan;
 mod reapi;
 mod report;
 mod runners;
+mod testexec;
 mod toolexec;
 mod workspace;
 
@@ -34,6 +35,9 @@ use error::GobError;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if testexec::is_exec_call(&args) {
+        return testexec::exec_main(&args);
+    }
     if toolexec::is_wrapper_call(&args) {
         return toolexec::wrapper_main(&args);
     }

@@ -57,7 +57,8 @@ pub enum GobEvent {
         suite: String,
         /// 1-based call number.
         call: usize,
-        /// Number of calls.
+        /// Number of calls so far (one; a second follows only for binaries whose cached
+        /// result outlived their kept file).
         calls: usize,
         /// Packages it compiles.
         packages: Vec<String>,
@@ -69,7 +70,7 @@ pub enum GobEvent {
         suite: String,
         /// 1-based call number.
         call: usize,
-        /// Number of calls.
+        /// Number of calls so far.
         calls: usize,
         /// It succeeded.
         ok: bool,
@@ -117,7 +118,7 @@ pub enum GobEvent {
     BuildEnd {
         /// 1-based call number.
         call: usize,
-        /// Number of calls.
+        /// Number of calls so far.
         calls: usize,
         /// It succeeded.
         ok: bool,

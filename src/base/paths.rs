@@ -130,6 +130,15 @@ pub fn replace_atomically(
     replace(path, fill, true)
 }
 
+/// Like [`replace_atomically`] without the fsync: for files that can be made again (a
+/// kept test binary, which go relinks when it is gone).
+pub fn replace_without_sync(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    replace(path, fill, false)
+}
+
 fn replace(
     path: &Path,
     fill: impl FnOnce(&Path) -> std::io::Result<()>,

@@ -9,6 +9,9 @@ pub const LOCK_FILE: &str = ".gob/lock";
 pub const STAGING_DIR: &str = ".gob/build";
 /// Integration suites' test binaries, one dir per suite.
 pub const TEST_BIN_DIR: &str = ".gob/test";
+/// go's work dir (GOTMPDIR) for integration compiles: on the same filesystem as the test
+/// binaries gob keeps, so keeping one is a hard link.
+pub const GO_TMP_DIR: &str = ".gob/tmp";
 /// Cached `go list` answers.
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
 /// The timing history `--shard` balances by.

@@ -11,9 +11,11 @@ use crate::cli::{AnalyzeArgs, AnalyzeCommand};
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_merged};
+use crate::go::summary::package_summary;
 use crate::manifest::Manifest;
 use crate::plan::GoCommand;
-use crate::plan::test::plan_integ_compiles;
+use crate::plan::test::plan_integ_compile;
+use crate::testexec::{STORE_ENV, parse_ready};
 use crate::workspace::{out_dir, select_binaries};
 
 /// Runs `gob analyze`.
@@ -61,7 +63,13 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
             command.env.insert("GOCACHEPROG".into(), String::new());
         }
         let cpu_before = children_cpu();
-        let outcome = run_merged(&command, |line| eprintln!("{line}")).await?;
+        let outcome = run_merged(&command, |line| {
+            // An integration compile's bookkeeping: a ready line, then go's summary line.
+            if parse_ready(line).is_none() && package_summary(line).is_none() {
+                eprintln!("{line}")
+            }
+        })
+        .await?;
         measured_cpu += children_cpu() - cpu_before;
         match outcome {
             Outcome::Succeeded => {}
@@ -184,9 +192,19 @@ fn children_cpu() -> f64 {
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
+/// `call` with go's debug flags, its outputs in the scratch dir `out`: `-o`, and an
+/// integration compile's store of kept binaries and go's work dir.
 fn instrument(call: &GoCommand, graph: &Path, trace: &Path, out: &Path) -> GoCommand {
+    let mut env = call.env.clone();
+    if env.contains_key(STORE_ENV) {
+        let _ = std::fs::create_dir_all(out);
+        for name in [STORE_ENV, "GOTMPDIR"] {
+            env.insert(name.to_string(), out.display().to_string());
+        }
+    }
     GoCommand {
         args: crate::go::debugflags::with_debug_flags(&call.args, graph, trace, out),
+        env,
         ..call.clone()
     }
 }
@@ -201,20 +219,18 @@ fn build_calls(
     Ok(plan.batches.into_iter().map(|b| b.command).collect())
 }
 
-/// The `go test -c` calls that compile `suite`'s test binaries.
+/// The call that compiles `suite`'s test binaries, with `-count=1`: every binary is linked,
+/// as in a run with an empty store.
 fn test_calls(manifest: &Manifest, ctx: &Context, suite: &str) -> Result<Vec<GoCommand>, GobError> {
-    let selection = crate::cli::SuiteSelection {
-        suites: vec![suite.to_string()],
-        integ: false,
-        timings: None,
-    };
-    let specs = crate::workspace::suites::select(manifest, &selection.suites, selection.integ)?;
+    let specs = crate::workspace::suites::select(manifest, &[suite.to_string()], false)?;
     let expanded = crate::workspace::suites::expand(manifest, &specs, &ctx.go)?;
     let plan_ctx = ctx.test_plan_context(manifest);
     Ok(expanded
         .iter()
-        .flat_map(|s| plan_integ_compiles(s.spec, &s.test_packages(), &plan_ctx).0)
-        .map(|b| b.command)
+        .map(|s| {
+            let compile = plan_integ_compile(s.spec, &s.test_packages(), "analyze", &plan_ctx);
+            compile.again(&compile.packages)
+        })
         .collect())
 }
 

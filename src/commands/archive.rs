@@ -1,5 +1,5 @@
-//! `gob test --archive PATH` compiles the selected suites' test binaries (collision-free
-//! batches, as `gob test --integ` does) and packs them with what they read at run time
+//! `gob test --archive PATH` compiles the selected suites' test binaries (one go call per
+//! suite, as `gob test --integ` does) and packs them with what they read at run time
 //! ([`crate::exec::archive`]); `gob test --from-archive PATH` runs them as `gob test
 //! --integ` does, one at a time in their package dirs, with gob's own test2json: no go, no
 //! source tree, no manifest.
@@ -14,11 +14,11 @@ use crate::commands::context::{Context, Globals, budget_env};
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::error::GobError;
 use crate::exec::archive::{ArchivedPackage, ArchivedSuite, FORMAT, Index, pack, unpack};
-use crate::exec::{Outcome, run_merged, run_parallel};
 use crate::manifest::{Manifest, SuiteSpec};
-use crate::plan::test::{TestBinary, TestPlanContext, plan_integ_compiles};
+use crate::plan::test::{IntegCompile, TestBinary, TestPlanContext};
 use crate::report::timings::History;
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
+use crate::runners::compile::CompileMessage;
 use crate::runners::{Converter, SuiteRun, integ};
 use crate::workspace::inputs::{files_under, matching};
 use crate::workspace::suites::{ExpandedSuite, TestPackage, UnknownSuite};
@@ -39,31 +39,8 @@ pub async fn write(
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut archived = Vec::new();
     for (suite, packages) in suites.iter().zip(packages) {
-        let (batches, parallel) = plan_integ_compiles(suite.spec, packages, &plan_ctx);
-        let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
-        let outcomes = match parallel {
-            true => run_parallel(&commands, ctx.budget.cpus).await?,
-            false => {
-                let mut outcomes = Vec::new();
-                for command in &commands {
-                    outcomes.push(run_merged(command, |line| eprintln!("{line}")).await?);
-                }
-                outcomes
-            }
-        };
-        for outcome in outcomes {
-            match outcome {
-                Outcome::Succeeded => {}
-                Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
-                _ => {
-                    return Err(GobError::Failed(format!(
-                        "suite {}: its test binaries did not compile; no archive written",
-                        suite.spec.name
-                    )));
-                }
-            }
-        }
-        let binaries: Vec<&TestBinary> = batches.iter().flat_map(|b| &b.binaries).collect();
+        let plan = super::test::prepare_integ_compile(suite.spec, packages, &plan_ctx)?;
+        let binaries = compile(plan, &suite.spec.name).await?;
         let mut entries = Vec::new();
         for binary in binaries {
             let name = format!("bin/{}", relative_to(&binary.path, &bin_root).display());
@@ -81,7 +58,7 @@ pub async fn write(
             entries.push(ArchivedPackage {
                 import_path: binary.package.import_path.clone(),
                 dir,
-                build_id: crate::exec::publish::build_id(&binary.path)
+                build_id: crate::go::buildid::build_id(&binary.path)
                     .ok()
                     .flatten()
                     .map(|id| String::from_utf8_lossy(&id).into_owned()),
@@ -125,6 +102,33 @@ pub async fn write(
     Ok(())
 }
 
+/// Compiles a suite's test binaries, printing go's output; every package must build.
+async fn compile(plan: IntegCompile, suite: &str) -> Result<Vec<TestBinary>, GobError> {
+    let (sender, mut messages) = tokio::sync::mpsc::unbounded_channel();
+    let mut binaries = Vec::new();
+    let mut failed = false;
+    let receiving = async {
+        while let Some(message) = messages.recv().await {
+            match message {
+                CompileMessage::Line(line) => eprintln!("{line}"),
+                CompileMessage::Ready(binary) => binaries.push(binary),
+                CompileMessage::Failed(_) => failed = true,
+                CompileMessage::Started { .. } | CompileMessage::Ended { .. } => {}
+            }
+        }
+    };
+    let (stopped, ()) = tokio::join!(crate::runners::compile::compile(plan, sender), receiving);
+    if let Some(sig) = stopped? {
+        return Err(GobError::Interrupted(sig));
+    }
+    match failed {
+        true => Err(GobError::Failed(format!(
+            "suite {suite}: its test binaries did not compile; no archive written"
+        ))),
+        false => Ok(binaries),
+    }
+}
+
 /// Adds workspace files to the archive's entries as `src/<path relative to workspace>`.
 fn add_sources(found: BTreeMap<String, PathBuf>, files: &mut BTreeMap<String, PathBuf>) {
     files.extend(
@@ -154,7 +158,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             source,
         })?;
     }
-    let (budget, base_env) = budget_env(globals)?;
+    let (_, base_env) = budget_env(globals)?;
     let plan_ctx = TestPlanContext {
         go: "go".to_string(),
         workspace_dir: extract.join("src"),
@@ -166,6 +170,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
                 index.go_version
             ))
         })?,
+        gob: String::new(),
     };
     let mut runs: Vec<Vec<TestBinary>> = suites
         .iter()
@@ -247,7 +252,6 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             packages: &packages,
             user_args: &user_args,
             ctx: &plan_ctx,
-            cpus: budget.cpus,
             package_args: &no_args,
             remote: None,
         };
@@ -263,6 +267,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         {
             interrupted = super::retries::rerun_failures(
                 &run,
+                binaries,
                 retries,
                 args.max_retried_failures,
                 Some(Converter::Native),

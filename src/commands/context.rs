@@ -254,6 +254,8 @@ impl Context {
             workspace_dir: manifest.workspace_dir.clone(),
             base_env: self.command_env(),
             version: self.version.clone(),
+            gob: std::env::current_exe()
+                .map_or_else(|_| "gob".to_string(), |p| p.display().to_string()),
         }
     }
 

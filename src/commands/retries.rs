@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::GobError;
 use crate::go::testrun::exactly;
 use crate::plan::retry::{Failure, Rerun, rerun_of};
-use crate::plan::test::plan_integ_compiles;
+use crate::plan::test::TestBinary;
 use crate::report::{PackageOutcome, PackageResult, Reporter};
 use crate::runners::{Converter, SuiteRun, integ, unit};
 
@@ -34,23 +34,17 @@ fn failure_of(result: &PackageResult) -> Failure {
 }
 
 /// Runs the failed packages of the suite whose results start at `first_result` again, up
-/// to `retries` times each; returns the signal that stopped it, if one did.
+/// to `retries` times each (an integration suite's from its `binaries`); returns the signal
+/// that stopped it, if one did.
 pub async fn rerun_failures(
     run: &SuiteRun<'_>,
+    binaries: &[TestBinary],
     retries: u32,
     max_failures: usize,
     converter: Option<Converter<'_>>,
     reporter: &mut Reporter,
     first_result: usize,
 ) -> Result<Option<i32>, GobError> {
-    let binaries: Vec<_> = match run.suite.integ {
-        true => plan_integ_compiles(run.suite, run.packages, run.ctx)
-            .0
-            .into_iter()
-            .flat_map(|b| b.binaries)
-            .collect(),
-        false => Vec::new(),
-    };
     for attempt in 2..=retries.saturating_add(1) {
         let due: Vec<(String, Rerun)> = reporter.results[first_result..]
             .iter()

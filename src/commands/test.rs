@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::base::state::{FAILED_FILE, TEST_BIN_DIR};
+use crate::base::state::{FAILED_FILE, GO_TMP_DIR};
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
@@ -11,13 +11,43 @@ use crate::commands::retries::{
     failed_args, load_failed, record_failed, rerun_failures, save_failed,
 };
 use crate::error::GobError;
-use crate::plan::test::TestPackage;
+use crate::manifest::SuiteSpec;
+use crate::plan::test::{
+    IntegCompile, TestPackage, TestPlanContext, integ_store, plan_integ_compile,
+};
 use crate::report::timings::History;
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
 use crate::runners::remote::RemoteExecutor;
 use crate::runners::{Converter, SuiteRun, integ, unit};
 use crate::workspace::remoteexec::ExecFlags;
+
+/// Prepares an integration suite's compile call: its store (refusing symlinks on the way,
+/// with its token) and go's work dir beside it.
+pub fn prepare_integ_compile(
+    suite: &SuiteSpec,
+    packages: &[TestPackage],
+    plan_ctx: &TestPlanContext,
+) -> Result<IntegCompile, GobError> {
+    let workspace = &plan_ctx.workspace_dir;
+    let store = integ_store(suite, plan_ctx);
+    let tmp = workspace.join(GO_TMP_DIR);
+    let failed = |action, path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| GobError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    for dir in [&store, &tmp] {
+        crate::base::paths::refuse_symlinks_within(workspace, dir)
+            .map_err(failed("refusing to write to", dir))?;
+    }
+    let token = crate::testexec::store_token(&store).map_err(failed("cannot write to", &store))?;
+    std::fs::create_dir_all(&tmp).map_err(failed("cannot create", &tmp))?;
+    Ok(plan_integ_compile(suite, packages, &token, plan_ctx))
+}
 
 /// Runs `gob test`.
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
@@ -114,7 +144,11 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             println!("{}", remote.describe());
         }
         for (suite, packages) in expanded.iter().zip(&runs) {
-            let text = crate::plan::dryrun::test_suite(suite.spec, packages, &user_args, &plan_ctx);
+            let store = integ_store(suite.spec, &plan_ctx);
+            let token = crate::testexec::read_token(&store).unwrap_or_else(|| "NEW-TOKEN".into());
+            let text = crate::plan::dryrun::test_suite(
+                suite.spec, packages, &user_args, &token, &plan_ctx,
+            );
             print!("{text}");
         }
         return Ok(());
@@ -148,19 +182,10 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             .iter()
             .map(|p| (p.import_path.clone(), p.dir.clone()))
             .collect();
-        if suite.spec.integ {
-            let bin_dir = plan_ctx
-                .workspace_dir
-                .join(TEST_BIN_DIR)
-                .join(&suite.spec.name);
-            crate::base::paths::refuse_symlinks_within(&plan_ctx.workspace_dir, &bin_dir).map_err(
-                |source| GobError::Io {
-                    action: "refusing to write to",
-                    path: bin_dir.clone(),
-                    source,
-                },
-            )?;
-        }
+        let compile = match suite.spec.integ {
+            true => Some(prepare_integ_compile(suite.spec, packages, &plan_ctx)?),
+            false => None,
+        };
         let policy = SuitePolicy {
             flaky_fails: suite.spec.flaky_fails,
             slow: suite.spec.slow,
@@ -171,20 +196,22 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             packages,
             user_args: &user_args,
             ctx: &plan_ctx,
-            cpus: ctx.budget.cpus,
             package_args: extra,
             remote: remote.as_ref(),
         };
         let converter = test2json.as_deref().map(Converter::Go);
-        let mut end = match (converter, suite.spec.integ, packages.is_empty()) {
+        let mut end = match (converter, compile, packages.is_empty()) {
             (_, _, true) => Default::default(),
-            (Some(converter), true, false) => integ::run(&run, converter, &mut reporter).await?,
+            (Some(converter), Some(compile), false) => {
+                integ::run(&run, compile, converter, &mut reporter).await?
+            }
             _ => unit::run(&run, &mut reporter).await?,
         };
         let retries = args.retries.unwrap_or(suite.spec.retries);
         if end.interrupted.is_none() && retries > 0 {
             end.interrupted = rerun_failures(
                 &run,
+                &end.binaries,
                 retries,
                 args.max_retried_failures,
                 converter,

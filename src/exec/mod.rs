@@ -71,11 +71,6 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Runs `command` with inherited stdio (go's output reaches the user unchanged) and waits.
-pub async fn run_inherited(command: &GoCommand) -> Result<Outcome, SpawnError> {
-    run(command, Output::<fn(&str)>::Inherit, None).await
-}
-
 /// Runs `command`, handing each stdout line to `on_line` (stderr is inherited); stops the
 /// child's process group when `deadline` passes.
 pub async fn run_lines(
@@ -192,7 +187,7 @@ pub async fn run_converting(
 }
 
 /// Runs `command`, handing each line of its stdout and stderr, as they come, to `on_line`
-/// (go build's and go test -c's compile errors, for reporters to show and annotate).
+/// (go build's and an integration compile's errors, for reporters to show and annotate).
 pub async fn run_merged(
     command: &GoCommand,
     on_line: impl FnMut(&str) + Send,
@@ -200,48 +195,12 @@ pub async fn run_merged(
     run(command, Output::Merged(on_line), None).await
 }
 
-/// Runs `command` with its output discarded; only the outcome matters.
-pub async fn run_quiet(command: &GoCommand) -> Result<Outcome, SpawnError> {
-    run(command, Output::<fn(&str)>::Discard, None).await
-}
-
-/// Runs `commands` with at most `limit` at once; outcomes in input order.
-pub async fn run_parallel(
-    commands: &[GoCommand],
-    limit: usize,
-) -> Result<Vec<Outcome>, SpawnError> {
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, command) in commands.iter().cloned().enumerate() {
-        let semaphore = semaphore.clone();
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await;
-            (index, run_inherited(&command).await)
-        });
-    }
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; commands.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((index, result)) = joined {
-            outcomes[index] = Some(result?);
-        }
-    }
-    // A task that panicked or was cancelled has no outcome: a failure, never a success.
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Failed(-1)))
-        .collect())
-}
-
 /// Where a child's output goes.
 enum Output<F> {
-    /// Straight to gob's stdout and stderr.
-    Inherit,
     /// Stdout lines to a callback; stderr to gob's.
     Lines(F),
     /// Stdout and stderr lines to a callback.
     Merged(F),
-    /// Nowhere.
-    Discard,
 }
 
 async fn run<F: FnMut(&str) + Send>(
@@ -253,18 +212,12 @@ async fn run<F: FnMut(&str) + Send>(
     if let Some(sig) = shutdown::requested() {
         return Ok(Outcome::Interrupted(sig));
     }
-    let (stdout_mode, stderr_mode) = match &output {
-        Output::Inherit => (Stdio::inherit(), Stdio::inherit()),
-        Output::Lines(_) => (Stdio::piped(), Stdio::inherit()),
-        Output::Merged(_) => (Stdio::piped(), Stdio::piped()),
-        Output::Discard => (Stdio::null(), Stdio::null()),
+    let (stderr_mode, on_line) = match output {
+        Output::Lines(f) => (Stdio::inherit(), f),
+        Output::Merged(f) => (Stdio::piped(), f),
     };
-    let mut child = spawn(command, Stdio::null(), stdout_mode, stderr_mode)?;
-    let on_line = match output {
-        Output::Lines(f) | Output::Merged(f) => Some(f),
-        Output::Inherit | Output::Discard => None,
-    };
-    let mut lines = OutputLines::new(child.stdout.take(), child.stderr.take(), on_line);
+    let mut child = spawn(command, Stdio::null(), Stdio::piped(), stderr_mode)?;
+    let mut lines = OutputLines::new(child.stdout.take(), child.stderr.take(), Some(on_line));
     let outcome = lines.alongside(finish(&mut child, deadline, &mut rx)).await;
     lines.drain().await;
     Ok(outcome)

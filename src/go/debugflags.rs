@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-/// `args` of a `go build` / `go test -c` call with the action graph and trace written to
+/// `args` of a `go build` / `go test` call with the action graph and trace written to
 /// `graph` and `trace`, and `-o` pointed at `out`.
 pub fn with_debug_flags(args: &[String], graph: &Path, trace: &Path, out: &Path) -> Vec<String> {
     let mut with = Vec::with_capacity(args.len() + 2);

@@ -2,6 +2,7 @@
 //! function with unit tests and a link to the Go source it mirrors. Part of the bottom
 //! layer: any stage may use it; it imports no stage.
 
+pub mod buildid;
 pub mod compiler;
 pub mod debugflags;
 pub mod duration;
@@ -10,6 +11,7 @@ pub mod names;
 pub mod outputs;
 pub mod packages;
 pub mod quoted;
+pub mod summary;
 pub mod test2json;
 pub mod testrun;
 pub mod version;

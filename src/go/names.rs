@@ -16,7 +16,7 @@ pub fn default_exec_name(import_path: &str) -> &str {
     }
 }
 
-/// The file name `go test -c` gives the test binary of the package at `import_path`.
+/// The file name go gives the test binary of the package at `import_path`.
 pub fn test_binary_name(import_path: &str) -> String {
     format!("{}.test", default_exec_name(import_path))
 }

@@ -5,10 +5,12 @@ use std::path::Path;
 
 use super::build::BuildPlan;
 use super::command::GoCommand;
-use super::test::{TestPlanContext, plan_integ_compiles, plan_run, plan_unit};
+use super::test::{TestBinary, TestPlanContext, plan_integ_compile, plan_run, plan_unit};
 use crate::base::paths::relative_to;
 use crate::base::text::plural;
+use crate::go::names::test_binary_name;
 use crate::manifest::SuiteSpec;
+use crate::testexec::kept_dir;
 use crate::workspace::suites::TestPackage;
 
 /// The converter as the user would run it by hand (gob resolves `go tool -n test2json` when
@@ -38,11 +40,13 @@ pub fn build(plan: &BuildPlan, workspace_dir: &Path) -> String {
 }
 
 /// `gob test --dry-run` for one suite: its `go test -json` call (unit suites), or its compile
-/// calls and then each test binary's run, one at a time (integration suites).
+/// call and then each test binary's run, one at a time (integration suites; `token` is its
+/// store's). A binary is kept in a dir named by its build ID's hash, shown as `@BUILD-ID`.
 pub fn test_suite(
     suite: &SuiteSpec,
     packages: &[TestPackage],
     user_args: &[String],
+    token: &str,
     ctx: &TestPlanContext,
 ) -> String {
     let kind = if suite.integ { "integration" } else { "unit" };
@@ -58,32 +62,26 @@ pub fn test_suite(
         out.push_str(&format!("{}\n", plan_unit(suite, packages, user_args, ctx)));
         return out;
     }
-    let (batches, parallel) = plan_integ_compiles(suite, packages, ctx);
-    let how = if parallel {
-        "in parallel within the CPU budget (Go before 1.21: one package per call)"
-    } else {
-        "one after another, binaries of a finished call run meanwhile"
-    };
+    let compile = plan_integ_compile(suite, packages, token, ctx);
     out.push_str(&format!(
-        "# {}, {how}\n",
-        plural(batches.len(), "compile call")
+        "# 1 compile call: go links every test binary, gob keeps each in {}/<package dir>/\n{}\n",
+        relative_to(&compile.store, &ctx.workspace_dir).display(),
+        compile.command
     ));
-    for (i, batch) in batches.iter().enumerate() {
-        out.push_str(&format!(
-            "# compile call {} of {}\n{}\n",
-            i + 1,
-            batches.len(),
-            batch.command
-        ));
-    }
-    let binaries: Vec<_> = batches.iter().flat_map(|b| &b.binaries).collect();
-    for (i, binary) in binaries.iter().enumerate() {
-        let run = plan_run(suite, binary, TEST2JSON, user_args, ctx);
+    for (i, package) in packages.iter().enumerate() {
+        let kept = kept_dir(&compile.store, &ctx.workspace_dir, &package.dir);
+        let binary = TestBinary {
+            package: package.clone(),
+            path: kept
+                .join("@BUILD-ID")
+                .join(test_binary_name(&package.import_path)),
+        };
+        let run = plan_run(suite, &binary, TEST2JSON, user_args, ctx);
         out.push_str(&format!(
             "# run {} of {}: {}\n{} 2>&1 | {}\n",
             i + 1,
-            binaries.len(),
-            binary.package.import_path,
+            packages.len(),
+            package.import_path,
             run.binary,
             converter(&run.converter)
         ));

@@ -83,6 +83,7 @@ mod tests {
             workspace_dir: PathBuf::from("/ws"),
             base_env: BTreeMap::from([("GOMAXPROCS".into(), "2".into())]),
             version: GoVersion::parse("go1.26.0").unwrap(),
+            gob: "gob".into(),
         }
     }
 
@@ -92,7 +93,7 @@ mod tests {
                 import_path: "m/db".into(),
                 dir: PathBuf::from(dir),
             },
-            path: PathBuf::from("/ws/.gob/testbin/integ/batch-1/db.test"),
+            path: PathBuf::from("/ws/.gob/test/integ/db/@0123456789abcdef/db.test"),
         }
     }
 

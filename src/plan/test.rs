@@ -2,26 +2,24 @@
 //! runs of integration suites.
 //!
 //! - Unit suites: one `go test -json` per suite, so go's own test cache still works.
-//! - Integration suites: `go test -c -o DIR/ pkg…` compiles and links many packages at once
-//!   in parallel (never `-p 1`, which the study measured at 8m25s against 50s). Test binaries
-//!   named alike (`security/api`, `telemetry/api` → `api.test`) cannot share a call, so the
-//!   packages are split into the fewest collision-free batches, each in its own persistent dir
-//!   (go relinks nothing when the saved binary is current). Go before 1.21 cannot `-c` several
-//!   packages: one call per package, run in parallel within the budget.
+//! - Integration suites: one `go test -v -exec=GOB` call compiles and links every package at
+//!   once in parallel (never `-p 1`, which the study measured at 8m25s against 50s), and gob,
+//!   as its `-exec` program, keeps each binary instead of running it. Unlike `go test -c -o
+//!   DIR/`, which needs Go 1.21 and fails when two binaries share a name (`security/api`,
+//!   `telemetry/api` → `api.test`), this works with every Go and walks the graph once.
 //! - Each test binary then runs alone, in its package dir, under test2json, with the flags
 //!   `go test -json` gives it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::batches::split_unique;
 use super::command::GoCommand;
-use crate::base::state::TEST_BIN_DIR;
+use crate::base::state::{GO_TMP_DIR, TEST_BIN_DIR};
 use crate::go::duration::go_duration;
-use crate::go::names::test_binary_name;
 use crate::go::version::GoVersion;
 use crate::manifest::SuiteSpec;
+use crate::testexec::{ROOT_ENV, STORE_ENV};
 pub use crate::workspace::suites::TestPackage;
 
 /// Resolved inputs of test planning.
@@ -35,6 +33,8 @@ pub struct TestPlanContext {
     pub base_env: BTreeMap<String, String>,
     /// The Go version.
     pub version: GoVersion,
+    /// gob's own executable (go runs it as the `-exec` program of integration compiles).
+    pub gob: String,
 }
 
 /// The go test flags a suite's settings imply (tags, race, cover, vet).
@@ -96,129 +96,88 @@ pub fn plan_unit_package(
     command
 }
 
-/// A test binary a compile call produces.
+/// A test binary the compile call produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBinary {
     /// Its package.
     pub package: TestPackage,
-    /// Where go writes it.
+    /// Where gob keeps it.
     pub path: PathBuf,
 }
 
-/// One `go test -c` call and its binaries.
+/// The compile call of an integration suite: `go test -v -exec=GOB -run=^gob-TOKEN$` over
+/// all its packages. go compiles and links them in one action graph (the parallelism of one
+/// `go test` invocation, and binaries named alike never clash) and runs gob instead of each
+/// binary; gob keeps the binary in the suite's store and runs nothing ([`crate::testexec`]).
+/// go caches that "result", so an unchanged binary is not linked again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompileBatch {
+pub struct IntegCompile {
     /// The call.
     pub command: GoCommand,
-    /// The binaries, in the order they will run.
-    pub binaries: Vec<TestBinary>,
+    /// The packages it compiles, in the call's order.
+    pub packages: Vec<TestPackage>,
+    /// The suite's store of test binaries.
+    pub store: PathBuf,
 }
 
-/// The first compile call's size; each later call of a batch doubles it.
-pub const FIRST_CHUNK: usize = 2;
-
-/// Splits a collision-free batch into calls of 2, 4, 8, … packages: the first test binaries
-/// are linked (and start running) after a small call, while later, larger calls keep go's
-/// parallelism and the number of calls logarithmic. Stable for the same packages, so a warm
-/// rerun finds every binary current in its dir.
-fn growing_chunks<T>(batch: &[T]) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    let (mut start, mut size) = (0, FIRST_CHUNK);
-    while start < batch.len() {
-        let end = (start + size).min(batch.len());
-        chunks.push(&batch[start..end]);
-        start = end;
-        size *= 2;
+impl IntegCompile {
+    /// The call again for `packages` only, with `-count=1`: go relinks them and hands each
+    /// to gob even when it has a cached result (their kept binaries were removed since).
+    pub fn again(&self, packages: &[TestPackage]) -> GoCommand {
+        let mut command = self.command.clone();
+        let own = self.packages.len();
+        command.args.truncate(command.args.len() - own);
+        command.args.push("-count=1".to_string());
+        command
+            .args
+            .extend(packages.iter().map(|p| p.import_path.clone()));
+        command
     }
-    chunks
 }
 
-/// The compile calls of an integration suite. With Go ≥ 1.21, collision-free batches, each
-/// in calls of growing size, that run one after another; before, one call per package
-/// (`parallel` is then true).
-pub fn plan_integ_compiles(
+/// Where an integration suite keeps its test binaries: `.gob/test/<suite>/`.
+pub fn integ_store(suite: &SuiteSpec, ctx: &TestPlanContext) -> PathBuf {
+    ctx.workspace_dir.join(TEST_BIN_DIR).join(&suite.name)
+}
+
+/// Plans the compile call of an integration suite; `token` is its store's
+/// ([`crate::testexec::store_token`]).
+pub fn plan_integ_compile(
     suite: &SuiteSpec,
     packages: &[TestPackage],
+    token: &str,
     ctx: &TestPlanContext,
-) -> (Vec<CompileBatch>, bool) {
-    let suite_dir = ctx.workspace_dir.join(TEST_BIN_DIR).join(&suite.name);
-    let rel = |p: &Path| crate::base::paths::relative_to(p, &ctx.workspace_dir);
-    let compile = |out: String, pkgs: Vec<String>| compile_command(suite, out, pkgs, ctx);
-    if !ctx.version.at_least(21) {
-        let batches = packages
-            .iter()
-            .map(|p| {
-                let path = suite_dir.join(unique_binary_name(&p.import_path));
-                CompileBatch {
-                    command: compile(
-                        rel(&path).display().to_string(),
-                        vec![p.import_path.clone()],
-                    ),
-                    binaries: vec![TestBinary {
-                        package: p.clone(),
-                        path,
-                    }],
-                }
-            })
-            .collect();
-        return (batches, true);
-    }
-    let refs: Vec<&TestPackage> = packages.iter().collect();
-    let split = split_unique(&refs, |p| test_binary_name(&p.import_path), |a, b| a == b);
-    let batches = split
-        .iter()
-        .flat_map(|batch| growing_chunks(batch))
-        .enumerate()
-        .map(|(i, batch)| {
-            let dir = suite_dir.join(format!("batch-{}", i + 1));
-            let binaries: Vec<TestBinary> = batch
-                .iter()
-                .map(|p| TestBinary {
-                    package: (*p).clone(),
-                    path: dir.join(test_binary_name(&p.import_path)),
-                })
-                .collect();
-            let pkgs = batch.iter().map(|p| p.import_path.clone()).collect();
-            CompileBatch {
-                command: compile(format!("{}/", rel(&dir).display()), pkgs),
-                binaries,
-            }
-        })
-        .collect();
-    (batches, false)
-}
-
-fn compile_command(
-    suite: &SuiteSpec,
-    out: String,
-    packages: Vec<String>,
-    ctx: &TestPlanContext,
-) -> GoCommand {
-    let mut args = vec!["test".to_string(), "-c".to_string(), "-o".to_string(), out];
+) -> IntegCompile {
+    let store = integ_store(suite, ctx);
+    // go splits -exec like a command line: a path with a space must be quoted.
+    let exec = crate::go::quoted::join(std::slice::from_ref(&ctx.gob));
+    let mut args = vec![
+        "test".to_string(),
+        "-v".to_string(),
+        format!("-exec={exec}"),
+        format!("-run=^gob-{token}$"),
+    ];
     args.extend(suite_flags(suite));
-    args.extend(packages);
-    GoCommand {
-        program: ctx.go.clone(),
-        args,
-        env: env_for(suite, ctx),
-        dir: ctx.workspace_dir.clone(),
+    args.extend(packages.iter().map(|p| p.import_path.clone()));
+    let mut env = env_for(suite, ctx);
+    env.insert(STORE_ENV.to_string(), store.display().to_string());
+    env.insert(
+        ROOT_ENV.to_string(),
+        ctx.workspace_dir.display().to_string(),
+    );
+    // go's work dir on the store's filesystem, so keeping a binary is a hard link.
+    let tmp = ctx.workspace_dir.join(GO_TMP_DIR);
+    env.insert("GOTMPDIR".to_string(), tmp.display().to_string());
+    IntegCompile {
+        command: GoCommand {
+            program: ctx.go.clone(),
+            args,
+            env,
+            dir: ctx.workspace_dir.clone(),
+        },
+        packages: packages.to_vec(),
+        store,
     }
-}
-
-/// `go test -c` of one binary's package alone, into the binary's own path.
-pub fn plan_single_compile(
-    suite: &SuiteSpec,
-    binary: &TestBinary,
-    ctx: &TestPlanContext,
-) -> GoCommand {
-    let out = crate::base::paths::relative_to(&binary.path, &ctx.workspace_dir);
-    let packages = vec![binary.package.import_path.clone()];
-    compile_command(suite, out.display().to_string(), packages, ctx)
-}
-
-/// A test binary name unique per import path, for the one-package-per-call fallback.
-pub fn unique_binary_name(import_path: &str) -> String {
-    format!("{}.test", import_path.replace(['/', '.'], "_"))
 }
 
 /// The run of one test binary: the binary in its package dir with the flags `go test -json`

@@ -1,84 +1,89 @@
-//! Integration suites: precompile test binaries in parallel, then run them one at a time.
+//! Integration suites: compile every test binary in one go call, run them one at a time.
 //!
-//! With Go ≥ 1.21 the collision-free batches compile one after another in a background task
-//! while the binaries of finished batches run: the first tests start as soon as the first
-//! batch is linked. The task's messages (call started, a line of go's output, call ended)
-//! reach the reporter while binaries run. Before Go 1.21, one `go test -c` per package, in
-//! parallel within the budget, then the runs. A package that does not build is reported and
-//! the rest go on.
+//! The compile ([`super::compile`]) runs in a background task; each binary runs as soon as go
+//! has linked it and the one before has finished, so the first tests start while go still
+//! compiles the rest. The task's messages (call started, a line of go's output, a binary
+//! ready, a package that did not build, call ended) reach the reporter while binaries run.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::Events;
+use super::compile::{CompileMessage, compile};
 use super::remote::RemoteExecutor;
 use super::{Converter, RunEnd, SuiteRun, feed_line, ticking};
 use crate::base::events::GobEvent;
-use crate::exec::{
-    Outcome, SpawnError, run_converted, run_converting, run_merged, run_parallel, run_quiet,
-};
+use crate::exec::{Outcome, SpawnError, run_converted, run_converting};
 use crate::go::duration::go_duration;
 use crate::plan::remote::kill_after;
-use crate::plan::test::{
-    CompileBatch, TestBinary, plan_integ_compiles, plan_run, plan_single_compile,
-};
-
-/// What the compile task tells the runner.
-enum CompileMessage {
-    /// Call (0-based) started.
-    Started(usize),
-    /// A line go printed.
-    Line(String),
-    /// Call (0-based) ended: outcome, start time, seconds.
-    Ended(usize, Result<Outcome, SpawnError>, SystemTime, f64),
-}
+use crate::plan::test::{IntegCompile, TestBinary, plan_run};
 
 /// The reporter, shared between the binary being run and the compile messages arriving
 /// meanwhile; never locked across an await.
 struct Shared<'r> {
     reporter: Mutex<&'r mut dyn Events>,
-    compiled: Mutex<VecDeque<(Result<Outcome, SpawnError>, SystemTime)>>,
+    /// Binaries ready and not yet taken.
+    ready: Mutex<VecDeque<TestBinary>>,
+    /// Every binary the compile made, in order.
+    built: Mutex<Vec<TestBinary>>,
+    /// Compile calls started.
+    calls: Mutex<usize>,
     suite: String,
-    calls: usize,
-    packages: Vec<Vec<String>>,
 }
 
-impl Shared<'_> {
+/// Locks `mutex`, whether or not a panic poisoned it.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<'r> Shared<'r> {
+    fn new(suite: &str, reporter: &'r mut dyn Events) -> Self {
+        Shared {
+            reporter: Mutex::new(reporter),
+            ready: Mutex::new(VecDeque::new()),
+            built: Mutex::new(Vec::new()),
+            calls: Mutex::new(0),
+            suite: suite.to_string(),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut dyn Events) -> T) -> T {
-        let mut guard = self.reporter.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut **guard)
+        f(&mut **locked(&self.reporter))
     }
 
     fn handle(&self, message: CompileMessage) {
+        let suite = self.suite.clone();
         match message {
-            CompileMessage::Started(call) => self.with(|r| {
-                r.gob(GobEvent::CompileStart {
-                    suite: self.suite.clone(),
-                    call: call + 1,
-                    calls: self.calls,
-                    packages: self.packages[call].clone(),
+            CompileMessage::Started { call, packages } => {
+                *locked(&self.calls) = call;
+                self.with(|r| {
+                    r.gob(GobEvent::CompileStart {
+                        suite,
+                        call,
+                        calls: call,
+                        packages,
+                    })
+                })
+            }
+            CompileMessage::Line(line) => self.with(|r| r.output_line(&line)),
+            CompileMessage::Ready(binary) => {
+                locked(&self.built).push(binary.clone());
+                locked(&self.ready).push_back(binary);
+            }
+            CompileMessage::Failed(package) => self.with(|r| r.build_failed(&package)),
+            CompileMessage::Ended { call, ok, elapsed } => self.with(|r| {
+                r.gob(GobEvent::CompileEnd {
+                    suite,
+                    call,
+                    calls: call,
+                    ok,
+                    elapsed,
                 })
             }),
-            CompileMessage::Line(line) => self.with(|r| r.output_line(&line)),
-            CompileMessage::Ended(call, outcome, started, elapsed) => {
-                self.with(|r| {
-                    r.gob(GobEvent::CompileEnd {
-                        suite: self.suite.clone(),
-                        call: call + 1,
-                        calls: self.calls,
-                        ok: matches!(outcome, Ok(Outcome::Succeeded)),
-                        elapsed,
-                    })
-                });
-                if let Ok(mut compiled) = self.compiled.lock() {
-                    compiled.push_back((outcome, started));
-                }
-            }
         }
     }
 
@@ -101,189 +106,66 @@ impl Shared<'_> {
         }
     }
 
-    /// The next compiled batch, handling messages until it arrives.
-    async fn next_compiled(
+    /// The next ready binary, handling messages until one arrives; `None` once the compile
+    /// has ended and every binary was taken.
+    async fn next_ready(
         &self,
         messages: &mut UnboundedReceiver<CompileMessage>,
-    ) -> Option<(Result<Outcome, SpawnError>, SystemTime)> {
+    ) -> Option<TestBinary> {
         loop {
-            if let Some(done) = self.compiled.lock().ok()?.pop_front() {
-                return Some(done);
+            if let Some(binary) = locked(&self.ready).pop_front() {
+                return Some(binary);
             }
             self.handle(messages.recv().await?);
         }
     }
 }
 
-/// Runs an integration suite; `converter` turns the binaries' output into events.
+/// Runs an integration suite compiled by `compile`; `converter` turns the binaries' output
+/// into events.
 pub async fn run(
     run: &SuiteRun<'_>,
+    plan: IntegCompile,
     converter: Converter<'_>,
     reporter: &mut dyn Events,
 ) -> Result<RunEnd, SpawnError> {
-    let (batches, parallel) = plan_integ_compiles(run.suite, run.packages, run.ctx);
-    let compile_calls = batches.len();
-    let end = |interrupted| RunEnd {
-        interrupted,
-        compile_calls,
-    };
-    let shared = Shared {
-        reporter: Mutex::new(reporter),
-        compiled: Mutex::new(VecDeque::new()),
-        suite: run.suite.name.clone(),
-        calls: compile_calls,
-        packages: batches
-            .iter()
-            .map(|b| {
-                b.binaries
-                    .iter()
-                    .map(|t| t.package.import_path.clone())
-                    .collect()
-            })
-            .collect(),
-    };
+    let shared = Shared::new(&run.suite.name, reporter);
     let (sender, mut messages) = unbounded_channel();
-    if parallel {
-        let started = SystemTime::now();
-        let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
-        let outcomes = run_parallel(&commands, run.cpus).await?;
-        if let Some(remote) = run.remote {
-            if let Ok(mut compiled) = shared.compiled.lock() {
-                compiled.extend(outcomes.into_iter().map(|o| (Ok(o), started)));
-            }
-            drop(sender);
-            let stopped = run_remotely(run, &shared, &mut messages, &batches, converter, remote);
-            return Ok(end(stopped.await?));
+    let compiler = tokio::spawn(compile(plan, sender));
+    let running = match run.remote {
+        Some(remote) => run_remotely(run, &shared, &mut messages, converter, remote).await,
+        None => run_locally(run, &shared, &mut messages, converter).await,
+    };
+    let stopped = match running {
+        Ok(None) => compiler.await.unwrap_or(Ok(None)),
+        stopped => {
+            compiler.abort();
+            stopped
         }
-        for (batch, outcome) in batches.iter().zip(outcomes) {
-            let stop = run_batch(
-                run,
-                &shared,
-                &mut messages,
-                batch,
-                outcome,
-                started,
-                converter,
-            );
-            if let Some(sig) = stop.await? {
-                return Ok(end(Some(sig)));
-            }
-        }
-        return Ok(end(None));
-    }
-    let commands: Vec<_> = batches.iter().map(|b| b.command.clone()).collect();
-    let compiler = tokio::spawn(async move {
-        for (call, command) in commands.iter().enumerate() {
-            let started = SystemTime::now();
-            let clock = std::time::Instant::now();
-            if sender.send(CompileMessage::Started(call)).is_err() {
-                break;
-            }
-            let lines = sender.clone();
-            let outcome = run_merged(command, move |line| {
-                let _ = lines.send(CompileMessage::Line(line.to_string()));
-            })
-            .await;
-            let stop = matches!(outcome, Ok(Outcome::Interrupted(_)) | Err(_));
-            let elapsed = clock.elapsed().as_secs_f64();
-            if sender
-                .send(CompileMessage::Ended(call, outcome, started, elapsed))
-                .is_err()
-                || stop
-            {
-                break;
-            }
-        }
-    });
-    if let Some(remote) = run.remote {
-        let stopped = run_remotely(run, &shared, &mut messages, &batches, converter, remote).await;
-        compiler.abort();
-        return Ok(end(stopped?));
-    }
-    let mut stopped = None;
-    for batch in &batches {
-        let Some((outcome, started)) = shared.next_compiled(&mut messages).await else {
-            break;
-        };
-        let stop = run_batch(
-            run,
-            &shared,
-            &mut messages,
-            batch,
-            outcome?,
-            started,
-            converter,
-        );
-        if let Some(sig) = stop.await? {
-            stopped = Some(sig);
-            break;
-        }
-    }
-    compiler.abort();
-    Ok(end(stopped))
+    }?;
+    let compile_calls = *locked(&shared.calls);
+    Ok(RunEnd {
+        interrupted: stopped,
+        compile_calls,
+        binaries: std::mem::take(&mut *locked(&shared.built)),
+    })
 }
 
-/// Runs the binaries of a compiled batch one at a time; returns the signal that stopped it.
-async fn run_batch(
+/// Runs the binaries one at a time as they become ready; returns the signal that stopped it.
+async fn run_locally(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     messages: &mut UnboundedReceiver<CompileMessage>,
-    batch: &CompileBatch,
-    compiled: Outcome,
-    started: SystemTime,
     converter: Converter<'_>,
 ) -> Result<Option<i32>, SpawnError> {
-    if let Outcome::Interrupted(sig) = compiled {
-        remove_partial_outputs(batch, started);
-        return Ok(Some(sig));
-    }
-    for binary in &batch.binaries {
-        let built = compiled == Outcome::Succeeded
-            || shared
-                .pumping(messages, confirm_built(run, binary, started))
-                .await?;
-        if !built {
-            shared.with(|r| r.build_failed(&binary.package.import_path));
-            continue;
-        }
-        let ran = shared
-            .pumping(
-                messages,
-                run_binary(
-                    run,
-                    shared,
-                    binary,
-                    converter,
-                    run.args_of(&binary.package.import_path),
-                ),
-            )
-            .await?;
-        if let Some(sig) = ran {
+    while let Some(binary) = shared.next_ready(messages).await {
+        let extra = run.args_of(&binary.package.import_path);
+        let running = run_binary(run, shared, &binary, converter, extra);
+        if let Some(sig) = shared.pumping(messages, running).await? {
             return Ok(Some(sig));
         }
     }
     Ok(None)
-}
-
-/// After an interrupted compile call: the binaries it wrote may be half linked.
-fn remove_partial_outputs(batch: &CompileBatch, started: SystemTime) {
-    let outputs = batch.binaries.iter().map(|b| b.path.as_path());
-    crate::go::outputs::remove_written_since(outputs, started);
-}
-
-/// After a failed compile call, whether `binary` is current anyway: go linked it during the
-/// call, or a quiet `go test -c` of its package alone succeeds (a no-op when it is current:
-/// go does not touch test binaries it did not relink, so their mtime cannot tell).
-async fn confirm_built(
-    run: &SuiteRun<'_>,
-    binary: &TestBinary,
-    started: SystemTime,
-) -> Result<bool, SpawnError> {
-    if crate::go::outputs::written_since(&binary.path, started) {
-        return Ok(true);
-    }
-    let alone = plan_single_compile(run.suite, binary, run.ctx);
-    Ok(run_quiet(&alone).await? == Outcome::Succeeded)
 }
 
 /// Runs one test binary of an integration suite again, alone, in its dir, with `extra` test
@@ -295,13 +177,7 @@ pub async fn rerun(
     converter: Converter<'_>,
     reporter: &mut dyn Events,
 ) -> Result<Option<i32>, SpawnError> {
-    let shared = Shared {
-        reporter: Mutex::new(reporter),
-        compiled: Mutex::new(VecDeque::new()),
-        suite: run.suite.name.clone(),
-        calls: 0,
-        packages: Vec::new(),
-    };
+    let shared = Shared::new(&run.suite.name, reporter);
     if let Some(remote) = run.remote
         && !try_remote(run, &shared, binary, extra, remote).await
     {
@@ -310,79 +186,48 @@ pub async fn rerun(
     run_binary(run, &shared, binary, converter, extra).await
 }
 
-/// Runs the compiled binaries on the cluster as each compile call ends, and those the
-/// cluster failed to run here, one at a time, meanwhile; returns the signal that stopped it.
+/// Sends each binary to the cluster as it becomes ready, and runs those the cluster failed
+/// to run here, one at a time, meanwhile; returns the signal that stopped it.
 async fn run_remotely(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     messages: &mut UnboundedReceiver<CompileMessage>,
-    batches: &[CompileBatch],
     converter: Converter<'_>,
     remote: &RemoteExecutor,
 ) -> Result<Option<i32>, SpawnError> {
-    let (local, mut fallbacks) = unbounded_channel::<&TestBinary>();
+    let (local, mut fallbacks) = unbounded_channel::<TestBinary>();
     let sending = async move {
         let mut inflight = FuturesUnordered::new();
-        let mut ended = Ok(None);
-        for batch in batches {
+        loop {
             let next = loop {
                 tokio::select! {
-                    next = shared.next_compiled(messages) => break next,
-                    Some(done) = inflight.next(), if !inflight.is_empty() => {
-                        if let Err(e) = done { ended = Err(e); }
-                    }
+                    next = shared.next_ready(messages) => break next,
+                    Some(()) = inflight.next(), if !inflight.is_empty() => {}
                 }
             };
-            let compiled = match next {
-                None => break,
-                Some((Err(e), _)) => {
-                    ended = Err(e);
-                    break;
+            let Some(binary) = next else { break };
+            let local = local.clone();
+            inflight.push(async move {
+                let extra = run.args_of(&binary.package.import_path);
+                if try_remote(run, shared, &binary, extra, remote).await {
+                    let _ = local.send(binary);
                 }
-                Some((Ok(Outcome::Interrupted(sig)), started)) => {
-                    remove_partial_outputs(batch, started);
-                    ended = Ok(Some(sig));
-                    break;
-                }
-                Some((Ok(outcome), started)) => (outcome, started),
-            };
-            for binary in &batch.binaries {
-                let local = local.clone();
-                inflight.push(async move {
-                    let (outcome, started) = compiled;
-                    let built = outcome == Outcome::Succeeded
-                        || confirm_built(run, binary, started).await?;
-                    if !built {
-                        shared.with(|r| r.build_failed(&binary.package.import_path));
-                        return Ok(());
-                    }
-                    let extra = run.args_of(&binary.package.import_path);
-                    if try_remote(run, shared, binary, extra, remote).await {
-                        let _ = local.send(binary);
-                    }
-                    Ok(())
-                });
-            }
+            });
         }
         drop(local);
-        while let Some(done) = inflight.next().await {
-            if let Err(e) = done {
-                ended = Err(e);
-            }
-        }
-        ended
+        while inflight.next().await.is_some() {}
     };
     let running_here = async {
         while let Some(binary) = fallbacks.recv().await {
             let extra = run.args_of(&binary.package.import_path);
-            if let Some(sig) = run_binary(run, shared, binary, converter, extra).await? {
+            if let Some(sig) = run_binary(run, shared, &binary, converter, extra).await? {
                 return Ok(Some(sig));
             }
         }
         Ok(None)
     };
-    let (sent, ran) = tokio::join!(sending, running_here);
-    Ok(sent?.or(ran?).or_else(crate::exec::shutdown::requested))
+    let ((), ran) = tokio::join!(sending, running_here);
+    Ok(ran?.or_else(crate::exec::shutdown::requested))
 }
 
 /// Runs `binary` on the cluster and reports it; true when it must run here instead (the

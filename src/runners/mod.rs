@@ -1,6 +1,7 @@
 //! Test runners: they run planned commands and hand every event to an [`Events`] consumer
 //! (the reporter, a later stage, implements it); they never print themselves.
 
+pub mod compile;
 pub mod integ;
 pub mod remote;
 pub mod unit;
@@ -21,8 +22,6 @@ pub struct SuiteRun<'a> {
     pub user_args: &'a [String],
     /// Planning inputs.
     pub ctx: &'a TestPlanContext,
-    /// The CPU budget.
-    pub cpus: usize,
     /// More arguments for some packages' binaries, after the others (a `-test.run` that
     /// selects the tests that failed last time).
     pub package_args: &'a BTreeMap<String, Vec<String>>,
@@ -44,6 +43,8 @@ pub struct RunEnd {
     pub interrupted: Option<i32>,
     /// Number of compile calls (integration suites).
     pub compile_calls: usize,
+    /// The test binaries the compile made (integration suites), for reruns.
+    pub binaries: Vec<crate::plan::test::TestBinary>,
 }
 
 /// What runners report to: test2json events, gob's own events, and the ends of packages that

@@ -59,6 +59,6 @@ async fn run_go_test(
     }
     Ok(RunEnd {
         interrupted,
-        compile_calls: 0,
+        ..Default::default()
     })
 }

@@ -30,8 +30,26 @@ timeout = "3s"
     )
 }
 
+/// The test binaries gob keeps for the package in `dir` (relative to the workspace): one per
+/// build, in a dir named `@<hash of its build ID>`, under go's name for it.
+fn kept(ws: &Workspace, suite: &str, dir: &str) -> Vec<std::path::PathBuf> {
+    let store = ws.dir().join(".gob/test").join(suite).join(dir);
+    let mut found: Vec<_> = fs::read_dir(&store)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with('@'))
+                .flat_map(|e| fs::read_dir(e.path()).unwrap().flatten())
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
 #[test]
-fn colliding_integ_packages_compile_in_fewest_batches_and_run_one_at_a_time() {
+fn colliding_integ_packages_compile_in_one_call_and_run_one_at_a_time() {
     let lock = tempfile::tempdir().unwrap();
     let ws = Workspace::fixture("integ", &manifest(lock.path()));
     let (path, log) = ws.go_shim();
@@ -45,32 +63,34 @@ fn colliding_integ_packages_compile_in_fewest_batches_and_run_one_at_a_time() {
     }
     assert!(
         stderr.contains(
-            "gob: suite integ: 3 passed, 0 failed, 0 without test files (skipped), 3 compile calls"
+            "gob: suite integ: 3 passed, 0 failed, 0 without test files (skipped), 1 compile call"
         ),
         "{stderr}"
     );
     let calls = fs::read_to_string(&log).unwrap();
-    let compiles: Vec<&str> = calls.lines().filter(|l| l.contains("|test -c ")).collect();
+    let compiles: Vec<&str> = calls.lines().filter(|l| l.contains("|test -v ")).collect();
     assert_eq!(
         compiles.len(),
-        3,
-        "three api.test binaries need three calls:\n{calls}"
+        1,
+        "three api.test binaries share one call:\n{calls}"
     );
-    for (i, call) in compiles.iter().enumerate() {
-        assert!(
-            call.contains(&format!("-o .gob/test/integ/batch-{}/ -tags integ", i + 1)),
-            "{call}"
-        );
-        assert!(!call.contains("-p 1") && !call.contains("-p=1"), "{call}");
-        assert!(call.ends_with("/api"), "one api package per batch: {call}");
+    let call = compiles[0];
+    assert!(call.contains(" -exec="), "{call}");
+    assert!(!call.contains("-p 1") && !call.contains("-p=1"), "{call}");
+    assert!(
+        call.ends_with("-tags integ example.com/fixture/svc/a/api example.com/fixture/svc/b/api example.com/fixture/svc/c/api"),
+        "{call}"
+    );
+    for x in ["a", "b", "c"] {
+        let dir = format!("svc/{x}/api");
+        let binaries = kept(&ws, "integ", &dir);
+        assert_eq!(binaries.len(), 1, "{dir}");
+        assert!(binaries[0].ends_with("api.test"), "go's name: {binaries:?}");
     }
-    for x in ["1", "2", "3"] {
-        assert!(
-            ws.dir()
-                .join(format!(".gob/test/integ/batch-{x}/api.test"))
-                .exists()
-        );
-    }
+    assert!(
+        !stderr.contains("gob-test-binary") && !stdout.contains("gob-test-binary"),
+        "gob's bookkeeping lines stay hidden:\n{stderr}"
+    );
 }
 
 #[test]
@@ -78,31 +98,45 @@ fn a_warm_rerun_links_nothing() {
     let lock = tempfile::tempdir().unwrap();
     let ws = Workspace::fixture("integ", &manifest(lock.path()));
     assert_eq!(run(&mut ws.gob(&["test", "integ"])).0, 0);
-    let binary = ws.dir().join(".gob/test/integ/batch-1/api.test");
-    // go writes a relinked test binary as a new file (a new inode); a current one is left alone.
+    let first = kept(&ws, "integ", "svc/a/api");
     let ino = |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
-    let before = ino(&binary);
+    let before = ino(&first[0]);
     let (code, _, stderr) = run(&mut ws.gob(&["test", "integ"]));
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        ino(&binary),
-        before,
-        "the warm rerun relinked batch-1/api.test"
-    );
+    assert_eq!(kept(&ws, "integ", "svc/a/api"), first);
+    assert_eq!(ino(&first[0]), before, "the warm rerun relinked svc/a/api");
     ws.write(
         "svc/a/api/extra_test.go",
-        "//go:build integ\n\npackage api\n\nvar extra = 1\n",
+        "//go:build integ\n\npackage api\n\nimport \"testing\"\n\nfunc TestExtra(t *testing.T) {}\n",
     );
-    let (code, _, stderr) = run(&mut ws.gob(&["test", "integ"]));
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "integ", "--json"]));
     assert_eq!(code, 0, "{stderr}");
-    assert_ne!(ino(&binary), before, "a changed package must be relinked");
+    assert!(
+        stdout.contains(r#""Test":"TestExtra""#),
+        "the new binary ran: {stdout}"
+    );
+    let now = kept(&ws, "integ", "svc/a/api");
+    assert_eq!(now.len(), 1, "the older binary is removed: {now:?}");
+    assert_ne!(now, first, "a changed package must be relinked");
+    assert_eq!(kept(&ws, "integ", "svc/b/api").len(), 1);
+    // Reverting brings back the first build, whose cached result names the removed file:
+    // a second call links it again.
+    fs::remove_file(ws.dir().join("svc/a/api/extra_test.go")).unwrap();
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "integ", "--json"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("TestExtra"),
+        "the old binary ran: {stdout}"
+    );
+    assert!(stderr.contains("2 compile calls"), "{stderr}");
+    assert_eq!(kept(&ws, "integ", "svc/a/api"), first);
 }
 
 #[test]
-fn a_compile_error_inside_a_batch_spares_the_other_binaries_of_the_batch() {
+fn a_compile_error_spares_the_other_binaries() {
     let lock = tempfile::tempdir().unwrap();
     let ws = Workspace::fixture("integ", &manifest(lock.path()));
-    // First run: all three binaries of the one "broken" batch are linked and kept.
+    // First run: all three binaries of the suite are linked and kept.
     assert_eq!(
         run(&mut ws.gob(&["test", "broken", "--run", "TestPasses|TestPanics"])).0,
         1
@@ -268,25 +302,28 @@ fn unknown_suites_are_usage_errors() {
 }
 
 #[test]
-fn go_before_1_21_compiles_one_package_per_call_in_parallel() {
+fn go_1_19_compiles_in_one_call_too() {
     let Some(old_go) = crate::support::old_go() else {
         return;
     };
     let lock = tempfile::tempdir().unwrap();
     let ws = Workspace::fixture("integ", &manifest(lock.path()));
     let cache = tempfile::tempdir().unwrap();
-    let (code, stdout, stderr) = run(ws
-        .gob(&["test", "integ"])
-        .env("GOB_GO", &old_go)
-        .env("GOCACHE", cache.path()));
+    let gob = |ws: &Workspace| {
+        run(ws
+            .gob(&["test", "integ"])
+            .env("GOB_GO", &old_go)
+            .env("GOCACHE", cache.path()))
+    };
+    let (code, stdout, stderr) = gob(&ws);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("3 passed, 0 failed, 0 without test files (skipped), 3 compile calls"),
+        stderr.contains("3 passed, 0 failed, 0 without test files (skipped), 1 compile call"),
         "{stderr}"
     );
-    assert!(
-        ws.dir()
-            .join(".gob/test/integ/example_com_fixture_svc_a_api.test")
-            .exists()
-    );
+    let first = kept(&ws, "integ", "svc/a/api");
+    assert_eq!(first.len(), 1);
+    let (code, _, stderr) = gob(&ws);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(kept(&ws, "integ", "svc/a/api"), first, "Go 1.19 caches too");
 }

@@ -1,4 +1,4 @@
-//! Test planning without Go: flags, collision-free compile batches, fallback, runs.
+//! Test planning without Go: flags, the integration compile call, runs.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +20,7 @@ fn ctx(version: &str) -> TestPlanContext {
         workspace_dir: PathBuf::from("/ws"),
         base_env: BTreeMap::from([("GOMAXPROCS".into(), "2".into())]),
         version: GoVersion::parse(version).unwrap(),
+        gob: "/opt/my tools/gob".into(),
     }
 }
 
@@ -69,55 +70,39 @@ fn unit_suites_are_one_go_test_json_with_args_last() {
 }
 
 #[test]
-fn colliding_test_binaries_get_separate_batches() {
-    let s = suite("[test.integ]\ntags = [\"integ\"]\ninteg = true\n");
-    let pkgs = [
-        pkg("security/api"),
-        pkg("telemetry/api"),
-        pkg("gateway"),
-        pkg("mesh/api"),
-    ];
-    let (batches, parallel) = plan_integ_compiles(&s, &pkgs, &ctx("go1.26.0"));
-    assert!(!parallel);
-    assert_eq!(batches.len(), 3, "three api.test binaries");
+fn an_integration_suite_compiles_in_one_call_with_gob_as_exec() {
+    let s = suite("[test.integ]\ntags = [\"integ\"]\ninteg = true\nenv = { FOO = \"1\" }\n");
+    let pkgs = [pkg("security/api"), pkg("telemetry/api"), pkg("gateway")];
+    let compile = plan_integ_compile(&s, &pkgs, "t0k", &ctx("go1.19.8"));
     assert_eq!(
-        batches[0].command.args,
+        compile.command.args,
         [
             "test",
-            "-c",
-            "-o",
-            ".gob/test/integ/batch-1/",
+            "-v",
+            "-exec='/opt/my tools/gob'",
+            "-run=^gob-t0k$",
             "-tags",
             "integ",
             "m/security/api",
+            "m/telemetry/api",
             "m/gateway"
-        ]
+        ],
+        "names that clash share the call; a path with a space is quoted"
     );
+    assert_eq!(compile.store, PathBuf::from("/ws/.gob/test/integ"));
+    let env = &compile.command.env;
+    assert_eq!(env["GOB_TEST_STORE"], "/ws/.gob/test/integ");
+    assert_eq!(env["GOB_TEST_ROOT"], "/ws");
+    assert_eq!(env["GOTMPDIR"], "/ws/.gob/tmp");
+    assert_eq!(env["FOO"], "1");
+    assert_eq!(env["GOMAXPROCS"], "2");
+    let again = compile.again(&pkgs[1..2]);
     assert_eq!(
-        batches[1].binaries[0].path,
-        PathBuf::from("/ws/.gob/test/integ/batch-2/api.test")
+        again.args[again.args.len() - 2..],
+        ["-count=1", "m/telemetry/api"],
+        "a second call links the binary again"
     );
-    assert_eq!(batches[2].binaries[0].package.import_path, "m/mesh/api");
-}
-
-#[test]
-fn go_before_1_21_gets_one_call_per_package_with_unique_names() {
-    let s = suite("[test.integ]\ninteg = true\n");
-    let (batches, parallel) =
-        plan_integ_compiles(&s, &[pkg("a/api"), pkg("b/api")], &ctx("go1.19.8"));
-    assert!(parallel);
-    assert_eq!(batches.len(), 2);
-    assert_eq!(
-        batches[0].command.args,
-        [
-            "test",
-            "-c",
-            "-o",
-            ".gob/test/integ/m_a_api.test",
-            "m/a/api"
-        ]
-    );
-    assert_ne!(batches[0].binaries[0].path, batches[1].binaries[0].path);
+    assert_eq!(again.args[..6], compile.command.args[..6]);
 }
 
 #[test]
@@ -125,10 +110,13 @@ fn test_binaries_run_in_their_package_dir_like_go_test_json() {
     let s = suite("[test.integ]\ninteg = true\ntimeout = \"2m\"\nargs = [\"-test.count=1\"]\n");
     let binary = TestBinary {
         package: pkg("security/api"),
-        path: PathBuf::from("/ws/.gob/test/integ/batch-1/api.test"),
+        path: PathBuf::from("/ws/.gob/test/integ/security/api/@0123456789abcdef/api.test"),
     };
     let run = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"));
-    assert_eq!(run.binary.program, "/ws/.gob/test/integ/batch-1/api.test");
+    assert_eq!(
+        run.binary.program,
+        "/ws/.gob/test/integ/security/api/@0123456789abcdef/api.test"
+    );
     assert_eq!(run.binary.dir, PathBuf::from("/ws/security/api"));
     assert_eq!(
         run.binary.args,
@@ -155,7 +143,7 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
     let s = suite("[test.integ]\ninteg = true\ntimeout = \"2m\"\n");
     let binary = TestBinary {
         package: pkg("a"),
-        path: PathBuf::from("/ws/.gob/test/integ/batch-1/a.test"),
+        path: PathBuf::from("/ws/.gob/test/integ/a/@0123456789abcdef/a.test"),
     };
     let with = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -185,25 +173,4 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
     assert_eq!(with(&["positional", "-test.timeout=5s"]), two_minutes);
     assert_eq!(with(&["--", "-test.timeout=5s"]), two_minutes);
     assert_eq!(with(&["-test.short", "x", "-test.timeout=5s"]), two_minutes);
-}
-
-#[test]
-fn large_batches_compile_in_calls_of_growing_size_so_tests_start_early() {
-    let s = suite("[test.integ]\ninteg = true\n");
-    let packages: Vec<TestPackage> = (0..9).map(|i| pkg(&format!("p{i}"))).collect();
-    let (batches, parallel) = plan_integ_compiles(&s, &packages, &ctx("go1.26.0"));
-    assert!(!parallel);
-    let sizes: Vec<usize> = batches.iter().map(|b| b.binaries.len()).collect();
-    assert_eq!(sizes, [2, 4, 3]);
-    let order: Vec<&str> = batches
-        .iter()
-        .flat_map(|b| b.binaries.iter().map(|t| t.package.import_path.as_str()))
-        .collect();
-    let expected: Vec<String> = (0..9).map(|i| format!("m/p{i}")).collect();
-    assert_eq!(order, expected, "every package once, in order");
-    let dirs: std::collections::BTreeSet<_> = batches
-        .iter()
-        .map(|b| b.binaries[0].path.parent().unwrap().to_path_buf())
-        .collect();
-    assert_eq!(dirs.len(), 3, "one dir per call");
 }
