@@ -224,7 +224,7 @@ fn build_calls(
 fn test_calls(manifest: &Manifest, ctx: &Context, suite: &str) -> Result<Vec<GoCommand>, GobError> {
     let specs = crate::workspace::suites::select(manifest, &[suite.to_string()], false)?;
     let expanded = crate::workspace::suites::expand(manifest, &specs, &ctx.go)?;
-    let plan_ctx = ctx.test_plan_context(manifest);
+    let plan_ctx = ctx.test_plan_context(manifest)?;
     Ok(expanded
         .iter()
         .map(|s| {

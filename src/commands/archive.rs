@@ -33,7 +33,7 @@ pub async fn write(
     user_args: &[String],
 ) -> Result<(), GobError> {
     let started = Instant::now();
-    let plan_ctx = ctx.test_plan_context(manifest);
+    let plan_ctx = ctx.test_plan_context(manifest)?;
     let workspace = &manifest.workspace_dir;
     let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();

@@ -24,11 +24,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
         })
         .collect();
-    let wrapper = std::env::current_exe().map_err(|source| GobError::Io {
-        action: "cannot find gob's own executable",
-        path: "/proc/self/exe".into(),
-        source,
-    })?;
+    let wrapper = crate::commands::context::own_executable()?;
     let calls = plan_check(
         &suites,
         &ctx.go.program,

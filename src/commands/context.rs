@@ -121,6 +121,16 @@ pub fn budget_env(globals: &Globals) -> Result<(Budget, BTreeMap<String, String>
     Ok((budget, env))
 }
 
+/// gob's own executable, which go runs as GOCACHEPROG, `-toolexec` wrapper and `-exec`
+/// program.
+pub fn own_executable() -> Result<PathBuf, GobError> {
+    std::env::current_exe().map_err(|source| GobError::Io {
+        action: "cannot find gob's own executable",
+        path: "/proc/self/exe".into(),
+        source,
+    })
+}
+
 impl Context {
     /// Resolves the budget and asks go about itself, running go in `dir`.
     pub fn load(globals: &Globals, dir: &Path) -> Result<Context, GobError> {
@@ -192,11 +202,7 @@ impl Context {
                 self.go_env.gocacheprog
             ));
         }
-        let gob = std::env::current_exe().map_err(|source| GobError::Io {
-            action: "cannot find gob's own executable",
-            path: "/proc/self/exe".into(),
-            source,
-        })?;
+        let gob = own_executable()?;
         let stats_file = self
             .go
             .dir
@@ -248,15 +254,14 @@ impl Context {
     }
 
     /// The inputs of test planning for `manifest`'s workspace.
-    pub fn test_plan_context(&self, manifest: &Manifest) -> TestPlanContext {
-        TestPlanContext {
+    pub fn test_plan_context(&self, manifest: &Manifest) -> Result<TestPlanContext, GobError> {
+        Ok(TestPlanContext {
             go: self.go.program.clone(),
             workspace_dir: manifest.workspace_dir.clone(),
             base_env: self.command_env(),
             version: self.version.clone(),
-            gob: std::env::current_exe()
-                .map_or_else(|_| "gob".to_string(), |p| p.display().to_string()),
-        }
+            gob: own_executable()?.display().to_string(),
+        })
     }
 
     /// What the run's cacheprogs did, when a remote cache is in use (once per run).

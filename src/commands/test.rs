@@ -136,7 +136,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         &manifest.workspace_dir,
         &timings,
     );
-    let plan_ctx = ctx.test_plan_context(&manifest);
+    let plan_ctx = ctx.test_plan_context(&manifest)?;
     let user_args = args.binary_args();
     let remote = remote_executor(&manifest, args, &specs)?;
     if args.dry_run {

@@ -1,8 +1,9 @@
 //! Splitting items into the fewest batches in which output names are unique.
 //!
 //! `go build -o dir/` silently drops the outputs of two packages with one name in one call
-//! (last writer wins; `go test -c -o dir/` refuses such a call: golang/go#61199). The fewest batches is the size of the largest clash;
-//! first-fit in input order reaches it, and keeps batches stable for the same input.
+//! (last writer wins; `go test -c -o dir/` refuses such a call: golang/go#61199). The fewest
+//! batches is the size of the largest clash; first-fit in input order reaches it, and keeps
+//! batches stable for the same input.
 
 /// Splits `items` so no batch holds two items with one output `name` unless `same` says they
 /// are the same package (which then shares one output).
