@@ -87,11 +87,16 @@ impl LocalStore {
 
     /// The entry for `action`, if its record and a body of the recorded size are present.
     pub fn get(&self, action: &[u8]) -> Option<Entry> {
-        // The hot path of a warm build (one call per action go looks up): the record is
-        // opened once, its mtime taken from the open file, its line read in one read.
-        let record_path = self.action_path(action);
-        let mut record_file = std::fs::File::open(&record_path).ok()?;
-        let record_modified = record_file.metadata().and_then(|m| m.modified());
+        let entry = self.lookup(action)?;
+        self.keep(action, &entry).then_some(entry)
+    }
+
+    /// The entry `action`'s record names, read without checking its body: the answer to a
+    /// warm lookup, which go itself checks (every read of a cache file in cmd/go goes
+    /// through `GetFile`, `GetBytes` or `GetMmap`, which compare the body's size or hash
+    /// with the entry and take a mismatch for a miss). One open, one read, one close.
+    pub fn lookup(&self, action: &[u8]) -> Option<Entry> {
+        let mut record_file = std::fs::File::open(self.action_path(action)).ok()?;
         let mut line = [0u8; 256];
         let n = std::io::Read::read(&mut record_file, &mut line).ok()?;
         drop(record_file);
@@ -100,30 +105,48 @@ impl LocalStore {
         let output_id = parse_hex(fields.next()?)?;
         let size: u64 = fields.next()?.parse().ok()?;
         let nanos: u64 = fields.next()?.parse().ok()?;
-        let path = self.output_path(&output_id);
-        let metadata = std::fs::metadata(&path).ok()?;
-        if metadata.len() != size {
-            return None;
-        }
-        if let Ok(modified) = record_modified {
-            touch_if_old(&record_path, modified);
-        }
-        if let Ok(modified) = metadata.modified() {
-            touch_if_old(&path, modified);
-        }
         Some(Entry {
             output_id,
             size,
             time: UNIX_EPOCH + Duration::from_nanos(nanos),
-            path,
+            path: self.output_path(&output_id),
         })
     }
 
-    /// Whether a body with this ID and size is stored; returns its path.
+    /// The bookkeeping after a [`lookup`](Self::lookup), which a warm lookup does after
+    /// answering go: true when the body is present with the recorded size, and then both
+    /// files' mtimes are refreshed when old, so trimming keeps what is used. A record
+    /// whose body is gone or truncated is removed: the next lookup misses and may fetch the
+    /// entry from the remote again.
+    pub fn keep(&self, action: &[u8], entry: &Entry) -> bool {
+        let body = std::fs::metadata(&entry.path).ok();
+        let record_path = self.action_path(action);
+        if body.as_ref().is_none_or(|m| m.len() != entry.size) {
+            let _ = std::fs::remove_file(&record_path);
+            return false;
+        }
+        if let Some(modified) = body.and_then(|m| m.modified().ok()) {
+            touch_if_old(&entry.path, modified);
+        }
+        if let Ok(modified) = std::fs::metadata(&record_path).and_then(|m| m.modified()) {
+            touch_if_old(&record_path, modified);
+        }
+        true
+    }
+
+    /// Whether a body with this ID and size is stored; returns its path. A body found
+    /// again for a new record has its mtime refreshed when old, like a hit's: trimming must
+    /// not take the body of a record younger than it.
     pub fn output(&self, output_id: &[u8; 32], size: u64) -> Option<PathBuf> {
         let path = self.output_path(output_id);
-        let len = std::fs::metadata(&path).ok()?.len();
-        (len == size).then_some(path)
+        let metadata = std::fs::metadata(&path).ok()?;
+        if metadata.len() != size {
+            return None;
+        }
+        if let Ok(modified) = metadata.modified() {
+            touch_if_old(&path, modified);
+        }
+        Some(path)
     }
 
     /// Stores `body` (whose SHA-256 must be `output_id`) as `action`'s output.
@@ -263,6 +286,19 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_answers_from_the_record_and_keep_drops_a_record_whose_body_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let put = store.put(&[8; 32], &sha(b"gone"), b"gone").unwrap();
+        std::fs::remove_file(&put.path).unwrap();
+        let entry = store.lookup(&[8; 32]).unwrap();
+        assert_eq!((entry.output_id, entry.size), (sha(b"gone"), 4));
+        assert_eq!(entry.path, put.path);
+        assert!(!store.keep(&[8; 32], &entry));
+        assert_eq!(store.lookup(&[8; 32]), None, "the next lookup misses");
+    }
+
+    #[test]
     fn a_hit_refreshes_old_mtimes_so_trimming_keeps_used_entries() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
@@ -282,6 +318,25 @@ mod tests {
                 .elapsed();
             assert!(age.unwrap_or_default() < TOUCH_AFTER, "{}", path.display());
         }
+    }
+
+    #[test]
+    fn a_new_record_for_an_old_body_refreshes_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let first = store.put(&[9; 32], &sha(b"shared"), b"shared").unwrap();
+        let file = std::fs::File::options()
+            .append(true)
+            .open(&first.path)
+            .unwrap();
+        file.set_modified(SystemTime::now() - TRIM_AFTER).unwrap();
+        store.put(&[10; 32], &sha(b"shared"), b"shared").unwrap();
+        let age = std::fs::metadata(&first.path)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed();
+        assert!(age.unwrap_or_default() < TOUCH_AFTER);
     }
 
     #[test]

@@ -190,7 +190,7 @@ fn respond(response: Response) {
         .write_all(response.to_line().as_bytes());
 }
 
-fn hit(id: i64, entry: Entry) -> Response {
+fn hit(id: i64, entry: &Entry) -> Response {
     let time = entry.time.duration_since(UNIX_EPOCH).ok().map(|d| {
         chrono::DateTime::from_timestamp_nanos(d.as_nanos() as i64)
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
@@ -250,10 +250,17 @@ fn read_requests(shared: &Shared, work: &mpsc::UnboundedSender<Work>, upload: bo
                 });
                 Ok(())
             }
-            "get" => match shared.local.get(&request.action_id) {
+            // Answered from the record alone (go checks the body itself); the body's
+            // check and the mtime refreshes follow while go reads the answer.
+            "get" => match shared.local.lookup(&request.action_id) {
                 Some(entry) => {
-                    shared.stats.count(&shared.stats.local_hits);
-                    respond(hit(request.id, entry));
+                    respond(hit(request.id, &entry));
+                    // A body found missing now is a miss to go too.
+                    if shared.local.keep(&request.action_id, &entry) {
+                        shared.stats.count(&shared.stats.local_hits);
+                    } else {
+                        shared.stats.count(&shared.stats.misses);
+                    }
                     Ok(())
                 }
                 None => work.send(Work::Fetch(request)),
@@ -303,7 +310,7 @@ async fn fetch_or_miss(shared: &Shared, request: &Request) -> Response {
     match found {
         Some(entry) => {
             shared.stats.count(&shared.stats.remote_hits);
-            hit(request.id, entry)
+            hit(request.id, &entry)
         }
         None => {
             shared.stats.count(&shared.stats.misses);

@@ -151,6 +151,53 @@ fn bazel_remote_gives_a_second_machine_the_first_ones_build() {
     assert!(Summary::parse(&stderr).remote > 0, "{stderr}");
 }
 
+/// The cacheprog answers a warm lookup from the record alone and leaves checking the body to
+/// go (which compares size or hash on every read): bodies deleted from the local store are
+/// compiled again, never handed to the linker, and the store is whole again afterwards.
+#[test]
+fn local_bodies_that_went_missing_are_rebuilt_not_used() {
+    let Some(server) = Server::bazel_remote() else {
+        return;
+    };
+    let a = Machine::new(&format!("[cache]\nremote = \"{}\"\n", server.url));
+    let (code, _, stderr) = run(&mut a.gob(&["build"]));
+    assert_eq!(code, 0, "{stderr}");
+    let before: Vec<Vec<u8>> = BINARIES.iter().map(|name| a.binary(name)).collect();
+    let bodies = a.gocache.path().join("gob").join("o");
+    let mut removed = 0;
+    for shard in std::fs::read_dir(&bodies).unwrap().flatten() {
+        for body in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            std::fs::remove_file(body.path()).unwrap();
+            removed += 1;
+        }
+    }
+    assert!(removed > 20, "{removed} bodies in {}", bodies.display());
+    for dir in ["bin", ".gob/build"] {
+        let _ = std::fs::remove_dir_all(a.ws.dir().join(dir));
+    }
+
+    let (code, _, stderr) = run(&mut a.gob(&["build"]));
+    assert_eq!(code, 0, "{stderr}");
+    let rebuilt = Summary::parse(&stderr);
+    assert!(
+        rebuilt.puts > 20,
+        "the packages were compiled again: {}",
+        rebuilt.line
+    );
+    a.check_binaries_run();
+    for (name, old) in BINARIES.iter().zip(&before) {
+        assert!(&a.binary(name) == old, "{name} differs after the rebuild");
+    }
+    let (code, _, stderr) = run(&mut a.gob(&["build"]));
+    assert_eq!(code, 0, "{stderr}");
+    let warm = Summary::parse(&stderr);
+    assert!(
+        warm.puts * 10 < rebuilt.puts,
+        "the store is whole again: {}",
+        warm.line
+    );
+}
+
 #[test]
 fn nginx_webdav_entries_that_are_corrupt_are_ignored_and_repaired() {
     let Some(server) = Server::nginx() else {
