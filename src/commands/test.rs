@@ -46,7 +46,22 @@ pub fn prepare_integ_compile(
     }
     let token = crate::testexec::store_token(&store).map_err(failed("cannot write to", &store))?;
     std::fs::create_dir_all(&tmp).map_err(failed("cannot create", &tmp))?;
+    remove_leftover_work_dirs(&tmp);
     Ok(plan_integ_compile(suite, packages, &token, plan_ctx))
+}
+
+/// Removes the work dirs (`go-build…`, with every binary go linked) that a go call killed
+/// with SIGKILL left in `tmp`; go removes its own on every other exit. The workspace lock
+/// and one compile call at a time mean no running go call is using one.
+fn remove_leftover_work_dirs(tmp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("go-build") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs `gob test`.

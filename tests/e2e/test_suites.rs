@@ -101,8 +101,16 @@ fn a_warm_rerun_links_nothing() {
     let first = kept(&ws, "integ", "svc/a/api");
     let ino = |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).unwrap());
     let before = ino(&first[0]);
+    // What a go call killed with SIGKILL leaves behind: its work dir, with linked binaries.
+    let leftover = ws.dir().join(".gob/tmp/go-build123456/b001");
+    fs::create_dir_all(&leftover).unwrap();
+    fs::write(leftover.join("api.test"), "a linked binary").unwrap();
     let (code, _, stderr) = run(&mut ws.gob(&["test", "integ"]));
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !ws.dir().join(".gob/tmp/go-build123456").exists(),
+        "left over"
+    );
     assert_eq!(kept(&ws, "integ", "svc/a/api"), first);
     assert_eq!(ino(&first[0]), before, "the warm rerun relinked svc/a/api");
     ws.write(
