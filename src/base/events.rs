@@ -76,6 +76,9 @@ pub enum GobEvent {
         ok: bool,
         /// Seconds.
         elapsed: f64,
+        /// Test binaries go linked in it (a warm rerun links none: go replays the cached
+        /// result of each unchanged one).
+        linked: usize,
     },
     /// A test binary starts running (integration suites).
     #[serde(rename = "gob-run-start")]

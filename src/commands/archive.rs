@@ -171,6 +171,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             ))
         })?,
         gob: String::new(),
+        goflags: String::new(),
     };
     let mut runs: Vec<Vec<TestBinary>> = suites
         .iter()

@@ -261,6 +261,7 @@ impl Context {
             base_env: self.command_env(),
             version: self.version.clone(),
             gob: own_executable()?.display().to_string(),
+            goflags: self.go_env.goflags.clone(),
         })
     }
 

@@ -1,7 +1,29 @@
 //! How go splits a flag value or env var that holds a command line (`-toolexec`,
-//! `GOCACHEPROG`): cmd/internal/quoted `Split` breaks on spaces and honours single and
-//! double quotes, with no escapes inside. [`join`] writes words it reads back unchanged,
-//! mirroring `quoted.Join` (src/cmd/internal/quoted/quoted.go).
+//! `GOCACHEPROG`, `GOFLAGS`): cmd/internal/quoted `Split` breaks on spaces and honours single
+//! and double quotes, with no escapes inside. [`split`] and [`join`] mirror `quoted.Split`
+//! and `quoted.Join` (src/cmd/internal/quoted/quoted.go).
+
+/// The words go reads from `text`; `None` for an unterminated quote (go refuses it too).
+pub fn split(text: &str) -> Option<Vec<String>> {
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let mut words = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(is_space);
+        let Some(first) = rest.chars().next() else {
+            return Some(words);
+        };
+        if first == '"' || first == '\'' {
+            let (word, after) = rest[1..].split_once(first)?;
+            words.push(word.to_string());
+            rest = after;
+        } else {
+            let end = rest.find(is_space).unwrap_or(rest.len());
+            words.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+}
 
 /// `words` as one string go's `quoted.Split` reads back as the same words. A word holding
 /// both quote kinds cannot be written (go's own `Join` refuses it); it is single-quoted.
@@ -27,6 +49,19 @@ fn quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_reads_what_go_reads() {
+        assert_eq!(
+            split(" -count=1\t'-ldflags=-s -w' \"-tags=a b\"x -v ").unwrap(),
+            ["-count=1", "-ldflags=-s -w", "-tags=a b", "x", "-v"]
+        );
+        assert_eq!(split("").unwrap(), Vec::<String>::new());
+        assert_eq!(split("-x 'open"), None);
+        for words in [vec!["/my dir/gob", "it's", "-v"], vec!["say \"x\"", "a\tb"]] {
+            assert_eq!(split(&join(&words)).unwrap(), words);
+        }
+    }
 
     #[test]
     fn words_are_quoted_only_when_go_would_split_them() {

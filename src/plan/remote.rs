@@ -84,6 +84,7 @@ mod tests {
             base_env: BTreeMap::from([("GOMAXPROCS".into(), "2".into())]),
             version: GoVersion::parse("go1.26.0").unwrap(),
             gob: "gob".into(),
+            goflags: String::new(),
         }
     }
 

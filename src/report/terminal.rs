@@ -69,6 +69,8 @@ struct SuiteLine {
     skipped: Vec<String>,
     not_affected: usize,
     compile_calls: usize,
+    /// Test binaries its compile calls linked.
+    linked: usize,
     elapsed: f64,
 }
 
@@ -82,6 +84,8 @@ pub struct Terminal {
     status: Status,
     suites: Vec<SuiteLine>,
     integ: bool,
+    /// Test binaries the running suite's compile calls linked so far.
+    linked: usize,
     /// Failed packages not run again, and why.
     not_retried: Vec<String>,
     /// Slow tests: (package, test) → the longest time reported.
@@ -124,6 +128,7 @@ impl Terminal {
             status: Status::default(),
             suites: Vec::new(),
             integ: false,
+            linked: 0,
             not_retried: Vec::new(),
             slow: Default::default(),
         }
@@ -234,7 +239,13 @@ impl Terminal {
         let mut text = String::new();
         for s in &self.suites {
             let calls = if s.integ {
-                format!(", {}", plural(s.compile_calls, "compile call"))
+                let linked = match s.linked {
+                    0 => "no binary".to_string(),
+                    1 => "1 binary".to_string(),
+                    n => format!("{n} binaries"),
+                };
+                let calls = plural(s.compile_calls, "compile call");
+                format!(", {calls} ({linked} linked)")
             } else {
                 String::new()
             };
@@ -350,6 +361,7 @@ impl Sink for Terminal {
                     ..Status::default()
                 };
                 self.integ = *integ;
+                self.linked = 0;
                 self.print(
                     false,
                     &format!("=== suite {suite} ({})\n", plural(*packages, "package")),
@@ -370,7 +382,10 @@ impl Sink for Terminal {
                     self.print(true, &text);
                 }
             }
-            GobEvent::CompileEnd { .. } => self.status.compiling = None,
+            GobEvent::CompileEnd { linked, .. } => {
+                self.status.compiling = None;
+                self.linked += linked;
+            }
             GobEvent::RunStart { package, .. } => {
                 self.status.running = Some(package.clone());
                 self.status.test = None;
@@ -392,6 +407,7 @@ impl Sink for Terminal {
                     skipped: skipped.clone(),
                     not_affected: *not_affected,
                     compile_calls: *compile_calls,
+                    linked: self.linked,
                     elapsed: *elapsed,
                 });
                 self.status.running = None;

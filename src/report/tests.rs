@@ -60,6 +60,7 @@ fn play_in(workspace: &Path, sinks: Vec<Box<dyn Sink + Send>>) -> Vec<PackageRes
         calls: 1,
         ok: false,
         elapsed: 1.5,
+        linked: 2,
     });
     for line in [
         r#"{"Action":"start","Package":"m/ok"}"#,

@@ -39,6 +39,8 @@ pub enum CompileMessage {
         ok: bool,
         /// Seconds.
         elapsed: f64,
+        /// Binaries go linked in it; it replayed the others' cached results.
+        linked: usize,
     },
 }
 
@@ -56,6 +58,8 @@ enum Seen {
 struct Reading<'a> {
     packages: &'a [TestPackage],
     seen: Vec<Seen>,
+    /// go's summary said `(cached)`.
+    cached: Vec<bool>,
 }
 
 impl Reading<'_> {
@@ -76,10 +80,15 @@ impl Reading<'_> {
             };
             return;
         }
-        if let Some((package, passed)) = package_summary(line)
-            && let Some(i) = self.packages.iter().position(|p| p.import_path == package)
+        if let Some(summary) = package_summary(line)
+            && let Some(i) = self
+                .packages
+                .iter()
+                .position(|p| p.import_path == summary.package)
         {
-            match (passed, self.seen[i]) {
+            let package = summary.package;
+            self.cached[i] = summary.cached;
+            match (summary.passed, self.seen[i]) {
                 (false, Seen::Failed) => {}
                 (false, _) => {
                     self.seen[i] = Seen::Failed;
@@ -117,12 +126,20 @@ pub async fn compile(
         let mut reading = Reading {
             packages: &packages,
             seen: vec![Seen::Nothing; packages.len()],
+            cached: vec![false; packages.len()],
         };
         let outcome = run_merged(&command, |line| reading.line(line, &send)).await?;
+        let linked = reading
+            .seen
+            .iter()
+            .zip(&reading.cached)
+            .filter(|&(seen, cached)| *seen == Seen::Ready && !cached)
+            .count();
         send(CompileMessage::Ended {
             call,
             ok: outcome == Outcome::Succeeded,
             elapsed: clock.elapsed().as_secs_f64(),
+            linked,
         });
         if let Outcome::Interrupted(sig) = outcome {
             return Ok(Some(sig));
@@ -172,6 +189,7 @@ mod tests {
         let mut reading = Reading {
             packages: &packages,
             seen: vec![Seen::Nothing; packages.len()],
+            cached: vec![false; packages.len()],
         };
         let sent = Mutex::new(Vec::new());
         let send = |m: CompileMessage| sent.lock().unwrap().push(format!("{m:?}"));

@@ -75,13 +75,19 @@ impl<'r> Shared<'r> {
                 locked(&self.ready).push_back(binary);
             }
             CompileMessage::Failed(package) => self.with(|r| r.build_failed(&package)),
-            CompileMessage::Ended { call, ok, elapsed } => self.with(|r| {
+            CompileMessage::Ended {
+                call,
+                ok,
+                elapsed,
+                linked,
+            } => self.with(|r| {
                 r.gob(GobEvent::CompileEnd {
                     suite,
                     call,
                     calls: call,
                     ok,
                     elapsed,
+                    linked,
                 })
             }),
         }

@@ -63,7 +63,7 @@ fn colliding_integ_packages_compile_in_one_call_and_run_one_at_a_time() {
     }
     assert!(
         stderr.contains(
-            "gob: suite integ: 3 passed, 0 failed, 0 without test files (skipped), 1 compile call"
+            "gob: suite integ: 3 passed, 0 failed, 0 without test files (skipped), 1 compile call (3 binaries linked)"
         ),
         "{stderr}"
     );
@@ -108,11 +108,19 @@ fn a_warm_rerun_links_nothing() {
     let (code, _, stderr) = run(&mut ws.gob(&["test", "integ"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(
+        stderr.contains("1 compile call (no binary linked)"),
+        "{stderr}"
+    );
+    assert!(
         !ws.dir().join(".gob/tmp/go-build123456").exists(),
         "left over"
     );
     assert_eq!(kept(&ws, "integ", "svc/a/api"), first);
     assert_eq!(ino(&first[0]), before, "the warm rerun relinked svc/a/api");
+    // CI's usual GOFLAGS=-count=1 (no cached test results) must not relink everything.
+    let (code, _, stderr) = run(ws.gob(&["test", "integ"]).env("GOFLAGS", "-count=1"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("(no binary linked)"), "{stderr}");
     ws.write(
         "svc/a/api/extra_test.go",
         "//go:build integ\n\npackage api\n\nimport \"testing\"\n\nfunc TestExtra(t *testing.T) {}\n",
@@ -123,6 +131,7 @@ fn a_warm_rerun_links_nothing() {
         stdout.contains(r#""Test":"TestExtra""#),
         "the new binary ran: {stdout}"
     );
+    assert!(stdout.contains(r#""Linked":1"#), "{stdout}");
     let now = kept(&ws, "integ", "svc/a/api");
     assert_eq!(now.len(), 1, "the older binary is removed: {now:?}");
     assert_ne!(now, first, "a changed package must be relinked");

@@ -21,6 +21,7 @@ fn ctx(version: &str) -> TestPlanContext {
         base_env: BTreeMap::from([("GOMAXPROCS".into(), "2".into())]),
         version: GoVersion::parse(version).unwrap(),
         gob: "/opt/my tools/gob".into(),
+        goflags: String::new(),
     }
 }
 
@@ -103,6 +104,32 @@ fn an_integration_suite_compiles_in_one_call_with_gob_as_exec() {
         "a second call links the binary again"
     );
     assert_eq!(again.args[..6], compile.command.args[..6]);
+}
+
+#[test]
+fn a_count_in_goflags_is_dropped_from_the_integration_compile_only() {
+    let s = suite("[test.integ]\ninteg = true\n");
+    let mut context = ctx("go1.26.0");
+    let flags = |c: &TestPlanContext| plan_integ_compile(&s, &[pkg("a")], "t", c).command.env;
+    assert!(
+        !flags(&context).contains_key("GOFLAGS"),
+        "nothing to change"
+    );
+    context.goflags = "-mod=mod -count=1 '-ldflags=-s -w' --test.count=2".into();
+    assert_eq!(flags(&context)["GOFLAGS"], "-mod=mod '-ldflags=-s -w'");
+    context.goflags = "-count=1".into();
+    assert_eq!(flags(&context)["GOFLAGS"], "");
+    let suite_env = suite("[test.integ]\ninteg = true\nenv = { GOFLAGS = \"-count=3 -v\" }\n");
+    let env = plan_integ_compile(&suite_env, &[pkg("a")], "t", &context)
+        .command
+        .env;
+    assert_eq!(
+        env["GOFLAGS"], "-v",
+        "the suite's own GOFLAGS wins, minus -count"
+    );
+    let unit = suite("[test.unit]\n");
+    let run = plan_unit(&unit, &[pkg("a")], &[], &context);
+    assert!(!run.env.contains_key("GOFLAGS"), "unit tests keep go's own");
 }
 
 #[test]
