@@ -7,6 +7,7 @@ use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckSuite, plan_check};
+use crate::plan::goflags::{JSON, drop_goflags};
 
 /// Runs `gob check`.
 pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
@@ -25,12 +26,15 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         })
         .collect();
     let wrapper = crate::commands::context::own_executable()?;
+    // A -json in the user's GOFLAGS would wrap go's output, which check prints as text.
+    let mut env = ctx.command_env();
+    drop_goflags(&mut env, &ctx.go_env.goflags, &JSON);
     let calls = plan_check(
         &suites,
         &ctx.go.program,
         &wrapper.to_string_lossy(),
         &manifest.workspace_dir,
-        &ctx.command_env(),
+        &env,
     );
     if args.dry_run {
         print!("{}", crate::plan::dryrun::check(&calls));

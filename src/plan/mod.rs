@@ -10,6 +10,7 @@ pub mod build;
 pub mod check;
 pub mod command;
 pub mod dryrun;
+pub mod goflags;
 pub mod remote;
 pub mod retry;
 pub mod shard;

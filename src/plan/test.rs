@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::command::GoCommand;
+use super::goflags;
 use crate::base::state::{GO_TMP_DIR, TEST_BIN_DIR};
 use crate::go::duration::go_duration;
 use crate::go::version::GoVersion;
@@ -170,10 +171,10 @@ pub fn plan_integ_compile(
     // go's work dir on the store's filesystem, so keeping a binary is a hard link.
     let tmp = ctx.workspace_dir.join(GO_TMP_DIR);
     env.insert("GOTMPDIR".to_string(), tmp.display().to_string());
-    let goflags = env.get("GOFLAGS").unwrap_or(&ctx.goflags);
-    if let Some(kept) = without_count(goflags) {
-        env.insert("GOFLAGS".to_string(), kept);
-    }
+    // CI's usual GOFLAGS=-count=1 would make every run relink every binary (go caches no
+    // "result"); a -json would hide go's output from gob. Neither reaches the binaries.
+    let dropped = [&goflags::COUNT[..], &goflags::JSON[..]].concat();
+    goflags::drop_goflags(&mut env, &ctx.goflags, &dropped);
     IntegCompile {
         command: GoCommand {
             program: ctx.go.clone(),
@@ -184,21 +185,6 @@ pub fn plan_integ_compile(
         packages: packages.to_vec(),
         store,
     }
-}
-
-/// `goflags` without its `-count`, if it has one. CI often sets `GOFLAGS=-count=1` to turn
-/// off go's test cache; in the compile call that would make go cache no "result" and so
-/// relink every binary on every run, and it changes nothing else there: gob runs the
-/// binaries itself, and go's flag has never reached them.
-fn without_count(goflags: &str) -> Option<String> {
-    let words = crate::go::quoted::split(goflags)?;
-    let is_count = |word: &String| {
-        let name = word.trim_start_matches('-');
-        let name = name.split_once('=').map_or(name, |(name, _)| name);
-        matches!(name, "count" | "test.count")
-    };
-    let kept: Vec<&String> = words.iter().filter(|w| !is_count(w)).collect();
-    (kept.len() < words.len()).then(|| crate::go::quoted::join(&kept))
 }
 
 /// The run of one test binary: the binary in its package dir with the flags `go test -json`

@@ -89,4 +89,11 @@ fn compile_errors_in_tagged_test_files_fail_the_check() {
         "{stderr}"
     );
     assert!(stderr.contains("gob: error: check failed"), "{stderr}");
+    // A -json in the user's GOFLAGS does not turn go's errors into JSON events.
+    let (code, stdout, stderr) = run(ws.gob(&["check"]).env("GOFLAGS", "-json"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("broken_test.go:5:28: cannot use \"x\"") && !stdout.contains("\"Action\""),
+        "{stdout}\n{stderr}"
+    );
 }

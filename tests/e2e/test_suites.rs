@@ -117,8 +117,9 @@ fn a_warm_rerun_links_nothing() {
     );
     assert_eq!(kept(&ws, "integ", "svc/a/api"), first);
     assert_eq!(ino(&first[0]), before, "the warm rerun relinked svc/a/api");
-    // CI's usual GOFLAGS=-count=1 (no cached test results) must not relink everything.
-    let (code, _, stderr) = run(ws.gob(&["test", "integ"]).env("GOFLAGS", "-count=1"));
+    // CI's usual GOFLAGS=-count=1 (no cached test results) must not relink everything, and
+    // a -json there must not hide go's output from gob.
+    let (code, _, stderr) = run(ws.gob(&["test", "integ"]).env("GOFLAGS", "-count=1 -json"));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("(no binary linked)"), "{stderr}");
     ws.write(

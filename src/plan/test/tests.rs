@@ -107,7 +107,8 @@ fn an_integration_suite_compiles_in_one_call_with_gob_as_exec() {
 }
 
 #[test]
-fn a_count_in_goflags_is_dropped_from_the_integration_compile_only() {
+fn count_and_json_in_goflags_are_dropped_from_the_integration_compile_only() {
+    // The dropping itself: plan::goflags.
     let s = suite("[test.integ]\ninteg = true\n");
     let mut context = ctx("go1.26.0");
     let flags = |c: &TestPlanContext| plan_integ_compile(&s, &[pkg("a")], "t", c).command.env;
@@ -115,7 +116,7 @@ fn a_count_in_goflags_is_dropped_from_the_integration_compile_only() {
         !flags(&context).contains_key("GOFLAGS"),
         "nothing to change"
     );
-    context.goflags = "-mod=mod -count=1 '-ldflags=-s -w' --test.count=2".into();
+    context.goflags = "-mod=mod -count=1 '-ldflags=-s -w' --test.count=2 -json=true".into();
     assert_eq!(flags(&context)["GOFLAGS"], "-mod=mod '-ldflags=-s -w'");
     context.goflags = "-count=1".into();
     assert_eq!(flags(&context)["GOFLAGS"], "");
