@@ -21,7 +21,6 @@ mod reapi;
 mod report;
 mod runners;
 mod testexec;
-mod toolexec;
 mod workspace;
 
 use std::process::ExitCode;
@@ -37,9 +36,6 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if testexec::is_exec_call(&args) {
         return testexec::exec_main(&args);
-    }
-    if toolexec::is_wrapper_call(&args) {
-        return toolexec::wrapper_main(&args);
     }
     let cli = Cli::parse();
     install_miette_hook();

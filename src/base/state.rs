@@ -12,6 +12,10 @@ pub const TEST_BIN_DIR: &str = ".gob/test";
 /// go's work dir (GOTMPDIR) for integration compiles: on the same filesystem as the test
 /// binaries gob keeps, so keeping one is a hard link.
 pub const GO_TMP_DIR: &str = ".gob/tmp";
+/// Programs gob builds with the workspace's go (`gob check`'s type checker).
+pub const TOOLS_DIR: &str = ".gob/tools";
+/// `gob check`'s listings, read by its type checker.
+pub const CHECK_DIR: &str = ".gob/check";
 /// Cached `go list` answers.
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
 /// The timing history `--shard` balances by.

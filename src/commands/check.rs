@@ -1,12 +1,16 @@
-//! `gob check`: compile every suite's packages and tests without linking or running.
+//! `gob check`: compile and type-check every suite's packages and tests without linking or
+//! running (the rounds of [`crate::plan::check`]).
 
+use std::path::Path;
 use std::time::Instant;
 
+use crate::base::state::CHECK_DIR;
 use crate::cli::CheckArgs;
 use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
-use crate::plan::check::{CheckSuite, plan_check};
+use crate::plan::check::{CheckRound, CheckSuite, plain_packages, plan_check, typecheck_command};
+use crate::plan::command::GoCommand;
 use crate::plan::goflags::{JSON, drop_goflags};
 
 /// Runs `gob check`.
@@ -25,35 +29,37 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
         })
         .collect();
-    let wrapper = crate::commands::context::own_executable()?;
-    // A -json in the user's GOFLAGS would wrap go's output, which check prints as text.
+    // A -json in the user's GOFLAGS would turn go list's errors into JSON events.
     let mut env = ctx.command_env();
     drop_goflags(&mut env, &ctx.go_env.goflags, &JSON);
-    let calls = plan_check(
-        &suites,
-        &ctx.go.program,
-        &wrapper.to_string_lossy(),
-        &manifest.workspace_dir,
-        &env,
-    );
+    let rounds = plan_check(&suites);
+    let dir = &manifest.workspace_dir;
     if args.dry_run {
-        print!("{}", crate::plan::dryrun::check(&calls));
+        print!(
+            "{}",
+            crate::plan::dryrun::check(&rounds, &ctx.go.program, dir, &env)
+        );
         return Ok(());
     }
-    let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
-    let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
+    let tools = crate::runners::typecheck::tools_dir(&ctx.go_env.gocache, dir);
+    let checker = crate::runners::typecheck::ensure_checker(
+        &ctx.go.program,
+        &ctx.go_env.goversion,
+        &tools,
+        &env,
+    )
+    .await
+    .map_err(GobError::Failed)?;
     let mut failed = false;
-    for call in &calls {
-        let print_interesting = |line: &str| {
-            if is_interesting(line) {
-                println!("{line}");
-            }
+    for (index, round) in rounds.iter().enumerate() {
+        let run = RoundRun {
+            round,
+            go: &ctx.go.program,
+            dir,
+            env: &env,
+            files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
         };
-        match run_lines(call, print_interesting, None).await? {
-            Outcome::Succeeded => {}
-            Outcome::Interrupted(sig) => return Err(GobError::Interrupted(sig)),
-            Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => failed = true,
-        }
+        failed |= !run.check(&checker, &ctx.go_env.goarch).await?;
     }
     if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
         eprintln!("gob: {summary}");
@@ -74,18 +80,77 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             names.join(", ")
         )));
     }
+    let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
+    let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
     eprintln!(
-        "gob: checked {packages} packages ({excluded} excluded) of {} suite{} [{}] in {} go test call{} in {elapsed:.1}s, nothing linked",
+        "gob: checked {packages} packages ({excluded} excluded) of {} suite{} [{}] in {} round{} in {elapsed:.1}s, nothing linked",
         names.len(),
         if names.len() == 1 { "" } else { "s" },
         names.join(", "),
-        calls.len(),
-        if calls.len() == 1 { "" } else { "s" },
+        rounds.len(),
+        if rounds.len() == 1 { "" } else { "s" },
     );
     Ok(())
 }
 
-/// go test's per-package "ok" and "no test files" lines say nothing under -exec=true.
-fn is_interesting(line: &str) -> bool {
-    !(line.starts_with("ok  \t") || line.starts_with("?   \t"))
+/// One round being run: its listings go to files under `files`.
+struct RoundRun<'a> {
+    round: &'a CheckRound,
+    go: &'a str,
+    dir: &'a Path,
+    env: &'a std::collections::BTreeMap<String, String>,
+    files: std::path::PathBuf,
+}
+
+impl RoundRun<'_> {
+    /// Lists, compiles the plain packages, type-checks the rest; false when errors were
+    /// reported.
+    async fn check(&self, checker: &Path, goarch: &str) -> Result<bool, GobError> {
+        let list = self.files.with_extension("list.json");
+        let export = self.files.with_extension("export.json");
+        let listing = capture(&self.round.list_command(self.go, self.dir, self.env)).await?;
+        write(&list, &listing)?;
+        let plain = plain_packages(&listing)
+            .map_err(|e| GobError::Failed(format!("go list printed what gob cannot read ({e})")))?;
+        let exported = self
+            .round
+            .export_command(&plain, self.go, self.dir, self.env);
+        write(&export, &capture(&exported).await?)?;
+        let typecheck = typecheck_command(checker, goarch, &list, &export, self.dir, self.env);
+        match run_lines(&typecheck, |line| eprintln!("{line}"), None).await? {
+            Outcome::Succeeded => Ok(true),
+            Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
+            Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => Ok(false),
+        }
+    }
+}
+
+/// The stdout of `command` (a `go list -e`, which reports package errors in its output and
+/// fails only when it cannot run at all; go's own message is on stderr).
+async fn capture(command: &GoCommand) -> Result<Vec<u8>, GobError> {
+    let mut out = Vec::new();
+    let outcome = run_lines(
+        command,
+        |line| {
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+        },
+        None,
+    )
+    .await?;
+    match outcome {
+        Outcome::Succeeded => Ok(out),
+        Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
+        _ => Err(GobError::Failed(format!("{command} failed"))),
+    }
+}
+
+fn write(path: &Path, contents: &[u8]) -> Result<(), GobError> {
+    let io = |source| GobError::Io {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(path.parent().unwrap_or(path)).map_err(io)?;
+    crate::base::paths::write_atomically(path, contents).map_err(io)
 }

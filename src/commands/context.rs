@@ -121,8 +121,7 @@ pub fn budget_env(globals: &Globals) -> Result<(Budget, BTreeMap<String, String>
     Ok((budget, env))
 }
 
-/// gob's own executable, which go runs as GOCACHEPROG, `-toolexec` wrapper and `-exec`
-/// program.
+/// gob's own executable, which go runs as GOCACHEPROG and `-exec` program.
 pub fn own_executable() -> Result<PathBuf, GobError> {
     std::env::current_exe().map_err(|source| GobError::Io {
         action: "cannot find gob's own executable",

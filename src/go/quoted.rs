@@ -1,4 +1,4 @@
-//! How go splits a flag value or env var that holds a command line (`-toolexec`,
+//! How go splits a flag value or env var that holds a command line (`-exec`,
 //! `GOCACHEPROG`, `GOFLAGS`): cmd/internal/quoted `Split` breaks on spaces and honours single
 //! and double quotes, with no escapes inside. [`split`] and [`join`] mirror `quoted.Split`
 //! and `quoted.Join` (src/cmd/internal/quoted/quoted.go).

@@ -1,15 +1,24 @@
-//! Planning `gob check`: compile every package of every suite, tests included, with each
-//! suite's tags, linking and running nothing.
+//! Planning `gob check`: every package of every suite, tests included, compiled or
+//! type-checked with each suite's tags, linking and running nothing.
 //!
-//! `go test -exec=true -vet=off -toolexec=GOB`: `-exec=true` runs `true` instead of each test
-//! binary, and gob as the toolexec wrapper skips the linker (see `crate::toolexec`). The
-//! study measured this 2x faster cold and ~17x faster warm than `go test -exec=true ./...`.
-//! Suites with equal tags share one call.
+//! Suites with equal tags share one round of three steps:
+//! 1. `go list -e -compiled -test -deps -json`: every package the suites' test binaries
+//!    need, test-only ones (`P [P.test]`) included, with their files after cgo;
+//! 2. `go list -e -export -json` of every plain package of step 1: go compiles them (their
+//!    export data is what importers need; a plain compile is what `go build` caches too);
+//! 3. gob's type checker (`src/runners/typecheck.go`) checks the test-only packages from
+//!    source with go/types against that export data.
+//!
+//! Test-only packages are where the time went before: go compiles a package again with its
+//! tests and again for every test binary whose external tests import it, and links a binary
+//! per package; the type checker does neither.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
 
 use super::command::GoCommand;
-use crate::toolexec::MARKER_ENV;
 
 /// One suite's contribution to the check.
 #[derive(Debug, Clone)]
@@ -20,57 +29,142 @@ pub struct CheckSuite {
     pub packages: Vec<String>,
 }
 
-/// Plans the `go test` calls of `gob check`; `wrapper` is gob's own executable path.
-pub fn plan_check(
-    suites: &[CheckSuite],
-    go: &str,
-    wrapper: &str,
-    dir: &std::path::Path,
-    base_env: &BTreeMap<String, String>,
-) -> Vec<GoCommand> {
-    let mut by_tags: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+/// The packages of the suites that share one set of tags: one round of the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRound {
+    /// The tags, sorted.
+    pub tags: Vec<String>,
+    /// Import paths of the packages, each once.
+    pub packages: Vec<String>,
+}
+
+/// The fields of step 1's listing that the type checker reads.
+const LIST_FIELDS: &str = "ImportPath,Dir,Name,CompiledGoFiles,Imports,ImportMap,Deps,Module,Error";
+
+/// Groups the suites into rounds, one per distinct set of tags; empty suites make none.
+pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
+    let mut rounds: Vec<CheckRound> = Vec::new();
     for suite in suites {
         let mut tags = suite.tags.clone();
         tags.sort();
         tags.dedup();
-        let index = match by_tags.iter().position(|(t, _)| *t == tags) {
+        let index = match rounds.iter().position(|r| r.tags == tags) {
             Some(i) => i,
             None => {
-                by_tags.push((tags, Vec::new()));
-                by_tags.len() - 1
+                rounds.push(CheckRound {
+                    tags,
+                    packages: Vec::new(),
+                });
+                rounds.len() - 1
             }
         };
-        let packages = &mut by_tags[index].1;
+        let packages = &mut rounds[index].packages;
         for package in &suite.packages {
             if !packages.contains(package) {
                 packages.push(package.clone());
             }
         }
     }
-    let mut env = base_env.clone();
-    env.insert(MARKER_ENV.to_string(), "1".to_string());
-    by_tags
-        .into_iter()
-        .filter(|(_, packages)| !packages.is_empty())
-        .map(|(tags, packages)| {
-            let mut args: Vec<String> = ["test", "-exec=true", "-vet=off"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            // go splits -toolexec like a command line: a path with a space must be quoted.
-            args.push(format!("-toolexec={}", crate::go::quoted::join(&[wrapper])));
-            if !tags.is_empty() {
-                args.extend(["-tags".to_string(), tags.join(",")]);
-            }
-            args.extend(packages);
-            GoCommand {
-                program: go.to_string(),
-                args,
-                env: env.clone(),
-                dir: dir.to_path_buf(),
-            }
-        })
-        .collect()
+    rounds.retain(|r| !r.packages.is_empty());
+    rounds
+}
+
+impl CheckRound {
+    /// Step 1: the listing of every package the round's test binaries need.
+    pub fn list_command(&self, go: &str, dir: &Path, env: &BTreeMap<String, String>) -> GoCommand {
+        let json = format!("-json={LIST_FIELDS}");
+        self.go_list(
+            &["-compiled", "-test", "-deps", &json],
+            &self.packages,
+            go,
+            dir,
+            env,
+        )
+    }
+
+    /// Step 2: the export data of `plain`, the plain packages step 1 listed (go compiles
+    /// what its build cache lacks).
+    pub fn export_command(
+        &self,
+        plain: &[String],
+        go: &str,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> GoCommand {
+        self.go_list(
+            &["-export", "-json=ImportPath,Export,Error"],
+            plain,
+            go,
+            dir,
+            env,
+        )
+    }
+
+    fn go_list(
+        &self,
+        flags: &[&str],
+        packages: &[String],
+        go: &str,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> GoCommand {
+        let mut args: Vec<String> = ["list", "-e"].iter().map(|s| s.to_string()).collect();
+        args.extend(flags.iter().map(|s| s.to_string()));
+        if !self.tags.is_empty() {
+            args.extend(["-tags".to_string(), self.tags.join(",")]);
+        }
+        args.extend(packages.iter().cloned());
+        GoCommand {
+            program: go.to_string(),
+            args,
+            env: env.clone(),
+            dir: dir.to_path_buf(),
+        }
+    }
+}
+
+/// Step 3: the type checker over the two listings, for target architecture `goarch`.
+pub fn typecheck_command(
+    checker: &Path,
+    goarch: &str,
+    list: &Path,
+    export: &Path,
+    dir: &Path,
+    env: &BTreeMap<String, String>,
+) -> GoCommand {
+    GoCommand {
+        program: checker.display().to_string(),
+        args: vec![
+            goarch.to_string(),
+            list.display().to_string(),
+            export.display().to_string(),
+        ],
+        env: env.clone(),
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// One package of step 1's listing, as far as choosing step 2's packages goes.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Listed {
+    import_path: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// The plain packages of step 1's output: not test-only (`P [P.test]`) and not a test
+/// binary's main package (`P.test`).
+pub fn plain_packages(listing: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    let mut plain = Vec::new();
+    for listed in serde_json::Deserializer::from_slice(listing).into_iter::<Listed>() {
+        let listed = listed?;
+        let test_main = listed.name == "main" && listed.import_path.ends_with(".test");
+        if !listed.import_path.contains(" [") && !test_main {
+            plain.push(listed.import_path);
+        }
+    }
+    Ok(plain)
 }
 
 #[cfg(test)]
@@ -85,43 +179,59 @@ mod tests {
     }
 
     #[test]
-    fn suites_with_equal_tags_share_a_call() {
+    fn suites_with_equal_tags_share_a_round() {
         let suites = [
             suite(&[], &["m/a", "m/b"]),
             suite(&["integ"], &["m/it/x"]),
             suite(&[], &["m/b", "m/c"]),
             suite(&["e2e"], &[]),
         ];
+        let rounds = plan_check(&suites);
+        assert_eq!(rounds.len(), 2, "empty suites make no round");
+        assert_eq!(rounds[0].packages, ["m/a", "m/b", "m/c"]);
         let env = BTreeMap::from([("GOMAXPROCS".to_string(), "2".to_string())]);
-        let calls = plan_check(&suites, "go", "/usr/bin/gob", "/ws".as_ref(), &env);
-        assert_eq!(calls.len(), 2, "empty suites make no call");
+        let list = rounds[1].list_command("go", "/ws".as_ref(), &env);
         assert_eq!(
-            calls[0].args,
+            list.args,
             [
-                "test",
-                "-exec=true",
-                "-vet=off",
-                "-toolexec=/usr/bin/gob",
-                "m/a",
-                "m/b",
-                "m/c"
+                "list",
+                "-e",
+                "-compiled",
+                "-test",
+                "-deps",
+                &format!("-json={LIST_FIELDS}"),
+                "-tags",
+                "integ",
+                "m/it/x"
             ]
         );
-        assert_eq!(&calls[1].args[4..], ["-tags", "integ", "m/it/x"]);
-        assert_eq!(calls[0].env[MARKER_ENV], "1");
-        assert_eq!(calls[0].env["GOMAXPROCS"], "2");
+        assert_eq!(list.env["GOMAXPROCS"], "2");
+        let plain = ["m/it/x".to_string(), "fmt".to_string()];
+        let export = rounds[1].export_command(&plain, "go", "/ws".as_ref(), &env);
+        assert_eq!(
+            export.args,
+            [
+                "list",
+                "-e",
+                "-export",
+                "-json=ImportPath,Export,Error",
+                "-tags",
+                "integ",
+                "m/it/x",
+                "fmt"
+            ]
+        );
     }
 
     #[test]
-    fn check_quotes_a_gob_path_with_a_space() {
-        let suites = [suite(&[], &["m/a"])];
-        let calls = plan_check(
-            &suites,
-            "go",
-            "/opt/my tools/gob",
-            "/ws".as_ref(),
-            &BTreeMap::new(),
-        );
-        assert_eq!(calls[0].args[3], "-toolexec='/opt/my tools/gob'");
+    fn only_plain_packages_are_exported() {
+        let listing = br#"{"ImportPath": "fmt", "Name": "fmt"}
+{"ImportPath": "m/a", "Name": "a"}
+{"ImportPath": "m/a [m/a.test]", "Name": "a"}
+{"ImportPath": "m/b [m/a.test]", "Name": "b"}
+{"ImportPath": "m/a_test [m/a.test]", "Name": "a_test"}
+{"ImportPath": "m/a.test", "Name": "main"}"#;
+        assert_eq!(plain_packages(listing).unwrap(), ["fmt", "m/a"]);
+        assert!(plain_packages(b"{\"ImportPath\": ").is_err());
     }
 }

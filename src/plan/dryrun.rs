@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::build::BuildPlan;
+use super::check::CheckRound;
 use super::command::GoCommand;
 use super::test::{TestBinary, TestPlanContext, plan_integ_compile, plan_run, plan_unit};
 use crate::base::paths::relative_to;
@@ -89,12 +90,26 @@ pub fn test_suite(
     out
 }
 
-/// `gob check --dry-run`: its calls.
-pub fn check(calls: &[GoCommand]) -> String {
-    calls
+/// `gob check --dry-run`: its rounds.
+pub fn check(
+    rounds: &[CheckRound],
+    go: &str,
+    dir: &std::path::Path,
+    env: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let placeholder = ["<every plain package the listing names>".to_string()];
+    rounds
         .iter()
         .enumerate()
-        .map(|(i, call)| format!("# call {} of {}\n{call}\n", i + 1, calls.len()))
+        .map(|(i, round)| {
+            let list = round.list_command(go, dir, env);
+            let export = round.export_command(&placeholder, go, dir, env);
+            format!(
+                "# round {n} of {}: list, compile the plain packages, type-check the tests\n{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n",
+                rounds.len(),
+                n = i + 1
+            )
+        })
         .collect()
 }
 

@@ -4,6 +4,7 @@
 pub mod compile;
 pub mod integ;
 pub mod remote;
+pub mod typecheck;
 pub mod unit;
 
 use std::collections::BTreeMap;

@@ -20,7 +20,7 @@ fn check_compiles_tests_of_every_suite_without_linking() {
     let cache = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(ws.gob(&["check"]).env("GOCACHE", cache.path()));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stderr.contains("gob: checked 11 packages (0 excluded) of 2 suites [unit, integ (integration)] in 2 go test calls"), "{stderr}");
+    assert!(stderr.contains("gob: checked 11 packages (0 excluded) of 2 suites [unit, integ (integration)] in 2 rounds"), "{stderr}");
     assert!(
         !stdout.contains("ok  \t"),
         "per-package ok lines are dropped:\n{stdout}"
@@ -95,5 +95,101 @@ fn compile_errors_in_tagged_test_files_fail_the_check() {
     assert!(
         stderr.contains("broken_test.go:5:28: cannot use \"x\"") && !stdout.contains("\"Action\""),
         "{stdout}\n{stderr}"
+    );
+}
+
+/// A package under test `p`, a package `q` that imports it, and `p`'s external tests that
+/// import both: go builds `q` again against `p` with its test files for that test binary.
+fn variant_packages(ws: &Workspace) {
+    ws.write(
+        "internal/p/p.go",
+        "package p\n\n// T is a value.\ntype T struct{ N int }\n",
+    );
+    ws.write(
+        "internal/p/export_test.go",
+        "package p\n\n// Double exists only for tests.\nfunc (t T) Double() int { return 2 * t.N }\n",
+    );
+    ws.write(
+        "internal/q/q.go",
+        "package q\n\nimport \"example.com/mesh/internal/p\"\n\n// Make makes a p.T.\nfunc Make(n int) p.T { return p.T{N: n} }\n",
+    );
+    ws.write(
+        "internal/p/p_test.go",
+        "package p_test\n\nimport (\n\t\"testing\"\n\n\t\"example.com/mesh/internal/q\"\n)\n\nfunc TestDouble(t *testing.T) {\n\tif q.Make(2).Double() != 4 {\n\t\tt.Fatal(\"no\")\n\t}\n}\n",
+    );
+}
+
+#[test]
+fn external_tests_see_the_package_under_test_with_its_test_files_through_every_import() {
+    let ws = Workspace::example(SUITES);
+    variant_packages(&ws);
+    // q.Make's p.T has Double only when q is checked against p with its test files.
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let plain = Command::new("go")
+        .args(["vet", "./internal/p"])
+        .current_dir(ws.dir())
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "go agrees the fixture is sound");
+}
+
+#[test]
+fn errors_are_reported_once_where_they_are_without_follow_on_errors() {
+    let ws = Workspace::example(SUITES);
+    variant_packages(&ws);
+    // An error in an external test file, one in a test file of package p, and a plain
+    // package that does not compile, whose importers' tests are then not checked.
+    ws.write(
+        "internal/p/more_test.go",
+        "package p_test\n\nimport \"testing\"\n\nfunc TestMore(t *testing.T) { var unused int }\n",
+    );
+    ws.write(
+        "internal/p/inner_test.go",
+        "package p\n\nfunc inner() string { return T{}.Double() }\n",
+    );
+    ws.write(
+        "internal/version/broken.go",
+        "package version\n\nvar Broken int = \"x\"\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    for expected in [
+        "internal/p/more_test.go:5:35: declared and not used: unused",
+        "internal/p/inner_test.go:3:30: cannot use T{}.Double() (value of type int) as string value in return statement",
+        "internal/version/broken.go:3:18: cannot use \"x\" (untyped string constant) as int value in variable declaration",
+        "# example.com/mesh/internal/p [example.com/mesh/internal/p.test]",
+    ] {
+        assert_eq!(stderr.matches(expected).count(), 1, "{expected}:\n{stderr}");
+    }
+    assert!(!stderr.contains("could not import"), "{stderr}");
+}
+
+#[test]
+fn go_1_19_builds_the_type_checker_and_finds_the_same_errors() {
+    let Some(old_go) = crate::support::old_go() else {
+        return;
+    };
+    let ws = Workspace::example(SUITES);
+    variant_packages(&ws);
+    let cache = tempfile::tempdir().unwrap();
+    let check = |ws: &Workspace| {
+        run(ws
+            .gob(&["check"])
+            .env("GOB_GO", &old_go)
+            .env("GOCACHE", cache.path()))
+    };
+    let (code, stdout, stderr) = check(&ws);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    ws.write(
+        "internal/p/inner_test.go",
+        "package p\n\nfunc inner() string { return T{}.Double() }\n",
+    );
+    let (code, _, stderr) = check(&ws);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("internal/p/inner_test.go:3:30: cannot use "),
+        "{stderr}"
     );
 }
