@@ -145,12 +145,11 @@ async fn capture(command: &GoCommand) -> Result<Vec<u8>, GobError> {
     }
 }
 
+/// Writes a listing for the type checker (its dir created as needed).
 fn write(path: &Path, contents: &[u8]) -> Result<(), GobError> {
-    let io = |source| GobError::Io {
+    crate::base::paths::write_atomically(path, contents).map_err(|source| GobError::Io {
         action: "cannot write",
         path: path.to_path_buf(),
         source,
-    };
-    std::fs::create_dir_all(path.parent().unwrap_or(path)).map_err(io)?;
-    crate::base::paths::write_atomically(path, contents).map_err(io)
+    })
 }

@@ -88,6 +88,9 @@ func decode(path string) ([]*pkg, error) {
 // isTestOnly says whether go builds the package with ID id only for a test binary.
 func isTestOnly(id string) bool { return strings.Contains(id, " [") }
 
+// isTestMain says whether p is the main package go generates for a test binary ("P.test").
+func isTestMain(p *pkg) bool { return p.Name == "main" && strings.HasSuffix(p.ImportPath, ".test") }
+
 func check(goarch string, listed, exported []*pkg) int {
 	failed := map[string]bool{} // IDs that cannot be used: they have errors of their own
 	exports := map[string]string{}
@@ -103,12 +106,12 @@ func check(goarch string, listed, exported []*pkg) int {
 	var binaries []*pkg
 	for _, p := range listed {
 		all[p.ImportPath] = p
-		if isTestOnly(p.ImportPath) || strings.HasSuffix(p.ImportPath, ".test") {
+		if isTestOnly(p.ImportPath) || isTestMain(p) {
 			if p.Error != nil {
 				failed[p.ImportPath] = true
 				reports = append(reports, goError(p))
 			}
-			if p.Name == "main" && strings.HasSuffix(p.ImportPath, ".test") {
+			if isTestMain(p) {
 				binaries = append(binaries, p)
 			}
 		}

@@ -90,10 +90,9 @@ async fn build_in(
         .map_err(|e| format!("cannot move the type checker to {}: {e}", checker.display()))
 }
 
-/// `dir`, created if missing.
-fn prepare(dir: &Path) -> Result<&Path, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
+/// Creates `dir` if missing.
+fn prepare(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
 /// The env for building the checker: the workspace's, but for this machine (an empty GOOS
