@@ -311,6 +311,10 @@ pub struct AffectedArgs {
     /// uncommitted and untracked files.
     #[arg(long, value_name = "REF", required = true)]
     pub since: String,
+    /// Fail (exit 2) when go cannot list the packages at the merge base, instead of
+    /// selecting every package of the suite.
+    #[arg(long)]
+    pub since_strict: bool,
     /// The suites.
     #[command(flatten)]
     pub selection: SuiteSelection,
@@ -342,10 +346,13 @@ pub struct TestArgs {
     pub shard: Option<crate::plan::shard::ShardSpec>,
     /// Compile the selected suites' test binaries and write them, with their testdata and the
     /// suites' `include` files, to the archive PATH (tar + zstd); run nothing.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["from_archive", "shard", "dry_run"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = [
+        "from_archive", "shard", "dry_run", "json", "junit", "retries", "timings_out",
+        "remote_exec", "remote_exec_strict",
+    ])]
     pub archive: Option<PathBuf>,
     /// Run the test binaries of the archive PATH (no go, source tree or manifest needed).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["since", "remote_exec", "remote_exec_strict"])]
     pub from_archive: Option<PathBuf>,
     /// With --from-archive: extract into DIR (default .gob/archive in the current dir).
     #[arg(long, value_name = "DIR", requires = "from_archive")]
@@ -374,10 +381,17 @@ pub struct TestArgs {
     /// Run only the tests that failed in the last run of the selected suites.
     #[arg(long)]
     pub failed: bool,
-    /// Run only the test packages the changes since REF can affect (git).
+    /// Run only the test packages the changes since REF can affect: those whose inputs, as go
+    /// sees them, differ between the merge base of REF and HEAD and the work tree (git).
     #[arg(long, value_name = "REF")]
     pub since: Option<String>,
-    /// With --since: say why each package is selected (the changed file, the import chain).
+    /// With --since: fail (exit 2) when go cannot list the packages at the merge base,
+    /// instead of running every package of the suite.
+    #[arg(long, requires = "since")]
+    pub since_strict: bool,
+    /// With --since: say why each package is selected (the first input that differs, the
+    /// import chain); with --json, every package's choice and every difference as
+    /// `gob-selection` events.
     #[arg(long, requires = "since")]
     pub explain: bool,
     /// Run only tests matching PATTERN (passed to the test binaries as -test.run).

@@ -78,6 +78,15 @@ pub enum GobError {
     Interrupted(i32),
 }
 
+impl From<crate::workspace::since::SinceError> for GobError {
+    fn from(error: crate::workspace::since::SinceError) -> Self {
+        match error {
+            crate::workspace::since::SinceError::Git(e) => GobError::Git(e),
+            crate::workspace::since::SinceError::Go(e) => GobError::Go(e),
+        }
+    }
+}
+
 impl GobError {
     /// The exit code this error ends the process with.
     pub fn exit(&self) -> Exit {

@@ -106,3 +106,202 @@ fn every_top_level_module_is_in_a_stage() {
         );
     }
 }
+
+/// The module path of a file under `src/` (`plan/test.rs` → `plan::test`, `plan/mod.rs` →
+/// `plan`, `main.rs` → ``).
+fn module_path(relative: &std::path::Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .components()
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        })
+        .collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "main")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The file under `src` that holds the longest prefix of module path `path`, if any.
+fn file_of(src: &std::path::Path, path: &[String]) -> Option<std::path::PathBuf> {
+    (1..=path.len()).rev().find_map(|n| {
+        let dir = src.join(path[..n].join("/"));
+        [dir.with_extension("rs"), dir.join("mod.rs")]
+            .into_iter()
+            .find(|f| f.is_file())
+    })
+}
+
+/// The module paths a file's text names through `crate::` and `super::` (brace groups
+/// expanded), each as absolute segments.
+fn named_paths(text: &str, own: &[String]) -> Vec<Vec<String>> {
+    let ident = |s: &str| -> usize {
+        s.char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(s.len(), |(i, _)| i)
+    };
+    // Expands `a::b::{c, d::e}` at the start of `rest` into paths below `base`.
+    fn expand(
+        rest: &str,
+        base: Vec<String>,
+        ident: &dyn Fn(&str) -> usize,
+        out: &mut Vec<Vec<String>>,
+    ) {
+        let mut path = base;
+        let mut rest = rest;
+        loop {
+            if let Some(group) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut start = 0;
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            expand(group[start..i].trim(), path.clone(), ident, out);
+                            return;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            expand(group[start..i].trim(), path.clone(), ident, out);
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                return;
+            }
+            let n = ident(rest);
+            if n == 0 {
+                break;
+            }
+            path.push(rest[..n].to_string());
+            match rest[n..].strip_prefix("::") {
+                Some(more) => rest = more,
+                None => break,
+            }
+        }
+        out.push(path);
+    }
+    let mut out = Vec::new();
+    let parent = own[..own.len().saturating_sub(1)].to_vec();
+    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut rest = text;
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            expand(rest, base.clone(), &ident, &mut out);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_files_import_each_other_even_through_others() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let index: std::collections::HashMap<&std::path::PathBuf, usize> =
+        files.iter().enumerate().map(|(i, f)| (f, i)).collect();
+    let mut edges: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); files.len()];
+    for (i, file) in files.iter().enumerate() {
+        let relative = file.strip_prefix(&src).unwrap();
+        let own = module_path(relative);
+        let text = std::fs::read_to_string(file).unwrap();
+        // A file's inline test module is the file itself; its tests may use anything.
+        let text = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or(&text);
+        for path in named_paths(text, &own) {
+            if let Some(target) = file_of(&src, &path)
+                && let Some(&j) = index.get(&target)
+                && j != i
+            {
+                edges[i].insert(j);
+            }
+        }
+    }
+    let circles = strongly_connected(&edges);
+    let names: Vec<String> = circles
+        .iter()
+        .map(|c| {
+            let files: Vec<String> = c
+                .iter()
+                .map(|&i| files[i].strip_prefix(&src).unwrap().display().to_string())
+                .collect();
+            files.join(" ↔ ")
+        })
+        .collect();
+    assert!(
+        names.is_empty(),
+        "files that import each other:\n{}",
+        names.join("\n")
+    );
+}
+
+/// The strongly connected components of more than one node (Tarjan).
+fn strongly_connected(edges: &[std::collections::BTreeSet<usize>]) -> Vec<Vec<usize>> {
+    struct State<'a> {
+        edges: &'a [std::collections::BTreeSet<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn visit(s: &mut State, v: usize) {
+        s.index[v] = Some(s.next);
+        s.low[v] = s.next;
+        s.next += 1;
+        s.stack.push(v);
+        s.on_stack[v] = true;
+        for &w in s.edges[v].clone().iter() {
+            match s.index[w] {
+                None => {
+                    visit(s, w);
+                    s.low[v] = s.low[v].min(s.low[w]);
+                }
+                Some(iw) if s.on_stack[w] => s.low[v] = s.low[v].min(iw),
+                _ => {}
+            }
+        }
+        if Some(s.low[v]) == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack[w] = false;
+                component.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                s.out.push(component);
+            }
+        }
+    }
+    let n = edges.len();
+    let mut state = State {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        on_stack: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if state.index[v].is_none() {
+            visit(&mut state, v);
+        }
+    }
+    state.out
+}

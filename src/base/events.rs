@@ -40,6 +40,21 @@ pub struct TestEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "Action", rename_all_fields = "PascalCase")]
 pub enum GobEvent {
+    /// Why a package runs or does not (`gob test --explain --json`).
+    #[serde(rename = "gob-selection")]
+    Selection {
+        /// Suite name.
+        suite: String,
+        /// Import path.
+        package: String,
+        /// It runs.
+        run: bool,
+        /// Why, in words.
+        why: String,
+        /// With `--since`: every input of its test closure that differs from the base.
+        #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+        differences: Value,
+    },
     /// A test suite starts.
     #[serde(rename = "gob-suite-start")]
     SuiteStart {

@@ -24,6 +24,26 @@ pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
         .unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// `rel` (relative) joined to `base` and resolved as written, if it never climbs above
+/// `base`'s own root (`a/b` + `../c` → `a/c`; `a` + `../../c` → none).
+pub fn join_within(base: &Path, rel: &Path) -> Option<PathBuf> {
+    if rel.is_absolute() {
+        return None;
+    }
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for part in base.components().chain(rel.components()) {
+        match part {
+            Component::Normal(name) => parts.push(name),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
 /// A dir removed (with everything in it) when dropped: scratch space that must not outlive
 /// the work it serves, however that work ends.
 pub struct RemovedOnDrop(pub PathBuf);
@@ -37,7 +57,40 @@ impl RemovedOnDrop {
 
 impl Drop for RemovedOnDrop {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = remove_tree(&self.0);
+    }
+}
+
+/// Removes the dir `path` and everything in it, making its dirs writable on the way (a test
+/// that `chmod 0500`s its dir, or a read-only dir from an archive, must not make a tree gob
+/// owns impossible to remove). Links are removed, never followed. A missing `path` is fine.
+pub fn remove_tree(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
+    make_writable(path);
+    std::fs::remove_dir_all(path)
+}
+
+/// Adds owner rwx to `dir` and every dir below it (links not followed).
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let mode = meta.permissions().mode();
+    if mode & 0o700 != 0o700 {
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o700));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            make_writable(&entry.path());
+        }
     }
 }
 
@@ -182,9 +235,52 @@ fn write_new(path: &Path, contents: &[u8], durable: bool) -> std::io::Result<()>
     replace(path, |temp| std::fs::write(temp, contents), durable)
 }
 
+/// `path` as text that tells every path apart: UTF-8 as it is, a backslash doubled, and each
+/// byte that is not UTF-8 as `\xNN` (file names on Unix are bytes).
+pub fn escaped(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = path.as_os_str().as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        let (valid, rest) = match std::str::from_utf8(bytes) {
+            Ok(text) => (text, &[][..]),
+            Err(e) => {
+                let (good, bad) = bytes.split_at(e.valid_up_to());
+                (std::str::from_utf8(good).unwrap_or_default(), bad)
+            }
+        };
+        out.push_str(&valid.replace('\\', "\\\\"));
+        let Some((&first, tail)) = rest.split_first() else {
+            return out;
+        };
+        out.push_str(&format!("\\x{first:02x}"));
+        bytes = tail;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_within_never_climbs_above_the_base() {
+        let join = |b: &str, r: &str| join_within(Path::new(b), Path::new(r));
+        assert_eq!(join("a/b", "../c"), Some(PathBuf::from("a/c")));
+        assert_eq!(join("a/b", "c/./d"), Some(PathBuf::from("a/b/c/d")));
+        assert_eq!(join("a", "../../c"), None);
+        assert_eq!(join("", ".."), None);
+        assert_eq!(join("a", "/etc"), None);
+    }
+
+    #[test]
+    fn escaped_paths_keep_odd_bytes_apart() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"a/\xff b\\x.txt"));
+        assert_eq!(escaped(odd), "a/\\xff b\\\\x.txt");
+        let look_alike = Path::new("a/\\xff b\\x.txt");
+        assert_ne!(escaped(odd), escaped(look_alike));
+        assert_eq!(escaped(Path::new("plain/π.go")), "plain/π.go");
+    }
 
     #[test]
     fn normalize_drops_dot_and_dotdot() {

@@ -18,6 +18,8 @@ pub const TOOLS_DIR: &str = ".gob/tools";
 pub const CHECK_DIR: &str = ".gob/check";
 /// Cached `go list` answers.
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
+/// `--since`: the files of compared commits (`<commit>/tree`) and go's listings of them.
+pub const SINCE_DIR: &str = ".gob/since";
 /// The timing history `--shard` balances by.
 pub const TIMINGS_FILE: &str = ".gob/timings.json";
 /// The tests that failed in the last run, by suite and package (`gob test --failed`).

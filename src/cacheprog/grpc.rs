@@ -10,9 +10,10 @@ use bazel_remote_apis::build::bazel::remote::execution::v2::{
 };
 
 use super::action_result::{OUTPUT_PATH, hex, parse_hex};
-use super::remote::{Lookup, RemoteError, RemoteOptions};
 use crate::reapi::Client;
+use crate::reapi::ServerOptions as RemoteOptions;
 use crate::reapi::cas::Blob;
+use crate::reapi::cas::Lookup;
 
 /// A client of one REAPI server, as a cache of go's actions.
 #[derive(Debug)]
@@ -42,7 +43,7 @@ impl GrpcRemote {
     }
 
     /// The output (SHA-256, size) recorded for `action`.
-    pub async fn record(&self, action: &[u8]) -> Result<Lookup<([u8; 32], u64)>, RemoteError> {
+    pub async fn record(&self, action: &[u8]) -> Result<Lookup<([u8; 32], u64)>, String> {
         let client = &self.client;
         client.capabilities().await?;
         let mut ac = ActionCacheClient::new(client.channel());
@@ -77,11 +78,7 @@ impl GrpcRemote {
 
     /// The body whose SHA-256 is `output_id`, read whole and checked against it and `size`;
     /// a server sending more than `size` bytes is cut off.
-    pub async fn blob(
-        &self,
-        output_id: &[u8; 32],
-        size: u64,
-    ) -> Result<Lookup<Vec<u8>>, RemoteError> {
+    pub async fn blob(&self, output_id: &[u8; 32], size: u64) -> Result<Lookup<Vec<u8>>, String> {
         Ok(self
             .client
             .read(&Self::blob_digest(output_id, size))
@@ -96,7 +93,7 @@ impl GrpcRemote {
         output_id: &[u8; 32],
         size: u64,
         body: Option<Vec<u8>>,
-    ) -> Result<(), RemoteError> {
+    ) -> Result<(), String> {
         let client = &self.client;
         let digest = Self::blob_digest(output_id, size);
         if let Some(body) = body {

@@ -1,20 +1,24 @@
 //! `--since REF` and `gob affected`: the test packages a change can affect, per suite, from
-//! the files git says changed and each suite's test dependency closure ([`crate::plan::affected`]).
+//! what go sees at the merge base and now ([`crate::workspace::since`] reads both sides,
+//! [`crate::plan::affected`] decides).
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::cli::AffectedArgs;
 use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
-use crate::plan::affected::{Reason, Selection, select};
+use crate::manifest::Manifest;
+use crate::plan::affected::{Difference, How, Reason, Selection, Sides, select, unchanged};
 use crate::workspace::suites::{ExpandedSuite, TestPackage};
 
-/// The selection of every suite, with the changed files it came from.
+/// The selection of every suite, with what it was compared with.
 pub struct Affected {
-    /// Changed files (absolute).
-    pub changed: Vec<std::path::PathBuf>,
+    /// The commit compared with (the merge base of REF and HEAD).
+    pub base: String,
+    /// What git says differs from it (relative to the repository root).
+    pub changed: Vec<PathBuf>,
     /// One selection per suite, in order.
     pub suites: Vec<Selection>,
 }
@@ -22,61 +26,103 @@ pub struct Affected {
 /// Selects, in each suite's `packages`, those the changes since `since` can affect.
 pub fn affected(
     ctx: &Context,
-    workspace_dir: &Path,
+    manifest: &Manifest,
     suites: &[ExpandedSuite],
     packages: &[Vec<TestPackage>],
     since: &str,
+    strict: bool,
 ) -> Result<Affected, GobError> {
-    // gob's own state is no change of the workspace (it is untracked where not ignored).
-    let state = workspace_dir.join(crate::base::state::STATE_DIR);
-    let mut changed = crate::workspace::git::changed_files(workspace_dir, since)?;
-    changed.retain(|f| !f.starts_with(&state));
-    let mut selections = Vec::new();
-    for (suite, packages) in suites.iter().zip(packages) {
-        let deps = match packages.is_empty() || changed.is_empty() {
-            true => Vec::new(),
-            false => {
-                let paths: Vec<&str> = packages.iter().map(|p| p.import_path.as_str()).collect();
-                ctx.go.test_deps(&paths, &suite.spec.tags)?
-            }
-        };
-        selections.push(select(
-            packages,
-            &deps,
-            &changed,
-            workspace_dir,
-            &suite.spec.inputs,
-        ));
+    let compared = crate::workspace::since::compare(&ctx.go, manifest, suites, packages, since)?;
+    let unlisted = compared
+        .suites
+        .iter()
+        .flatten()
+        .find_map(|s| s.base.as_ref().err());
+    if let (true, Some(why)) = (strict, unlisted) {
+        return Err(GobError::Usage(format!(
+            "--since {since} --since-strict: go cannot list the packages at {}, the merge base: {why}",
+            short(&compared.base)
+        )));
     }
+    let selections = match &compared.suites {
+        None => packages.iter().map(|p| unchanged(p)).collect(),
+        Some(sides) => sides
+            .iter()
+            .zip(packages)
+            .map(|(side, packages)| {
+                let sides = Sides {
+                    now: &side.now,
+                    base: side.base.as_ref().map_err(String::as_str),
+                    settings: &side.settings,
+                    inputs_now: &side.inputs_now,
+                    inputs_base: &side.inputs_base,
+                };
+                select(packages, &sides)
+            })
+            .collect(),
+    };
     Ok(Affected {
-        changed,
+        base: compared.base,
+        changed: compared.changed,
         suites: selections,
     })
 }
 
-/// Why a package is selected, in one line (paths relative to `dir`).
-pub fn explain(reason: &Reason, dir: &Path) -> String {
-    let rel = |p: &Path| {
-        crate::base::paths::relative_to(p, dir)
-            .display()
-            .to_string()
-    };
-    match reason {
-        Reason::ModuleFile(file) => format!("{} changed (every package)", rel(file)),
-        Reason::Input(file) => format!("{} changed (the suite's inputs)", rel(file)),
-        Reason::OwnDir(file) => format!("{} changed (its dir)", rel(file)),
-        Reason::Import { file, chain } => {
-            format!("{} changed ({})", rel(file), chain.join(" → "))
-        }
+/// The first 12 hex digits of a commit.
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// One difference in words (`leaf/leaf.go changed`, `module x v1 → v2`).
+fn difference(d: &Difference) -> String {
+    match (&d.versions, d.how) {
+        (Some((old, new)), How::Changed) => format!("{} {old} → {new}", d.input),
+        (Some((_, new)), How::Added) => format!("{} {new} added", d.input),
+        (Some((old, _)), How::Deleted) => format!("{} {old} no longer used", d.input),
+        (None, how) => format!(
+            "{} {}",
+            d.input,
+            match how {
+                How::Changed => "changed",
+                How::Added => "added",
+                How::Deleted => "deleted",
+            }
+        ),
     }
 }
 
+/// Why a package is selected, in one line.
+pub fn explain(reason: &Reason) -> String {
+    match reason {
+        Reason::Settings(keys) => format!("the suite's settings differ ({})", keys.join(", ")),
+        Reason::Input(d) => format!("{} (the suite's inputs)", difference(d)),
+        Reason::BaseUnlisted(why) => format!("go cannot list the packages at the base: {why}"),
+        Reason::Problem(why) => format!("go reports a problem now: {}", first_line(why)),
+        Reason::NotAtBase(None) => "no tests at the base".to_string(),
+        Reason::NotAtBase(Some(why)) => format!("at the base, go reported: {}", first_line(why)),
+        Reason::Differs { first, chain, .. } => match chain.len() {
+            0 | 1 => format!("{} (its package)", difference(first)),
+            _ => format!("{} ({})", difference(first), chain.join(" → ")),
+        },
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+/// The header line: what was compared with, and how much git says differs.
+pub fn header(affected: &Affected, since: &str) -> String {
+    format!(
+        "gob: --since {since}: {} changed (compared with {}, the merge base)",
+        crate::report::plural(affected.changed.len(), "file"),
+        short(&affected.base)
+    )
+}
+
 /// The selection as text, for `--explain` and `gob affected`.
-pub fn report(affected: &Affected, suites: &[ExpandedSuite], dir: &Path, since: &str) -> String {
-    let mut out = format!(
-        "gob: --since {since}: {} changed\n",
-        crate::report::plural(affected.changed.len(), "file")
-    );
+pub fn report(affected: &Affected, suites: &[ExpandedSuite], since: &str) -> String {
+    let mut out = format!("{}\n", header(affected, since));
     for (suite, selection) in suites.iter().zip(&affected.suites) {
         let total = selection.selected.len() + selection.not_affected.len();
         out.push_str(&format!(
@@ -86,7 +132,7 @@ pub fn report(affected: &Affected, suites: &[ExpandedSuite], dir: &Path, since: 
             crate::report::plural(total, "package")
         ));
         for (package, reason) in &selection.selected {
-            out.push_str(&format!("  {package}: {}\n", explain(reason, dir)));
+            out.push_str(&format!("  {package}: {}\n", explain(reason)));
         }
         if !selection.not_affected.is_empty() {
             out.push_str(&format!(
@@ -109,6 +155,50 @@ struct JsonSuite<'a> {
 struct JsonPackage<'a> {
     package: &'a str,
     why: String,
+    /// Every input that differs in its test closure (when that is the reason).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    differences: &'a [Difference],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    chain: &'a [String],
+}
+
+/// The selection as JSON: every difference of every selected package.
+pub fn json(affected: &Affected, suites: &[ExpandedSuite], since: &str) -> serde_json::Value {
+    let suites: Vec<JsonSuite> = suites
+        .iter()
+        .zip(&affected.suites)
+        .map(|(suite, selection)| JsonSuite {
+            suite: &suite.spec.name,
+            selected: selection
+                .selected
+                .iter()
+                .map(|(package, reason)| {
+                    let (differences, chain) = match reason {
+                        Reason::Differs { all, chain, .. } => (all.as_slice(), chain.as_slice()),
+                        _ => (&[][..], &[][..]),
+                    };
+                    JsonPackage {
+                        package,
+                        why: explain(reason),
+                        differences,
+                        chain,
+                    }
+                })
+                .collect(),
+            not_affected: &selection.not_affected,
+        })
+        .collect();
+    let changed: Vec<String> = affected
+        .changed
+        .iter()
+        .map(|f| crate::base::paths::escaped(f))
+        .collect();
+    serde_json::json!({
+        "since": since,
+        "base": affected.base,
+        "changed": changed,
+        "suites": suites,
+    })
 }
 
 /// Runs `gob affected`.
@@ -119,41 +209,20 @@ pub fn run(globals: &Globals, args: &AffectedArgs) -> Result<(), GobError> {
     let ctx = Context::load(globals, &manifest.workspace_dir)?;
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let packages: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
-    let dir = &manifest.workspace_dir;
-    let found = affected(&ctx, dir, &expanded, &packages, &args.since)?;
-    if !args.json {
-        print!("{}", report(&found, &expanded, dir, &args.since));
-        return Ok(());
+    let found = affected(
+        &ctx,
+        &manifest,
+        &expanded,
+        &packages,
+        &args.since,
+        args.since_strict,
+    )?;
+    match args.json {
+        false => print!("{}", report(&found, &expanded, &args.since)),
+        true => println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&found, &expanded, &args.since)).unwrap_or_default()
+        ),
     }
-    let suites: Vec<JsonSuite> = expanded
-        .iter()
-        .zip(&found.suites)
-        .map(|(suite, selection)| JsonSuite {
-            suite: &suite.spec.name,
-            selected: selection
-                .selected
-                .iter()
-                .map(|(package, reason)| JsonPackage {
-                    package,
-                    why: explain(reason, dir),
-                })
-                .collect(),
-            not_affected: &selection.not_affected,
-        })
-        .collect();
-    let changed: Vec<String> = found
-        .changed
-        .iter()
-        .map(|f| {
-            crate::base::paths::relative_to(f, dir)
-                .display()
-                .to_string()
-        })
-        .collect();
-    let json = serde_json::json!({ "since": args.since, "changed": changed, "suites": suites });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&json).unwrap_or_default()
-    );
     Ok(())
 }

@@ -1,26 +1,31 @@
-//! `gob test --archive PATH` compiles the selected suites' test binaries (one go call per
+//! `gob test --archive PATH` compiles the chosen packages' test binaries (one go call per
 //! suite, as `gob test --integ` does) and packs them with what they read at run time
 //! ([`crate::exec::archive`]); `gob test --from-archive PATH` runs them as `gob test
 //! --integ` does, one at a time in their package dirs, with gob's own test2json: no go, no
-//! source tree, no manifest.
+//! source tree, no manifest. The selection stage chooses on both paths.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::base::paths::relative_to;
+use crate::base::paths::{normalize, relative_to};
+use crate::base::state::{FAILED_FILE, STATE_DIR, TIMINGS_FILE};
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, budget_env};
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
+use crate::commands::retries::{load_failed, record_failed, save_failed};
+use crate::commands::selection;
 use crate::error::GobError;
-use crate::exec::archive::{ArchivedPackage, ArchivedSuite, FORMAT, Index, pack, unpack};
+use crate::exec::archive::{
+    ArchivedPackage, ArchivedSuite, FORMAT, Index, MARKER, Source, claim, pack, read_index, unpack,
+};
+use crate::exec::lock::WorkspaceLock;
 use crate::manifest::{Manifest, SuiteSpec};
+use crate::plan::select::{Candidates, SuiteChoice};
 use crate::plan::test::{IntegCompile, TestBinary, TestPlanContext};
-use crate::report::timings::History;
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::compile::CompileMessage;
 use crate::runners::{Converter, SuiteRun, integ};
-use crate::workspace::inputs::{files_under, matching};
+use crate::workspace::inputs::{Found, files_under, matching};
 use crate::workspace::suites::{ExpandedSuite, TestPackage, UnknownSuite};
 
 /// Compiles the test binaries of `suites` (their `packages`) and writes the archive.
@@ -36,25 +41,29 @@ pub async fn write(
     let plan_ctx = ctx.test_plan_context(manifest)?;
     let workspace = &manifest.workspace_dir;
     let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
-    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut files: Vec<(String, Source)> = Vec::new();
+    let mut found = Found::default();
     let mut archived = Vec::new();
     for (suite, packages) in suites.iter().zip(packages) {
-        let plan = super::test::prepare_integ_compile(suite.spec, packages, &plan_ctx)?;
+        let plan = super::integ::prepare_compile(suite.spec, packages, &plan_ctx)?;
         let binaries = compile(plan, &suite.spec.name).await?;
         let mut entries = Vec::new();
         for binary in binaries {
             let name = format!("bin/{}", relative_to(&binary.path, &bin_root).display());
-            let dir = relative_to(&binary.package.dir, workspace)
-                .display()
-                .to_string();
-            files.insert(name.clone(), binary.path.clone());
-            let mut testdata = BTreeMap::new();
+            let dir = archive_dir(&binary.package.dir, workspace);
+            files.push((name.clone(), Source::File(binary.path.clone())));
+            // A package outside the workspace (a go.work module elsewhere) is archived
+            // under the name its binary's dir has in the archive, not the build machine's.
+            let (base, prefix) = match binary.package.dir.starts_with(workspace) {
+                true => (workspace.as_path(), PathBuf::new()),
+                false => (binary.package.dir.as_path(), PathBuf::from(&dir)),
+            };
             files_under(
                 &binary.package.dir.join("testdata"),
-                workspace,
-                &mut testdata,
+                base,
+                &prefix,
+                &mut found,
             );
-            add_sources(testdata, &mut files);
             entries.push(ArchivedPackage {
                 import_path: binary.package.import_path.clone(),
                 dir,
@@ -66,9 +75,7 @@ pub async fn write(
             });
         }
         if !suite.spec.include.is_empty() {
-            let mut included = BTreeMap::new();
-            matching(workspace, workspace, &suite.spec.include, &mut included);
-            add_sources(included, &mut files);
+            matching(workspace, workspace, &suite.spec.include, &mut found);
         }
         let mut args = suite.spec.args.clone();
         args.extend(user_args.iter().cloned());
@@ -81,6 +88,8 @@ pub async fn write(
             packages: entries,
         });
     }
+    let binaries = files.len();
+    let dereferenced = add_sources(&found, &mut files);
     let index = Index {
         format: FORMAT,
         gob: env!("CARGO_PKG_VERSION").to_string(),
@@ -88,18 +97,35 @@ pub async fn write(
         goos: ctx.go_env.goos.clone(),
         goarch: ctx.go_env.goarch.clone(),
         suites: archived,
+        dereferenced,
     };
-    let files: Vec<(String, PathBuf)> = files.into_iter().collect();
     pack(path, &index, &files).map_err(|e| GobError::Usage(e.to_string()))?;
-    let binaries: usize = index.suites.iter().map(|s| s.packages.len()).sum();
+    let links = match index.dereferenced.len() {
+        0 => String::new(),
+        n => format!(
+            "; {} pointed outside the archive and {} stored as the files they point to",
+            crate::report::plural(n, "link"),
+            if n == 1 { "is" } else { "are" }
+        ),
+    };
     eprintln!(
-        "gob: wrote {} ({binaries} test {}, {} more files) in {:.1}s",
+        "gob: wrote {} ({binaries} test {}, {} more files{links}) in {:.1}s",
         path.display(),
         if binaries == 1 { "binary" } else { "binaries" },
         files.len() - binaries,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A package dir's name in the archive: relative to the workspace, or `_outside/<hash>`
+/// for a dir outside it (as the integration test store names it).
+fn archive_dir(dir: &Path, workspace: &Path) -> String {
+    let kept = crate::testexec::kept_dir(Path::new(""), workspace, dir);
+    match kept.as_os_str().is_empty() {
+        true => ".".to_string(),
+        false => kept.display().to_string(),
+    }
 }
 
 /// Compiles a suite's test binaries, printing go's output; every package must build.
@@ -129,90 +155,93 @@ async fn compile(plan: IntegCompile, suite: &str) -> Result<Vec<TestBinary>, Gob
     }
 }
 
-/// Adds workspace files to the archive's entries as `src/<path relative to workspace>`.
-fn add_sources(found: BTreeMap<String, PathBuf>, files: &mut BTreeMap<String, PathBuf>) {
-    files.extend(
-        found
-            .into_iter()
-            .map(|(rel, path)| (format!("src/{rel}"), path)),
-    );
+/// Adds the files tests read as `src/<path>`: a link whose target the archive holds stays a
+/// link; one that points elsewhere becomes the file it points to. Returns those.
+fn add_sources(found: &Found, files: &mut Vec<(String, Source)>) -> Vec<String> {
+    let mut dereferenced = Vec::new();
+    for (rel, path) in &found.files {
+        let name = format!("src/{rel}");
+        let kept = found.file_links.get(rel).filter(|target| {
+            let parent = Path::new(rel).parent().unwrap_or(Path::new(""));
+            crate::base::paths::join_within(parent, target)
+                .is_some_and(|t| found.files.contains_key(&t.display().to_string()))
+        });
+        match (kept, found.file_links.contains_key(rel)) {
+            (Some(target), _) => files.push((name, Source::Link(target.clone()))),
+            (None, true) => {
+                dereferenced.push(name.clone());
+                files.push((name, Source::File(path.clone())));
+            }
+            (None, false) => files.push((name, Source::File(path.clone()))),
+        }
+    }
+    dereferenced
 }
 
 /// Runs the test binaries of the archive at `path`.
 pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result<(), GobError> {
-    let extract = args.extract_dir.clone().unwrap_or_else(|| {
-        globals
-            .cwd
-            .join(crate::base::state::STATE_DIR)
-            .join("archive")
-    });
-    let index = unpack(path, &extract).map_err(|e| GobError::Usage(e.to_string()))?;
-    let suites = select(&index, &args.selection.suites)?;
-    // A package dir holds what the archive brought (testdata) or nothing: it must exist,
-    // since the binary runs in it.
-    for package in suites.iter().flat_map(|s| &s.packages) {
-        let dir = extract.join("src").join(&package.dir);
-        std::fs::create_dir_all(&dir).map_err(|source| GobError::Io {
-            action: "cannot create",
-            path: dir,
-            source,
-        })?;
-    }
-    let (_, base_env) = budget_env(globals)?;
-    let plan_ctx = TestPlanContext {
-        go: "go".to_string(),
-        workspace_dir: extract.join("src"),
-        base_env,
-        version: crate::go::version::GoVersion::parse(&index.go_version).ok_or_else(|| {
-            GobError::Usage(format!(
-                "{}: unknown Go version {}",
-                path.display(),
-                index.go_version
-            ))
-        })?,
-        gob: String::new(),
-        goflags: String::new(),
+    let default = globals.cwd.join(STATE_DIR).join("archive");
+    let extract = match &args.extract_dir {
+        Some(dir) => globals.cwd.join(dir),
+        None => default.clone(),
     };
-    let mut runs: Vec<Vec<TestBinary>> = suites
-        .iter()
-        .map(|s| {
-            s.packages
-                .iter()
-                .map(|p| TestBinary {
-                    package: TestPackage {
-                        import_path: p.import_path.clone(),
-                        dir: extract.join("src").join(&p.dir),
-                    },
-                    path: extract.join(&p.binary),
-                })
-                .collect()
-        })
-        .collect();
     let timings = args
         .selection
         .timings
-        .clone()
-        .unwrap_or_else(|| globals.cwd.join(crate::base::state::TIMINGS_FILE));
-    if let Some(shard) = args.shard {
-        let mine = super::sharding::my_shard(shard, args.shard_plan.as_deref(), || {
-            let history = History::load(&timings);
-            let items: Vec<_> = suites
-                .iter()
-                .zip(&runs)
-                .flat_map(|(s, binaries)| {
-                    binaries.iter().map(|b| crate::plan::shard::ShardItem {
-                        suite: s.name.clone(),
-                        recorded: history.seconds(&s.name, &b.package.import_path),
-                        package: b.package.import_path.clone(),
-                    })
-                })
-                .collect();
-            crate::plan::shard::plan_shards(&items, shard.count)
+        .as_ref()
+        .map(|t| globals.cwd.join(t))
+        .unwrap_or_else(|| globals.cwd.join(TIMINGS_FILE));
+    let failed_path = globals.cwd.join(FAILED_FILE);
+    if args.dry_run {
+        let index = read_index(path).map_err(|e| GobError::Usage(e.to_string()))?;
+        let suites = select_suites(&index, &args.selection.suites)?;
+        let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
+        let ctx = archive_plan_context(globals, &index, &extract, path)?;
+        print!(
+            "{}",
+            dry_run(&suites, &selected.suites, &extract, args, &ctx)
+        );
+        return Ok(());
+    }
+    if extract == default && !extract.join(MARKER).exists() {
+        // gob's own state dir: an extraction of an older gob has no marker yet.
+        crate::base::paths::remove_tree(&extract).map_err(|source| GobError::Io {
+            action: "cannot clear",
+            path: extract.clone(),
+            source,
         })?;
-        for (suite, binaries) in suites.iter().zip(runs.iter_mut()) {
-            binaries
-                .retain(|b| mine.contains(&(suite.name.clone(), b.package.import_path.clone())));
-        }
+    }
+    claim(&extract).map_err(|e| GobError::Usage(e.to_string()))?;
+    let what = "lock of the extraction dir";
+    let _lock = WorkspaceLock::acquire_file(&extract, MARKER, what, globals.no_wait).await?;
+    let index = unpack(path, &extract).map_err(|e| GobError::Usage(e.to_string()))?;
+    let suites = select_suites(&index, &args.selection.suites)?;
+    let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
+    if let Some(message) = selection::nothing_to_run(&selected, args, None) {
+        eprintln!("{message}");
+        return Ok(());
+    }
+    let plan_ctx = archive_plan_context(globals, &index, &extract, path)?;
+    let runs: Vec<Vec<TestBinary>> = suites
+        .iter()
+        .zip(&selected.suites)
+        .map(|(suite, choice)| {
+            suite
+                .packages
+                .iter()
+                .filter(|p| choice.runs(&p.import_path))
+                .map(|p| binary_of(p, &extract))
+                .collect()
+        })
+        .collect();
+    for binary in runs.iter().flatten() {
+        // A package dir holds what the archive brought (testdata) or nothing: it must
+        // exist, since the binary runs in it.
+        std::fs::create_dir_all(&binary.package.dir).map_err(|source| GobError::Io {
+            action: "cannot create",
+            path: binary.package.dir.clone(),
+            source,
+        })?;
     }
     let timings_out = super::sharding::timings_out(
         args.timings_out.as_ref(),
@@ -228,36 +257,144 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         workspace_dir: extract.join("src"),
     };
     let mut reporter = Reporter::new(options.sinks());
+    let interrupted = run_suites(
+        args,
+        &suites,
+        &runs,
+        &selected.suites,
+        &plan_ctx,
+        &mut reporter,
+    )
+    .await?;
+    write_reports(&mut reporter, args.junit.as_ref())?;
+    if let Some(sig) = interrupted {
+        return Err(GobError::Interrupted(sig));
+    }
+    let mut failed_record = load_failed(&failed_path);
+    record_failed(&mut failed_record, &reporter.results);
+    save_failed(&globals.cwd, &failed_path, &failed_record);
+    outcome(&reporter.results)
+}
+
+/// The archive's suites as candidates of the selection stage.
+fn candidates(suites: &[&ArchivedSuite]) -> Vec<Candidates> {
+    suites
+        .iter()
+        .map(|s| Candidates {
+            suite: s.name.clone(),
+            packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
+        })
+        .collect()
+}
+
+/// What the test plans need of an archive: no go, the extraction as the workspace.
+fn archive_plan_context(
+    globals: &Globals,
+    index: &Index,
+    extract: &Path,
+    path: &Path,
+) -> Result<TestPlanContext, GobError> {
+    let (_, base_env) = budget_env(globals)?;
+    Ok(TestPlanContext {
+        go: "go".to_string(),
+        workspace_dir: extract.join("src"),
+        base_env,
+        version: crate::go::version::GoVersion::parse(&index.go_version).ok_or_else(|| {
+            GobError::Usage(format!(
+                "{}: unknown Go version {}",
+                path.display(),
+                index.go_version
+            ))
+        })?,
+        gob: String::new(),
+        goflags: String::new(),
+    })
+}
+
+/// An archived package's binary where the extraction put it.
+fn binary_of(package: &ArchivedPackage, extract: &Path) -> TestBinary {
+    TestBinary {
+        package: TestPackage {
+            import_path: package.import_path.clone(),
+            dir: normalize(&extract.join("src").join(&package.dir)),
+        },
+        path: extract.join(&package.binary),
+    }
+}
+
+/// A suite of an archive as a suite spec (what its runs need).
+fn spec_of(suite: &ArchivedSuite) -> SuiteSpec {
+    SuiteSpec {
+        name: suite.name.clone(),
+        integ: suite.integ,
+        timeout: Duration::try_from_secs_f64(suite.timeout).unwrap_or(Duration::ZERO),
+        env: suite.env.clone(),
+        args: suite.args.clone(),
+        ..SuiteSpec::default()
+    }
+}
+
+/// `--dry-run` of an archive: each chosen binary's run, in order, from the index alone.
+fn dry_run(
+    suites: &[&ArchivedSuite],
+    choices: &[SuiteChoice],
+    extract: &Path,
+    args: &TestArgs,
+    ctx: &TestPlanContext,
+) -> String {
+    let mut out = String::new();
+    for (suite, choice) in suites.iter().zip(choices) {
+        let binaries: Vec<TestBinary> = suite
+            .packages
+            .iter()
+            .filter(|p| choice.runs(&p.import_path))
+            .map(|p| binary_of(p, extract))
+            .collect();
+        out.push_str(&crate::plan::dryrun::archive_suite(
+            &spec_of(suite),
+            &binaries,
+            &args.binary_args(),
+            &choice.package_args(),
+            ctx,
+        ));
+    }
+    out
+}
+
+/// Runs the chosen binaries of each suite, then their retries; returns the signal that
+/// stopped the run.
+async fn run_suites(
+    args: &TestArgs,
+    suites: &[&ArchivedSuite],
+    runs: &[Vec<TestBinary>],
+    choices: &[SuiteChoice],
+    plan_ctx: &TestPlanContext,
+    reporter: &mut Reporter,
+) -> Result<Option<i32>, GobError> {
     let user_args = args.binary_args();
-    let no_args = BTreeMap::new();
-    let mut interrupted = None;
-    for (suite, binaries) in suites.iter().zip(&runs) {
+    for ((suite, binaries), choice) in suites.iter().zip(runs).zip(choices) {
         let started = Instant::now();
         let first_result = reporter.results.len();
-        let spec = SuiteSpec {
-            name: suite.name.clone(),
-            integ: suite.integ,
-            timeout: Duration::try_from_secs_f64(suite.timeout).unwrap_or(Duration::ZERO),
-            env: suite.env.clone(),
-            args: suite.args.clone(),
-            ..SuiteSpec::default()
-        };
+        let spec = spec_of(suite);
         let packages: Vec<TestPackage> = binaries.iter().map(|b| b.package.clone()).collect();
         let dirs = packages
             .iter()
             .map(|p| (p.import_path.clone(), p.dir.clone()))
             .collect();
         reporter.suite_started(&spec.name, spec.integ, dirs, SuitePolicy::default());
+        let package_args = choice.package_args();
         let run = SuiteRun {
             suite: &spec,
             packages: &packages,
             user_args: &user_args,
-            ctx: &plan_ctx,
-            package_args: &no_args,
+            ctx: plan_ctx,
+            package_args: &package_args,
             remote: None,
         };
+        let mut interrupted = None;
         for binary in binaries {
-            let stopped = integ::rerun(&run, binary, &[], Converter::Native, &mut reporter).await?;
+            let extra = run.args_of(&binary.package.import_path);
+            let stopped = integ::rerun(&run, binary, extra, Converter::Native, reporter).await?;
             if stopped.is_some() {
                 interrupted = stopped;
                 break;
@@ -272,7 +409,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
                 retries,
                 args.max_retried_failures,
                 Some(Converter::Native),
-                &mut reporter,
+                reporter,
                 first_result,
             )
             .await?;
@@ -282,20 +419,19 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
             not_affected: 0,
             compile_calls: 0,
         };
-        suite_ended(&mut reporter, &spec.name, first_result, summary, started);
+        suite_ended(reporter, &spec.name, first_result, summary, started);
         if interrupted.is_some() {
-            break;
+            return Ok(interrupted);
         }
     }
-    write_reports(&mut reporter, args.junit.as_ref())?;
-    if let Some(sig) = interrupted {
-        return Err(GobError::Interrupted(sig));
-    }
-    outcome(&reporter.results)
+    Ok(None)
 }
 
 /// The archive's suites named on the command line (all when none is).
-fn select<'i>(index: &'i Index, names: &[String]) -> Result<Vec<&'i ArchivedSuite>, GobError> {
+fn select_suites<'i>(
+    index: &'i Index,
+    names: &[String],
+) -> Result<Vec<&'i ArchivedSuite>, GobError> {
     if names.is_empty() {
         return Ok(index.suites.iter().collect());
     }
@@ -315,4 +451,60 @@ fn select<'i>(index: &'i Index, names: &[String]) -> Result<Vec<&'i ArchivedSuit
                 })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(files: &[&str], links: &[(&str, &str)]) -> Found {
+        let mut found = Found::default();
+        for f in files {
+            found
+                .files
+                .insert(f.to_string(), PathBuf::from("/ws").join(f));
+        }
+        for (at, target) in links {
+            found
+                .files
+                .insert(at.to_string(), PathBuf::from("/ws").join(at));
+            found
+                .file_links
+                .insert(at.to_string(), PathBuf::from(target));
+        }
+        found
+    }
+
+    #[test]
+    fn links_to_archived_files_stay_links_and_others_become_files() {
+        let found = found(
+            &["p/testdata/in.txt"],
+            &[
+                ("p/testdata/near.txt", "in.txt"),
+                ("p/testdata/far.txt", "../../shared/golden.txt"),
+                ("p/testdata/abs.txt", "/etc/hostname"),
+            ],
+        );
+        let mut files = Vec::new();
+        let dereferenced = add_sources(&found, &mut files);
+        assert_eq!(
+            dereferenced,
+            ["src/p/testdata/abs.txt", "src/p/testdata/far.txt"]
+        );
+        let near = files
+            .iter()
+            .find(|(n, _)| n == "src/p/testdata/near.txt")
+            .unwrap();
+        assert_eq!(near.1, Source::Link("in.txt".into()));
+    }
+
+    #[test]
+    fn package_dirs_outside_the_workspace_get_a_stable_name() {
+        let ws = Path::new("/w");
+        assert_eq!(archive_dir(Path::new("/w/a/b"), ws), "a/b");
+        assert_eq!(archive_dir(Path::new("/w"), ws), ".");
+        let outside = archive_dir(Path::new("/elsewhere/mod/pkg"), ws);
+        assert!(outside.starts_with("_outside/"), "{outside}");
+        assert_eq!(outside, archive_dir(Path::new("/elsewhere/mod/pkg"), ws));
+    }
 }

@@ -2,18 +2,14 @@
 //! `gob test --failed` runs again. Which rerun a package gets is decided by
 //! [`crate::plan::retry`]; the reporter merges each rerun into the package's first result.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::GobError;
 use crate::go::testrun::exactly;
-use crate::plan::retry::{Failure, Rerun, rerun_of};
+use crate::plan::retry::{FailedTests, Failure, Rerun, rerun_of};
 use crate::plan::test::TestBinary;
 use crate::report::{PackageOutcome, PackageResult, Reporter};
 use crate::runners::{Converter, SuiteRun, integ, unit};
-
-/// What failed in the last run: suite → package → top-level tests (none: the whole package).
-pub type FailedTests = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 /// What an attempt of `result` left, for [`rerun_of`].
 fn failure_of(result: &PackageResult) -> Failure {
@@ -138,20 +134,6 @@ pub fn save_failed(workspace_dir: &Path, path: &Path, failed: &FailedTests) {
     }
 }
 
-/// The `-test.run` arguments that select, per package, what failed last time.
-pub fn failed_args(packages: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, Vec<String>> {
-    packages
-        .iter()
-        .filter(|(_, tests)| !tests.is_empty())
-        .map(|(package, tests)| {
-            (
-                package.clone(),
-                vec![format!("-test.run={}", exactly(tests))],
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,7 +179,7 @@ mod tests {
         assert!(!failed["unit"].contains_key("m/c"));
         record_failed(&mut failed, &[result("m/a", PackageOutcome::Passed, &[])]);
         assert!(!failed["unit"].contains_key("m/a"), "it passed since");
-        let args = failed_args(&failed["unit"]);
+        let args = crate::plan::retry::failed_args(&failed["unit"]);
         assert!(args.is_empty(), "m/b reruns whole: no -test.run");
     }
 }

@@ -145,35 +145,6 @@ pub fn read_split(path: &std::path::Path, count: usize) -> Result<Vec<Shard>, Go
         .collect())
 }
 
-/// The (suite, package) pairs of shard `shard`: of the split in `plan` when given, else of
-/// the split `compute` makes from the timing history; announced with the split's fingerprint.
-pub fn my_shard(
-    shard: crate::plan::shard::ShardSpec,
-    plan: Option<&std::path::Path>,
-    compute: impl FnOnce() -> Vec<Shard>,
-) -> Result<std::collections::BTreeSet<(String, String)>, GobError> {
-    let (shards, basis) = match plan {
-        Some(path) => (
-            read_split(path, shard.count)?,
-            format!("the split in {}", path.display()),
-        ),
-        None => (compute(), "the timing history".to_string()),
-    };
-    let mine = &shards[shard.index - 1];
-    let total: usize = shards.iter().map(|s| s.items.len()).sum();
-    eprintln!(
-        "gob: shard {shard} of split {}: {} of {total} packages, ~{:.1}s by {basis}",
-        fingerprint(&shards),
-        mine.items.len(),
-        mine.total
-    );
-    Ok(mine
-        .items
-        .iter()
-        .map(|(i, _)| (i.suite.clone(), i.package.clone()))
-        .collect())
-}
-
 /// Where a run writes the times it measured: `--timings-out`; with `--shard`, a file of its
 /// own beside gob's state in `root`, so the history the split came from stays as it was;
 /// else the history itself.

@@ -1,70 +1,26 @@
-//! `gob test`: select suites, expand their packages, run each suite, summarize.
+//! `gob test`: select suites, expand their packages, choose which run (the selection
+//! stage), run each suite, summarize.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
-use crate::base::state::{FAILED_FILE, GO_TMP_DIR};
+use crate::base::state::FAILED_FILE;
 use crate::cli::TestArgs;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::integ::prepare_compile;
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
-use crate::commands::retries::{
-    failed_args, load_failed, record_failed, rerun_failures, save_failed,
-};
+use crate::commands::retries::{load_failed, record_failed, rerun_failures, save_failed};
+use crate::commands::selection;
 use crate::error::GobError;
-use crate::manifest::SuiteSpec;
-use crate::plan::test::{
-    IntegCompile, TestPackage, TestPlanContext, integ_store, plan_integ_compile,
-};
-use crate::report::timings::History;
+use crate::plan::select::Candidates;
+use crate::plan::test::{TestPackage, TestPlanContext, integ_store};
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
 use crate::runners::remote::RemoteExecutor;
 use crate::runners::{Converter, SuiteRun, integ, unit};
 use crate::workspace::remoteexec::ExecFlags;
 
-/// Prepares an integration suite's compile call: its store (refusing symlinks on the way,
-/// with its token) and go's work dir beside it.
-pub fn prepare_integ_compile(
-    suite: &SuiteSpec,
-    packages: &[TestPackage],
-    plan_ctx: &TestPlanContext,
-) -> Result<IntegCompile, GobError> {
-    let workspace = &plan_ctx.workspace_dir;
-    let store = integ_store(suite, plan_ctx);
-    let tmp = workspace.join(GO_TMP_DIR);
-    let failed = |action, path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| GobError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    for dir in [&store, &tmp] {
-        crate::base::paths::refuse_symlinks_within(workspace, dir)
-            .map_err(failed("refusing to write to", dir))?;
-    }
-    let token = crate::testexec::store_token(&store).map_err(failed("cannot write to", &store))?;
-    std::fs::create_dir_all(&tmp).map_err(failed("cannot create", &tmp))?;
-    remove_leftover_work_dirs(&tmp);
-    Ok(plan_integ_compile(suite, packages, &token, plan_ctx))
-}
-
-/// Removes the work dirs (`go-build…`, with every binary go linked) that a go call killed
-/// with SIGKILL left in `tmp`; go removes its own on every other exit. The workspace lock
-/// and one compile call at a time mean no running go call is using one.
-fn remove_leftover_work_dirs(tmp: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with("go-build") {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Runs `gob test`.
+/// Runs `gob test`: the selection stage, then each suite here (or the archive, or a dry run).
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(archive) = &args.from_archive {
         return super::archive::run_from(globals, args, archive).await;
@@ -89,68 +45,59 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(note) = race_and_plain_note(pairs) {
         eprintln!("{note}");
     }
+    let packages: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
+    let since = match &args.since {
+        Some(since) => {
+            let found = super::affected::affected(
+                &ctx,
+                &manifest,
+                &expanded,
+                &packages,
+                since,
+                args.since_strict,
+            )?;
+            if args.explain {
+                eprint!("{}", super::affected::report(&found, &expanded, since));
+            }
+            Some(found)
+        }
+        None => None,
+    };
+    let candidates: Vec<Candidates> = expanded
+        .iter()
+        .zip(&packages)
+        .map(|(suite, packages)| Candidates {
+            suite: suite.spec.name.clone(),
+            packages: packages.iter().map(|p| p.import_path.clone()).collect(),
+        })
+        .collect();
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
-    let mut runs: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
-    let mut not_affected = vec![0; runs.len()];
-    if let Some(since) = &args.since {
-        let dir = &manifest.workspace_dir;
-        let found = super::affected::affected(&ctx, dir, &expanded, &runs, since)?;
-        if args.explain {
-            eprint!("{}", super::affected::report(&found, &expanded, dir, since));
-        }
-        for ((packages, selection), skipped) in
-            runs.iter_mut().zip(&found.suites).zip(&mut not_affected)
-        {
-            packages.retain(|p| selection.selected.iter().any(|(s, _)| *s == p.import_path));
-            *skipped = selection.not_affected.len();
-        }
-        if runs.iter().all(Vec::is_empty) {
-            eprintln!(
-                "gob: no test package of the selected suites is affected by the changes since {since} ({})",
-                crate::report::plural(found.changed.len(), "changed file")
-            );
-            return Ok(());
-        }
-    }
-    if let Some(shard) = args.shard {
-        let mine = super::sharding::my_shard(shard, args.shard_plan.as_deref(), || {
-            let history = History::load(&timings);
-            super::sharding::plan(&expanded, &runs, &history, shard.count)
-        })?;
-        for (suite, packages) in expanded.iter().zip(runs.iter_mut()) {
-            packages.retain(|p| mine.contains(&(suite.spec.name.clone(), p.import_path.clone())));
-        }
-    }
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
-    let mut failed_record = load_failed(&failed_path);
-    let mut package_args: Vec<BTreeMap<String, Vec<String>>> = vec![BTreeMap::new(); runs.len()];
-    if args.failed {
-        for ((suite, packages), extra) in
-            expanded.iter().zip(runs.iter_mut()).zip(&mut package_args)
-        {
-            let last = failed_record
-                .get(&suite.spec.name)
-                .cloned()
-                .unwrap_or_default();
-            packages.retain(|p| last.contains_key(&p.import_path));
-            *extra = failed_args(&last);
-        }
-        if runs.iter().all(Vec::is_empty) {
-            let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-            eprintln!(
-                "gob: nothing failed in the last run of {} {}",
-                if names.len() == 1 { "suite" } else { "suites" },
-                names.join(", ")
-            );
-            return Ok(());
-        }
-    }
-    let timings_out = super::sharding::timings_out(
-        args.timings_out.as_ref(),
-        args.shard,
-        &manifest.workspace_dir,
+    let selected = selection::choose(
+        args,
+        &candidates,
+        since
+            .as_ref()
+            .map(|f| (f.base.as_str(), f.suites.as_slice())),
+        &failed_path,
         &timings,
-    );
+    )?;
+    let changed = since.as_ref().map(|f| f.changed.len());
+    if let Some(message) = selection::nothing_to_run(&selected, args, changed) {
+        eprintln!("{message}");
+        return Ok(());
+    }
+    let runs: Vec<Vec<TestPackage>> = packages
+        .iter()
+        .zip(&selected.suites)
+        .map(|(packages, choice)| {
+            packages
+                .iter()
+                .filter(|p| choice.runs(&p.import_path))
+                .cloned()
+                .collect()
+        })
+        .collect();
     let plan_ctx = ctx.test_plan_context(&manifest)?;
     let user_args = args.binary_args();
     let remote = remote_executor(&manifest, args, &specs)?;
@@ -171,11 +118,12 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(archive) = &args.archive {
         return super::archive::write(archive, &manifest, &ctx, &expanded, &runs, &user_args).await;
     }
-    let test2json = if specs.iter().any(|s| s.integ) {
-        Some(ctx.go.tool_path("test2json")?)
-    } else {
-        None
-    };
+    let timings_out = super::sharding::timings_out(
+        args.timings_out.as_ref(),
+        args.shard,
+        &manifest.workspace_dir,
+        &timings,
+    );
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,
@@ -184,74 +132,25 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         workspace_dir: manifest.workspace_dir.clone(),
     };
     let mut reporter = Reporter::new(options.sinks());
-    let mut interrupted = None;
-    for (((suite, packages), extra), not_affected) in expanded
-        .iter()
-        .zip(&runs)
-        .zip(&package_args)
-        .zip(&not_affected)
-    {
-        let started = Instant::now();
-        let first_result = reporter.results.len();
-        let dirs = packages
-            .iter()
-            .map(|p| (p.import_path.clone(), p.dir.clone()))
-            .collect();
-        let compile = match suite.spec.integ {
-            true => Some(prepare_integ_compile(suite.spec, packages, &plan_ctx)?),
-            false => None,
-        };
-        let policy = SuitePolicy {
-            flaky_fails: suite.spec.flaky_fails,
-            slow: suite.spec.slow,
-        };
-        reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs, policy);
-        let run = SuiteRun {
-            suite: suite.spec,
-            packages,
-            user_args: &user_args,
-            ctx: &plan_ctx,
-            package_args: extra,
-            remote: remote.as_ref(),
-        };
-        let converter = test2json.as_deref().map(Converter::Go);
-        let mut end = match (converter, compile, packages.is_empty()) {
-            (_, _, true) => Default::default(),
-            (Some(converter), Some(compile), false) => {
-                integ::run(&run, compile, converter, &mut reporter).await?
-            }
-            _ => unit::run(&run, &mut reporter).await?,
-        };
-        let retries = args.retries.unwrap_or(suite.spec.retries);
-        if end.interrupted.is_none() && retries > 0 {
-            end.interrupted = rerun_failures(
-                &run,
-                &end.binaries,
-                retries,
-                args.max_retried_failures,
-                converter,
-                &mut reporter,
-                first_result,
-            )
-            .await?;
-        }
-        let summary = SuiteEnd {
-            skipped: suite.without_tests(),
-            not_affected: *not_affected,
-            compile_calls: end.compile_calls,
-        };
-        suite_ended(
-            &mut reporter,
-            &suite.spec.name,
-            first_result,
-            summary,
-            started,
-        );
-        if end.interrupted.is_some() {
-            interrupted = end.interrupted;
-            break;
+    if args.explain {
+        let since = since.as_ref().map(|f| f.suites.as_slice());
+        for event in selection::events(&selected, since) {
+            reporter.gob(event);
         }
     }
+    let here = Here {
+        suites: &expanded,
+        runs: &runs,
+        selected: &selected,
+        plan_ctx: &plan_ctx,
+        user_args: &user_args,
+        remote: remote.as_ref(),
+        test2json: match specs.iter().any(|s| s.integ) {
+            true => Some(ctx.go.tool_path("test2json")?),
+            false => None,
+        },
+    };
+    let interrupted = here.run(args, &mut reporter).await?;
     if let Some(event) = ctx.remote_cache_event() {
         reporter.gob(event);
     }
@@ -262,9 +161,87 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
     }
+    let mut failed_record = load_failed(&failed_path);
     record_failed(&mut failed_record, &reporter.results);
     save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
     outcome(&reporter.results)
+}
+
+/// The suites a run runs on this machine (or sends to the cluster), with what the selection
+/// stage chose.
+struct Here<'a> {
+    suites: &'a [crate::workspace::suites::ExpandedSuite<'a>],
+    runs: &'a [Vec<TestPackage>],
+    selected: &'a crate::plan::select::Selected,
+    plan_ctx: &'a TestPlanContext,
+    user_args: &'a [String],
+    remote: Option<&'a RemoteExecutor>,
+    test2json: Option<String>,
+}
+
+impl Here<'_> {
+    /// Runs every suite, one after another; returns the signal that stopped the run.
+    async fn run(&self, args: &TestArgs, reporter: &mut Reporter) -> Result<Option<i32>, GobError> {
+        for ((suite, packages), choice) in
+            self.suites.iter().zip(self.runs).zip(&self.selected.suites)
+        {
+            let started = Instant::now();
+            let first_result = reporter.results.len();
+            let dirs = packages
+                .iter()
+                .map(|p| (p.import_path.clone(), p.dir.clone()))
+                .collect();
+            let compile = match suite.spec.integ {
+                true => Some(prepare_compile(suite.spec, packages, self.plan_ctx)?),
+                false => None,
+            };
+            let policy = SuitePolicy {
+                flaky_fails: suite.spec.flaky_fails,
+                slow: suite.spec.slow,
+            };
+            reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs, policy);
+            let package_args = choice.package_args();
+            let run = SuiteRun {
+                suite: suite.spec,
+                packages,
+                user_args: self.user_args,
+                ctx: self.plan_ctx,
+                package_args: &package_args,
+                remote: self.remote,
+            };
+            let converter = self.test2json.as_deref().map(Converter::Go);
+            let mut end = match (converter, compile, packages.is_empty()) {
+                (_, _, true) => Default::default(),
+                (Some(converter), Some(compile), false) => {
+                    integ::run(&run, compile, converter, reporter).await?
+                }
+                _ => unit::run(&run, reporter).await?,
+            };
+            let retries = args.retries.unwrap_or(suite.spec.retries);
+            if end.interrupted.is_none() && retries > 0 {
+                end.interrupted = rerun_failures(
+                    &run,
+                    &end.binaries,
+                    retries,
+                    args.max_retried_failures,
+                    converter,
+                    reporter,
+                    first_result,
+                )
+                .await?;
+            }
+            let summary = SuiteEnd {
+                skipped: suite.without_tests(),
+                not_affected: choice.not_affected(),
+                compile_calls: end.compile_calls,
+            };
+            suite_ended(reporter, &suite.spec.name, first_result, summary, started);
+            if end.interrupted.is_some() {
+                return Ok(end.interrupted);
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// The cluster that runs the integration suites' test binaries, when remote execution is

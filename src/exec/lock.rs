@@ -24,8 +24,10 @@ pub struct WorkspaceLock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// `--no-wait` and another run holds it.
-    #[error("another gob run holds the workspace lock {} ({holder}); not waiting (--no-wait)", path.display())]
+    #[error("another gob run holds the {what} {} ({holder}); not waiting (--no-wait)", path.display())]
     Busy {
+        /// Which lock (`workspace lock`, `lock of the extraction dir`).
+        what: &'static str,
         /// The lock file.
         path: PathBuf,
         /// Who holds it, as the file says.
@@ -40,19 +42,30 @@ pub enum LockError {
         source: std::io::Error,
     },
     /// A stop signal arrived while waiting.
-    #[error("interrupted while waiting for the workspace lock")]
+    #[error("interrupted while waiting for a lock")]
     Interrupted(i32),
 }
 
 impl WorkspaceLock {
     /// Takes the lock of `workspace_dir`, waiting for another run to finish unless `no_wait`.
     pub async fn acquire(workspace_dir: &Path, no_wait: bool) -> Result<WorkspaceLock, LockError> {
-        let path = workspace_dir.join(LOCK_FILE);
+        WorkspaceLock::acquire_file(workspace_dir, LOCK_FILE, "workspace lock", no_wait).await
+    }
+
+    /// Takes the lock `what` on the file `rel` below `base` (made if missing; never through a
+    /// symlink below `base`), waiting for its holder to finish unless `no_wait`.
+    pub async fn acquire_file(
+        base: &Path,
+        rel: &str,
+        what: &'static str,
+        no_wait: bool,
+    ) -> Result<WorkspaceLock, LockError> {
+        let path = base.join(rel);
         let io = |source| LockError::Io {
             path: path.clone(),
             source,
         };
-        crate::base::paths::refuse_symlinks(workspace_dir, &path).map_err(io)?;
+        crate::base::paths::refuse_symlinks(base, &path).map_err(io)?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -74,13 +87,10 @@ impl WorkspaceLock {
             }
             let holder = read_holder(&mut file);
             if no_wait {
-                return Err(LockError::Busy { path, holder });
+                return Err(LockError::Busy { what, path, holder });
             }
             if !announced {
-                eprintln!(
-                    "gob: waiting for the workspace lock {} ({holder})",
-                    path.display()
-                );
+                eprintln!("gob: waiting for the {what} {} ({holder})", path.display());
                 announced = true;
             }
             if let Some(sig) = crate::exec::shutdown::requested() {

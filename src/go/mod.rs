@@ -10,6 +10,7 @@ pub mod gomaxprocs;
 pub mod names;
 pub mod outputs;
 pub mod packages;
+pub mod platform;
 pub mod quoted;
 pub mod summary;
 pub mod test2json;

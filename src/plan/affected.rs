@@ -1,35 +1,61 @@
-//! Which test packages a change can affect (`--since REF`). A test package is selected when a
-//! file in its dir changed (its `testdata/` included); when a package of its test dependency
-//! closure (`go list -deps -test`, its `_test.go` imports included) has a changed source file
-//! or a changed file its `//go:embed` patterns match; when go.mod, go.sum or go.work changed
-//! (every package: the build list may have changed); or when a file the suite's `inputs`
-//! globs match changed (the whole suite). Pure: the changed files and the closure come in.
+//! Which test packages a change can affect (`--since REF`), decided by what go sees at both
+//! revisions: a test package is left out only when every input of its test binary and its
+//! run ([`crate::workspace::snapshot`]: every file of its test closure as go lists it at
+//! each revision, module files, its dir's other files and `testdata/`, `go.work`) is the same
+//! at the merge base and now, its suite's settings and `inputs` are the same, and go loads
+//! it without a problem at both. Pure: both snapshots come in.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use globset::GlobSet;
-
-use crate::go::packages::{base_import_path, is_source_file};
-use crate::workspace::gotool::DepPackage;
+use crate::go::packages::base_import_path;
+use crate::workspace::snapshot::{Inputs, Snapshot};
 use crate::workspace::suites::TestPackage;
+
+/// How an input differs between the base and now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// Different content (or, for a module, version).
+    Changed,
+    /// There now, not at the base.
+    Added,
+    /// At the base, not now.
+    Deleted,
+}
+
+/// One input that differs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Difference {
+    /// The input: a path relative to the repository root, or `module PATH`.
+    pub input: String,
+    /// How it differs.
+    pub how: How,
+    /// For a module: its versions at the base and now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<(String, String)>,
+}
 
 /// Why a test package is selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    /// go.mod, go.sum or go.work changed.
-    ModuleFile(PathBuf),
-    /// A file the suite's `inputs` match changed.
-    Input(PathBuf),
-    /// A file in the package's own dir (or its testdata) changed.
-    OwnDir(PathBuf),
-    /// A file of a package it imports, directly or not, changed: the import chain from the
-    /// test package to that package.
-    Import {
-        /// The changed file.
-        file: PathBuf,
-        /// Import paths from the test package to the one holding the file.
+    /// The suite's settings in the manifest differ (the keys that do).
+    Settings(Vec<String>),
+    /// A file the suite's `inputs` or `include` globs match differs.
+    Input(Difference),
+    /// go could not list the packages at the base (why): nothing can be compared.
+    BaseUnlisted(String),
+    /// go reports a problem with the package or its dependencies now.
+    Problem(String),
+    /// At the base the package had no tests (`None`), or go could not load it.
+    NotAtBase(Option<String>),
+    /// An input of its test closure differs.
+    Differs {
+        /// The first difference, nearest the test package.
+        first: Difference,
+        /// Import paths from the test package to the package holding it.
         chain: Vec<String>,
+        /// Every difference in its closures, sorted.
+        all: Vec<Difference>,
     },
 }
 
@@ -38,39 +64,50 @@ pub enum Reason {
 pub struct Selection {
     /// Selected packages (import path) with why, in the suite's order.
     pub selected: Vec<(String, Reason)>,
-    /// Packages no changed file can affect.
+    /// Packages whose inputs are all the same at the base.
     pub not_affected: Vec<String>,
 }
 
-/// Selects the `packages` of a suite that the `changed` files (absolute) can affect.
-pub fn select(
-    packages: &[TestPackage],
-    deps: &[DepPackage],
-    changed: &[PathBuf],
-    workspace_dir: &Path,
-    inputs: &GlobSet,
-) -> Selection {
-    let whole_suite = changed
-        .iter()
-        .find(|f| is_module_file(f, workspace_dir))
-        .map(|f| Reason::ModuleFile(f.clone()))
-        .or_else(|| {
-            changed
-                .iter()
-                .find(|f| {
-                    f.strip_prefix(workspace_dir)
-                        .is_ok_and(|rel| inputs.is_match(rel))
-                })
-                .map(|f| Reason::Input(f.clone()))
-        });
-    let by_name: BTreeMap<&str, &DepPackage> =
-        deps.iter().map(|d| (d.import_path.as_str(), d)).collect();
+/// What `--since` compares for one suite.
+#[derive(Debug, Clone)]
+pub struct Sides<'a> {
+    /// The suite's closures now.
+    pub now: &'a Snapshot,
+    /// At the base, or why go could not list them there.
+    pub base: Result<&'a Snapshot, &'a str>,
+    /// The suite's settings that differ.
+    pub settings: &'a [String],
+    /// The files of its `inputs` and `include` globs now (key → digest).
+    pub inputs_now: &'a BTreeMap<String, String>,
+    /// The same at the base.
+    pub inputs_base: &'a BTreeMap<String, String>,
+}
+
+/// Leaves every package of a suite out: git says nothing differs from the base.
+pub fn unchanged(packages: &[TestPackage]) -> Selection {
+    Selection {
+        selected: Vec::new(),
+        not_affected: packages.iter().map(|p| p.import_path.clone()).collect(),
+    }
+}
+
+/// Selects the `packages` of a suite whose inputs differ between the two sides.
+pub fn select(packages: &[TestPackage], sides: &Sides) -> Selection {
+    let inputs = differences_in(sides.inputs_now, sides.inputs_base);
+    let whole_suite = match (&sides.base, sides.settings, inputs.as_slice()) {
+        (_, [_, ..], _) => Some(Reason::Settings(sides.settings.to_vec())),
+        (_, _, [first, ..]) => Some(Reason::Input(first.clone())),
+        (Err(why), _, _) => Some(Reason::BaseUnlisted(why.to_string())),
+        _ => None,
+    };
     let mut selection = Selection::default();
+    let mut same = HashMap::new();
     for package in packages {
-        let reason = whole_suite
-            .clone()
-            .or_else(|| own_dir(&package.dir, changed))
-            .or_else(|| through_imports(&package.import_path, &by_name, changed));
+        let reason = match (&whole_suite, &sides.base) {
+            (Some(reason), _) => Some(reason.clone()),
+            (None, Ok(base)) => compare(&package.import_path, sides.now, base, &mut same),
+            (None, Err(_)) => unreachable!("a base that was not listed selects the suite"),
+        };
         match reason {
             Some(reason) => selection
                 .selected
@@ -81,181 +118,181 @@ pub fn select(
     selection
 }
 
-/// go.mod, go.sum or go.work in the workspace dir or above it.
-fn is_module_file(file: &Path, workspace_dir: &Path) -> bool {
-    let name = file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    matches!(name, "go.mod" | "go.sum" | "go.work")
-        && file
-            .parent()
-            .is_some_and(|dir| workspace_dir.starts_with(dir))
-}
-
-/// A changed file directly in `dir` or anywhere under `dir/testdata`.
-fn own_dir(dir: &Path, changed: &[PathBuf]) -> Option<Reason> {
-    let testdata = dir.join("testdata");
-    changed
-        .iter()
-        .find(|f| f.parent() == Some(dir) || f.starts_with(&testdata))
-        .map(|f| Reason::OwnDir(f.clone()))
-}
-
-/// The nearest package of the test closure of `package` with a changed file, found breadth
-/// first from the test main, so the chain is a shortest one.
-fn through_imports(
+/// Why `package` must run, if it must: the first difference found breadth first from its
+/// test main now (so the chain is a shortest one), then what only the base's closure held.
+fn compare<'s>(
     package: &str,
-    by_name: &BTreeMap<&str, &DepPackage>,
-    changed: &[PathBuf],
+    now: &'s Snapshot,
+    base: &'s Snapshot,
+    same: &mut HashMap<&'s str, bool>,
 ) -> Option<Reason> {
-    let root = format!("{package}.test");
-    let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut queue: VecDeque<&str> =
-        VecDeque::from([by_name.get(root.as_str())?.import_path.as_str()]);
-    while let Some(name) = queue.pop_front() {
-        let dep = by_name.get(name)?;
-        if let Some(file) = changed_file_of(dep, changed) {
-            return Some(Reason::Import {
-                file,
-                chain: chain(name, &parent),
-            });
+    let main = format!("{package}.test");
+    if !now.packages.contains_key(&main) {
+        return Some(Reason::Problem("go lists no test binary for it".into()));
+    }
+    let now_closure = Closure::of(&main, now);
+    if let Some(problem) = now_closure.problem(now) {
+        return Some(Reason::Problem(problem));
+    }
+    if !base.packages.contains_key(&main) {
+        let error = base.packages.get(package).and_then(|p| p.error.clone());
+        return Some(Reason::NotAtBase(error));
+    }
+    let base_closure = Closure::of(&main, base);
+    let changed = now_closure.order.iter().copied().find(|name| {
+        !*same
+            .entry(name)
+            .or_insert_with(|| Some(&now.packages[*name]) == base.packages.get(*name))
+    });
+    let gone = base_closure
+        .order
+        .iter()
+        .copied()
+        .find(|name| !now_closure.parent.contains_key(name));
+    let (closure, name) = match (changed, gone) {
+        (Some(name), _) => (&now_closure, name),
+        (None, Some(name)) => (&base_closure, name),
+        (None, None) => {
+            return base_closure
+                .problem(base)
+                .map(|problem| Reason::NotAtBase(Some(problem)));
         }
-        for import in &dep.imports {
-            if let Some((key, _)) = by_name.get_key_value(import.as_str())
-                && !parent.contains_key(key)
-                && *key != root
-            {
-                parent.insert(key, name);
-                queue.push_back(key);
+    };
+    let all = differences(&now_closure, &base_closure, now, base);
+    let first = differences_of(now.packages.get(name), base.packages.get(name))
+        .into_iter()
+        .next()
+        .or_else(|| all.first().cloned())
+        .unwrap_or_else(|| Difference {
+            input: format!("package {}", base_import_path(name)),
+            how: How::Changed,
+            versions: None,
+        });
+    Some(Reason::Differs {
+        first,
+        chain: chain(name, &closure.parent),
+        all,
+    })
+}
+
+/// The packages reachable from a test main, breadth first.
+struct Closure<'s> {
+    /// In breadth-first order.
+    order: Vec<&'s str>,
+    /// Each package with the one it was first reached from.
+    parent: HashMap<&'s str, Option<&'s str>>,
+}
+
+impl<'s> Closure<'s> {
+    fn of(root: &str, snapshot: &'s Snapshot) -> Closure<'s> {
+        let mut closure = Closure {
+            order: Vec::new(),
+            parent: HashMap::new(),
+        };
+        let Some((key, _)) = snapshot.packages.get_key_value(root) else {
+            return closure;
+        };
+        closure.parent.insert(key.as_str(), None);
+        let mut queue = VecDeque::from([key.as_str()]);
+        while let Some(name) = queue.pop_front() {
+            closure.order.push(name);
+            for import in &snapshot.packages[name].imports {
+                if let Some((key, _)) = snapshot.packages.get_key_value(import)
+                    && !closure.parent.contains_key(key.as_str())
+                {
+                    closure.parent.insert(key.as_str(), Some(name));
+                    queue.push_back(key.as_str());
+                }
             }
         }
+        closure
     }
-    None
+
+    /// The first problem go reported for a package of the closure.
+    fn problem(&self, snapshot: &Snapshot) -> Option<String> {
+        self.order
+            .iter()
+            .find_map(|name| snapshot.packages[*name].error.clone())
+    }
 }
 
-/// A changed file that is part of `dep`: a source file in its dir, or an embedded file.
-fn changed_file_of(dep: &DepPackage, changed: &[PathBuf]) -> Option<PathBuf> {
-    let dir = dep.dir.as_deref().filter(|_| !dep.standard)?;
-    let embedded = dep
-        .embed_files
+/// The differences between two packages' inputs (either may be missing).
+fn differences_of(now: Option<&Inputs>, base: Option<&Inputs>) -> Vec<Difference> {
+    let empty = BTreeMap::new();
+    differences_in(
+        now.map_or(&empty, |p| &p.files),
+        base.map_or(&empty, |p| &p.files),
+    )
+}
+
+/// The differences between two maps of inputs (key → digest), sorted by key.
+fn differences_in(
+    now: &BTreeMap<String, String>,
+    base: &BTreeMap<String, String>,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for (input, digest) in now {
+        match base.get(input) {
+            Some(old) if old == digest => {}
+            Some(old) => out.push(difference(input, How::Changed, old, digest)),
+            None => out.push(difference(input, How::Added, "", digest)),
+        }
+    }
+    for (input, old) in base {
+        if !now.contains_key(input) {
+            out.push(difference(input, How::Deleted, old, ""));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn difference(input: &str, how: How, old: &str, new: &str) -> Difference {
+    Difference {
+        input: input.to_string(),
+        how,
+        versions: input
+            .starts_with("module ")
+            .then(|| (old.to_string(), new.to_string())),
+    }
+}
+
+/// Every difference between the packages of both closures, each input once.
+fn differences(
+    now_closure: &Closure,
+    base_closure: &Closure,
+    now: &Snapshot,
+    base: &Snapshot,
+) -> Vec<Difference> {
+    let names: BTreeSet<&str> = now_closure
+        .order
         .iter()
-        .chain(&dep.test_embed_files)
-        .chain(&dep.x_test_embed_files)
-        .map(|e| dir.join(e));
-    let embedded: Vec<PathBuf> = embedded.collect();
-    changed
-        .iter()
-        .find(|f| {
-            let source = f.parent() == Some(dir)
-                && f.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(is_source_file);
-            source || embedded.contains(f)
-        })
-        .cloned()
+        .chain(&base_closure.order)
+        .copied()
+        .collect();
+    let mut all: BTreeMap<String, Difference> = BTreeMap::new();
+    for name in names {
+        for d in differences_of(now.packages.get(name), base.packages.get(name)) {
+            all.entry(d.input.clone()).or_insert(d);
+        }
+    }
+    all.into_values().collect()
 }
 
 /// Import paths from the test package to `last`, variants named by their package once.
-fn chain(last: &str, parent: &BTreeMap<&str, &str>) -> Vec<String> {
+fn chain(last: &str, parent: &HashMap<&str, Option<&str>>) -> Vec<String> {
     let mut names = vec![last];
-    while let Some(up) = parent.get(names[names.len() - 1]) {
+    while let Some(Some(up)) = parent.get(names[names.len() - 1]) {
         names.push(up);
     }
     let mut chain: Vec<String> = Vec::new();
     for name in names.iter().rev() {
         let base = base_import_path(name);
-        if !base.ends_with(".test") && chain.last().map(String::as_str) != Some(base) {
+        let base = base.strip_suffix(".test").unwrap_or(base);
+        let base = base.strip_suffix("_test").unwrap_or(base);
+        if chain.last().map(String::as_str) != Some(base) {
             chain.push(base.to_string());
         }
     }
     chain
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dep(name: &str, dir: &str, imports: &[&str]) -> DepPackage {
-        DepPackage {
-            import_path: name.into(),
-            dir: Some(PathBuf::from(dir)),
-            imports: imports.iter().map(|i| i.to_string()).collect(),
-            ..DepPackage::default()
-        }
-    }
-
-    /// t imports mid, mid imports leaf (with an embedded file); u imports nothing of ours.
-    fn closure() -> Vec<DepPackage> {
-        let mut leaf = dep("m/leaf", "/ws/leaf", &["fmt"]);
-        leaf.embed_files = vec!["data/x.txt".into()];
-        vec![
-            leaf,
-            dep("m/mid", "/ws/mid", &["m/leaf"]),
-            dep("m/t [m/t.test]", "/ws/t", &["m/mid", "testing"]),
-            dep("m/t.test", "/ws/t", &["m/t [m/t.test]", "testing"]),
-            dep("m/u [m/u.test]", "/ws/u", &["testing"]),
-            dep("m/u.test", "/ws/u", &["m/u [m/u.test]"]),
-            DepPackage {
-                standard: true,
-                ..dep("fmt", "/goroot/src/fmt", &[])
-            },
-        ]
-    }
-
-    fn packages() -> Vec<TestPackage> {
-        ["t", "u"]
-            .iter()
-            .map(|p| TestPackage {
-                import_path: format!("m/{p}"),
-                dir: PathBuf::from(format!("/ws/{p}")),
-            })
-            .collect()
-    }
-
-    fn pick(changed: &[&str], inputs: &GlobSet) -> Selection {
-        let changed: Vec<PathBuf> = changed.iter().map(PathBuf::from).collect();
-        select(&packages(), &closure(), &changed, Path::new("/ws"), inputs)
-    }
-
-    fn none() -> GlobSet {
-        GlobSet::empty()
-    }
-
-    #[test]
-    fn a_changed_leaf_selects_the_tests_whose_closure_holds_it_with_the_chain() {
-        let s = pick(&["/ws/leaf/leaf.go"], &none());
-        assert_eq!(s.not_affected, ["m/u"]);
-        assert_eq!(
-            s.selected,
-            [(
-                "m/t".to_string(),
-                Reason::Import {
-                    file: "/ws/leaf/leaf.go".into(),
-                    chain: vec!["m/t".into(), "m/mid".into(), "m/leaf".into()],
-                }
-            )]
-        );
-        let embedded = pick(&["/ws/leaf/data/x.txt"], &none());
-        assert_eq!(embedded.selected.len(), 1, "an embedded file counts");
-        assert_eq!(pick(&["/ws/leaf/README.md"], &none()).selected, []);
-    }
-
-    #[test]
-    fn testdata_and_module_files_and_inputs() {
-        let s = pick(&["/ws/u/testdata/deep/new.txt"], &none());
-        assert_eq!(s.selected[0].0, "m/u");
-        assert_eq!(s.not_affected, ["m/t"]);
-        let all = pick(&["/ws/go.mod"], &none());
-        assert_eq!(all.selected.len(), 2);
-        assert!(
-            pick(&["/ws/other/go.mod"], &none()).selected.is_empty(),
-            "another module"
-        );
-        let mut inputs = globset::GlobSetBuilder::new();
-        inputs.add(globset::Glob::new("config/*.yaml").unwrap());
-        let inputs = inputs.build().unwrap();
-        assert_eq!(pick(&["/ws/config/app.yaml"], &inputs).selected.len(), 2);
-        assert!(pick(&[], &inputs).selected.is_empty());
-    }
 }

@@ -90,6 +90,41 @@ pub fn test_suite(
     out
 }
 
+/// `gob test --from-archive --dry-run` for one suite: each chosen binary's run, in order
+/// (gob converts their output itself, as `gob test2json` does).
+pub fn archive_suite(
+    suite: &SuiteSpec,
+    binaries: &[TestBinary],
+    user_args: &[String],
+    package_args: &std::collections::BTreeMap<String, Vec<String>>,
+    ctx: &TestPlanContext,
+) -> String {
+    let mut out = format!(
+        "# suite {} (from the archive, {})\n",
+        suite.name,
+        plural(binaries.len(), "package")
+    );
+    for (i, binary) in binaries.iter().enumerate() {
+        let mut args = user_args.to_vec();
+        args.extend(
+            package_args
+                .get(&binary.package.import_path)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        let run = plan_run(suite, binary, "gob test2json", &args, ctx);
+        out.push_str(&format!(
+            "# run {} of {}: {}\n{} 2>&1 | gob test2json -p {}\n",
+            i + 1,
+            binaries.len(),
+            binary.package.import_path,
+            run.binary,
+            shell_words::quote(&binary.package.import_path)
+        ));
+    }
+    out
+}
+
 /// `gob check --dry-run`: its rounds.
 pub fn check(
     rounds: &[CheckRound],

@@ -13,6 +13,7 @@ pub mod dryrun;
 pub mod goflags;
 pub mod remote;
 pub mod retry;
+pub mod select;
 pub mod shard;
 pub mod test;
 

@@ -51,6 +51,26 @@ pub fn rerun_of(failure: &Failure, max_failures: usize) -> Rerun {
     Rerun::Tests(tests)
 }
 
+/// What failed in the last run: suite → package → top-level tests (none: the whole package).
+pub type FailedTests =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>>;
+
+/// The `-test.run` arguments that select, per package, what failed last time.
+pub fn failed_args(
+    packages: &std::collections::BTreeMap<String, Vec<String>>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    packages
+        .iter()
+        .filter(|(_, tests)| !tests.is_empty())
+        .map(|(package, tests)| {
+            (
+                package.clone(),
+                vec![format!("-test.run={}", crate::go::testrun::exactly(tests))],
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

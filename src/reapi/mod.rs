@@ -238,14 +238,7 @@ pub fn digest_of(bytes: &[u8]) -> Digest {
     }
 }
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub use crate::base::hash::hex;
 
 /// The digest of a protobuf message's encoding, with the encoding.
 pub fn message_blob(message: &impl prost::Message) -> (Digest, Vec<u8>) {

@@ -4,6 +4,7 @@
 //! lines, JUnit XML, GitHub Actions annotations, the timing history.
 
 mod collect;
+mod env;
 pub mod github;
 pub mod json;
 pub mod junit;
@@ -16,7 +17,8 @@ pub mod timings;
 #[cfg(test)]
 pub use collect::TestResult;
 pub use collect::{PackageOutcome, PackageResult, TestStatus};
-pub use options::{ReportEnv, ReportOptions};
+pub use env::ReportEnv;
+pub use options::ReportOptions;
 pub use reporter::{Reporter, SuitePolicy};
 pub use sink::{binaries, plural};
 

@@ -9,7 +9,7 @@ use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::collect::{PackageOutcome, PackageResult, TestStatus};
-use super::options::ReportEnv;
+use super::env::ReportEnv;
 use super::sink::{Sink, plural};
 use crate::base::events::GobEvent;
 use crate::base::events::TestEvent;
@@ -424,7 +424,7 @@ impl Sink for Terminal {
                 let output = output.clone();
                 self.print(true, &output);
             }
-            GobEvent::Publish { .. } => {}
+            GobEvent::Publish { .. } | GobEvent::Selection { .. } => {}
             GobEvent::Retry {
                 package,
                 tests,

@@ -305,15 +305,26 @@ async fn run_binary(
     let on_line = |line: &str| shared.with(|r| feed_line(r, line));
     let clock = std::time::Instant::now();
     let tick = || shared.with(|r| r.tick());
-    let outcome = match converter {
+    let started = match converter {
         Converter::Go(_) => {
             let running = run_converted(&planned.binary, &planned.converter, on_line, deadline);
-            ticking(running, tick).await?
+            ticking(running, tick).await
         }
         Converter::Native => {
             let running = run_converting(&planned.binary, package, on_line, deadline);
-            ticking(running, tick).await?
+            ticking(running, tick).await
         }
+    };
+    let outcome = match started {
+        Ok(outcome) => outcome,
+        // A binary that cannot start (built for another machine, not executable, gone) is
+        // its package's failure; the others still run.
+        Err(error) if error.program == planned.binary.program => {
+            let why = format!("cannot start the test binary: {}", error.source);
+            shared.with(|r| r.abandoned(package, &why, 0.0));
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
     };
     let elapsed = clock.elapsed().as_secs_f64();
     let why = match outcome {

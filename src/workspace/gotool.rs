@@ -201,33 +201,6 @@ pub struct PackageImports {
     pub imports: Vec<String>,
 }
 
-/// A package of a test dependency closure (`go list -deps -test`): test variants are
-/// named `p [q.test]`, a test main `q.test`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DepPackage {
-    /// Import path, with the variant suffix.
-    pub import_path: String,
-    /// Source dir.
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// Direct imports (variant names as listed).
-    #[serde(default)]
-    pub imports: Vec<String>,
-    /// Files `//go:embed` patterns matched, relative to `dir`.
-    #[serde(default)]
-    pub embed_files: Vec<String>,
-    /// The same for the package's `_test.go` files.
-    #[serde(default)]
-    pub test_embed_files: Vec<String>,
-    /// The same for its external `_test` package.
-    #[serde(default)]
-    pub x_test_embed_files: Vec<String>,
-    /// In the standard library.
-    #[serde(default)]
-    pub standard: bool,
-}
-
 impl GoTool {
     /// The modules of the build list (`go list -m all`); empty outside module mode.
     pub fn modules(&self) -> Vec<String> {
@@ -255,29 +228,36 @@ impl GoTool {
             })
     }
 
-    /// Every package the tests of `packages` need, test variants included (`go list -deps
-    /// -test` with `tags`): what `--since` checks changed files against.
-    pub fn test_deps(
+    /// Every package the tests of `packages` need, test variants included, with every file
+    /// each is built from (`go list -e -deps -test` with `tags`): what `--since` compares.
+    pub fn test_closure(
         &self,
         packages: &[&str],
         tags: &[String],
-    ) -> Result<Vec<DepPackage>, GoToolError> {
-        let json =
-            "-json=ImportPath,Dir,Imports,EmbedFiles,TestEmbedFiles,XTestEmbedFiles,Standard";
+    ) -> Result<Vec<crate::workspace::snapshot::ClosurePackage>, GoToolError> {
+        let json = format!("-json={}", crate::workspace::snapshot::FIELDS);
         let tags = tags.join(",");
-        let mut args = vec!["list", "-e", "-deps", "-test", json];
+        let mut args = vec!["list", "-e", "-deps", "-test", json.as_str()];
         if !tags.is_empty() {
             args.extend(["-tags", tags.as_str()]);
         }
         args.extend(packages);
         let out = self.run(&args)?;
-        serde_json::Deserializer::from_slice(&out)
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .map_err(|e| GoToolError::Unreadable {
-                command: format!("{} list -deps -test", self.program),
-                detail: e.to_string(),
-            })
+        crate::workspace::snapshot::parse(&out).map_err(|e| GoToolError::Unreadable {
+            command: format!("{} list -deps -test", self.program),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The values of go environment variables (`go env NAME...`), in order.
+    pub fn env_values(&self, names: &[&str]) -> Result<Vec<String>, GoToolError> {
+        let mut args = vec!["env"];
+        args.extend(names);
+        let out = self.run(&args)?;
+        let text = String::from_utf8_lossy(&out);
+        let mut values: Vec<String> = text.lines().map(str::to_string).collect();
+        values.resize(names.len(), String::new());
+        Ok(values)
     }
 
     /// The path of a go tool binary (`go tool -n NAME`); since Go 1.25 this builds it once.

@@ -14,8 +14,11 @@ pub mod inputs;
 pub mod listcache;
 pub mod remotecache;
 pub mod remoteexec;
+pub mod revision;
 pub mod scan;
 pub mod settings;
+pub mod since;
+pub mod snapshot;
 pub mod suites;
 
 pub use binaries::{ResolvedBinary, UnknownBinary, out_dir, resolve_binaries, select_binaries};

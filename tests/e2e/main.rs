@@ -17,6 +17,8 @@ mod remote_exec;
 mod reports;
 mod retries;
 mod servers;
+mod since;
+mod since_oracle;
 mod stop;
 mod support;
 mod test2json;

@@ -65,22 +65,27 @@ impl Workspace {
     /// Installs a `go` shim that logs `cwd|GOMAXPROCS|argv` per call and runs the real go.
     /// Returns the PATH to use and the log file.
     pub fn go_shim(&self) -> (String, PathBuf) {
-        let shim_dir = self.dir().join(".shim");
-        std::fs::create_dir_all(&shim_dir).unwrap();
-        let log = shim_dir.join("calls.log");
-        let real_go = which_go();
-        let script = format!(
-            "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$(pwd)\" \"${{GOMAXPROCS-unset}}\" \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
-            log.display(),
-            real_go.display()
-        );
-        let shim = shim_dir.join("go");
-        std::fs::write(&shim, script).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
-        (path, log)
+        go_shim_in(self.dir())
     }
+}
+
+/// [`Workspace::go_shim`] in any dir.
+pub fn go_shim_in(dir: &Path) -> (String, PathBuf) {
+    let shim_dir = dir.join(".shim");
+    std::fs::create_dir_all(&shim_dir).unwrap();
+    let log = shim_dir.join("calls.log");
+    let real_go = which_go();
+    let script = format!(
+        "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$(pwd)\" \"${{GOMAXPROCS-unset}}\" \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+        log.display(),
+        real_go.display()
+    );
+    let shim = shim_dir.join("go");
+    std::fs::write(&shim, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", shim_dir.display(), std::env::var("PATH").unwrap());
+    (path, log)
 }
 
 /// Debian's Go 1.19 (package golang-1.19-go), or `None` after printing why the test skips.
@@ -147,6 +152,16 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// SHA-256 of a file's bytes, in hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Runs a built binary and returns its trimmed stdout.
 pub fn run_binary(path: &Path) -> String {
     let out = Command::new(path)
@@ -156,7 +171,8 @@ pub fn run_binary(path: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies the dir `from` to `to` (gob's state and published binaries left out).
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

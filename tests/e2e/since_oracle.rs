@@ -1,0 +1,267 @@
+//! `--since` against go itself: a generated multi-module repository (tests/fixtures/since:
+//! a go.work of two modules, a `replace` dir, a git submodule, an embed dir pattern,
+//! testdata with spaces and odd bytes in names, cgo, tag-excluded files) and a list of
+//! scripted edits. For every edit the oracle is go: every test package whose test binary
+//! (`go test -c -trimpath`, identical bytes wherever the tree lives) or test output differs
+//! between the base and the edit must be selected by `gob affected --since base`; the harness
+//! fails naming the edit and the missed package. Some edits also pin the exact selection, so
+//! precision is held too (a README or a tag-excluded file selects nothing).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::{copy_dir, gob_command, repo, run};
+
+/// The suites of tests/fixtures/since/gobuild.toml and their tags.
+const SUITES: [(&str, &[&str]); 2] = [("unit", &[]), ("extra", &["extra"])];
+/// The package patterns of both suites.
+const PATTERNS: [&str; 2] = ["./app/...", "./tools/..."];
+
+/// A generated repository: `repo/` with the submodule `sub` from `sub-origin/`, whose first
+/// commit is tagged `base`.
+pub struct Generated {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Generated {
+    pub fn new() -> Generated {
+        let tmp = tempfile::tempdir().unwrap();
+        let origin = tmp.path().join("sub-origin");
+        copy_dir(&repo().join("tests/fixtures/since-sub"), &origin);
+        git(&origin, &["init", "-q", "-b", "main"]);
+        git(&origin, &["add", "-A"]);
+        git(&origin, &["commit", "-q", "-m", "sub 1"]);
+        let root = tmp.path().join("repo");
+        copy_dir(&repo().join("tests/fixtures/since"), &root);
+        git(&root, &["init", "-q", "-b", "main"]);
+        let origin = origin.display().to_string();
+        git(
+            &root,
+            &[
+                "-c",
+                "protocol.file.allow=always",
+                "submodule",
+                "add",
+                "-q",
+                &origin,
+                "sub",
+            ],
+        );
+        git(&root, &["add", "-A"]);
+        git(&root, &["commit", "-q", "-m", "base"]);
+        git(&root, &["tag", "base"]);
+        Generated { tmp }
+    }
+
+    /// The repository's work tree.
+    pub fn root(&self) -> PathBuf {
+        self.tmp.path().join("repo")
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    pub fn git(&self, args: &[&str]) {
+        git(&self.root(), args);
+    }
+
+    /// `gob affected --since base --json` from `dir`: suite → selected package → why.
+    pub fn affected_from(&self, dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut cmd = gob_command();
+        cmd.current_dir(dir)
+            .env("PWD", dir)
+            .args(["affected", "--since", "base", "--json", "unit", "extra"]);
+        let (code, stdout, stderr) = run(&mut cmd);
+        assert_eq!(code, 0, "gob affected failed:\n{stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        json["suites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|suite| {
+                let selected = suite["selected"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| {
+                        (
+                            short(p["package"].as_str().unwrap()),
+                            p["why"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+                (suite["suite"].as_str().unwrap().to_string(), selected)
+            })
+            .collect()
+    }
+
+    pub fn affected(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.affected_from(&self.root())
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=gob", "-c", "user.email=gob@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?} in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn short(package: &str) -> String {
+    package
+        .trim_start_matches("example.com/app/")
+        .trim_start_matches("example.com/tools/")
+        .to_string()
+}
+
+/// go, offline, with nothing of the caller's GOFLAGS.
+fn go(dir: &Path) -> Command {
+    let mut cmd = Command::new("go");
+    cmd.current_dir(dir)
+        .env("GOTOOLCHAIN", "local")
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env_remove("GOWORK");
+    cmd
+}
+
+/// What go says of each test package of a suite in the tree at `root`: its test binary's
+/// SHA-256 and its test output (durations removed), or how its build failed.
+fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
+    let tags = tags.join(",");
+    let format = "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}|{{.Dir}}{{end}}";
+    let out = go(root)
+        .args(["list", "-e", "-tags", &tags, "-f", format])
+        .args(PATTERNS)
+        .output()
+        .unwrap();
+    let packages: Vec<(String, PathBuf)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(p, d)| (p.to_string(), PathBuf::from(d)))
+        .collect();
+    let bin = tempfile::tempdir().unwrap();
+    let all_built = go(root)
+        .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
+        .arg(format!("{}/", bin.path().display()))
+        .args(packages.iter().map(|(p, _)| p))
+        .output()
+        .unwrap()
+        .status
+        .success();
+    let mut keys = BTreeMap::new();
+    for (package, dir) in &packages {
+        let name = format!("{}.test", package.rsplit('/').next().unwrap());
+        let binary = bin.path().join(&name);
+        if !all_built {
+            let out = go(root)
+                .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
+                .arg(&binary)
+                .arg(package)
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                let why = String::from_utf8_lossy(&out.stderr).replace(root.to_str().unwrap(), "");
+                keys.insert(short(package), format!("build failed: {why}"));
+                continue;
+            }
+        }
+        let digest = crate::support::sha256_file(&binary);
+        let ran = Command::new(&binary)
+            .args(["-test.v", "-test.count=1"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let output: Vec<String> = String::from_utf8_lossy(&ran.stdout)
+            .lines()
+            .map(without_durations)
+            .collect();
+        keys.insert(
+            short(package),
+            format!(
+                "{digest} exit={:?}\n{}",
+                ran.status.code(),
+                output.join("\n")
+            ),
+        );
+    }
+    keys
+}
+
+/// A test output line without its durations (`--- PASS: T (0.00s)`, `ok x 0.01s`).
+fn without_durations(line: &str) -> String {
+    match line.find(" (") {
+        Some(at) if line.ends_with("s)") => line[..at].to_string(),
+        _ => line.to_string(),
+    }
+}
+
+/// The oracle at the base, per suite (the same for every generated repository).
+fn base_oracle() -> &'static BTreeMap<String, BTreeMap<String, String>> {
+    static BASE: OnceLock<BTreeMap<String, BTreeMap<String, String>>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let repo = Generated::new();
+        SUITES
+            .iter()
+            .map(|(suite, tags)| (suite.to_string(), oracle(&repo.root(), tags)))
+            .collect()
+    })
+}
+
+/// A scripted edit.
+pub struct Edit {
+    /// Named after what it does.
+    pub name: &'static str,
+    /// Makes the change in the repository (committed or not, as a user would).
+    pub apply: fn(&Generated) -> Option<PathBuf>,
+    /// Where it must select exactly these packages (suite, packages), when pinned.
+    pub exactly: &'static [(&'static str, &'static [&'static str])],
+}
+
+/// Applies `edit` to a fresh repository and holds gob's selection to go's oracle.
+pub fn check(edit: &Edit) {
+    let repo = Generated::new();
+    let start = (edit.apply)(&repo).unwrap_or_else(|| repo.root());
+    let selected = repo.affected_from(&start);
+    let mut missed = Vec::new();
+    for (suite, tags) in SUITES {
+        let now = oracle(&repo.root(), tags);
+        let base = &base_oracle()[suite];
+        let chosen: BTreeSet<&String> = selected[suite].keys().collect();
+        for (package, key) in &now {
+            if base.get(package) != Some(key) && !chosen.contains(package) {
+                missed.push(format!(
+                    "suite {suite}: {package} (go at the base: {:?}; now: {key:?})",
+                    base.get(package)
+                ));
+            }
+        }
+        if let Some((_, want)) = edit.exactly.iter().find(|(s, _)| *s == suite) {
+            let got: Vec<&str> = chosen.iter().map(|s| s.as_str()).collect();
+            assert_eq!(
+                got, *want,
+                "edit `{}`: suite {suite} selects {:?}",
+                edit.name, selected[suite]
+            );
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "edit `{}`: gob affected --since base missed what go builds or runs differently:\n{}\n(gob selected: {selected:?})",
+        edit.name,
+        missed.join("\n")
+    );
+}
