@@ -203,6 +203,9 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         );
         return Ok(());
     }
+    // The index alone first: an archive of a newer gob or for another machine is refused
+    // before anything is written.
+    read_index(path).map_err(|e| GobError::Usage(e.to_string()))?;
     if extract == default && !extract.join(MARKER).exists() {
         // gob's own state dir: an extraction of an older gob has no marker yet.
         crate::base::paths::remove_tree(&extract).map_err(|source| GobError::Io {

@@ -61,6 +61,35 @@ pub fn location(line: &str) -> Option<(String, u32, Option<u32>, String)> {
     Some((format!("{file}.go"), line_no, col, message))
 }
 
+/// `text` (a test's output: untrusted, a pull request's tests print what they like) wrapped so
+/// the runner takes no line of it as a workflow command: `::stop-commands::TOKEN` before it
+/// and `::TOKEN::` after it, with a fresh random token each time (GitHub's documented way;
+/// a test cannot print the token it would need to resume commands).
+pub fn untrusted(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let token = fresh_token();
+    let newline = if text.ends_with('\n') { "" } else { "\n" };
+    format!("::stop-commands::{token}\n{text}{newline}::{token}::\n")
+}
+
+/// 128 random bits in hex (from the kernel; from the clock and pid if it cannot be read).
+fn fresh_token() -> String {
+    let mut bytes = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if read.is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let seed = format!("{now} {}", std::process::id());
+        bytes[..8].copy_from_slice(&crate::base::hash::fnv1a(seed.as_bytes()).to_le_bytes());
+    }
+    crate::base::hash::hex(&bytes)
+}
+
 /// Escapes workflow-command data.
 fn data(text: &str) -> String {
     text.replace('%', "%25")
@@ -124,7 +153,7 @@ impl Sink for GithubActions {
             text.extend(test.output.iter().map(String::as_str));
         }
         text.extend(r.output.iter().map(String::as_str));
-        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.write_all(untrusted(&text).as_bytes());
         self.write("::endgroup::");
         let dir = r.dir.clone().unwrap_or_else(|| self.workspace_dir.clone());
         for test in &r.tests {

@@ -90,6 +90,8 @@ pub struct Terminal {
     not_retried: Vec<String>,
     /// Slow tests: (package, test) → the longest time reported.
     slow: std::collections::BTreeMap<(String, String), f64>,
+    /// Under GitHub Actions: test output is wrapped so no line of it is a workflow command.
+    guard_commands: bool,
 }
 
 impl Terminal {
@@ -105,6 +107,7 @@ impl Terminal {
             Box::new(std::io::stdout())
         };
         let mut terminal = Terminal::new(lines, Box::new(std::io::stderr()), color);
+        terminal.guard_commands = env.github_root.is_some();
         if interactive {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -131,6 +134,7 @@ impl Terminal {
             linked: 0,
             not_retried: Vec::new(),
             slow: Default::default(),
+            guard_commands: false,
         }
     }
 
@@ -157,14 +161,18 @@ impl Terminal {
     }
 
     fn block(&mut self, title: &str, lines: &[String]) {
-        let mut text = format!("--- {}\n", self.fail.apply_to(title));
+        let mut output = String::new();
         for line in lines {
-            text.push_str("    ");
-            text.push_str(line);
+            output.push_str("    ");
+            output.push_str(line);
             if !line.ends_with('\n') {
-                text.push('\n');
+                output.push('\n');
             }
         }
+        if self.guard_commands {
+            output = super::github::untrusted(&output);
+        }
+        let text = format!("--- {}\n{output}", self.fail.apply_to(title));
         self.print(false, &text);
     }
 

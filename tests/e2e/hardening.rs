@@ -536,3 +536,55 @@ fn a_package_path_with_a_space_shows_gos_reason() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("invalid char ' '"), "{stderr}");
 }
+
+/// The workflow commands a GitHub Actions runner would act on in `output`: lines that start
+/// with `::` (leading blanks aside), except between `::stop-commands::TOKEN` and `::TOKEN::`.
+fn runner_commands(output: &str) -> Vec<String> {
+    let mut stopped: Option<String> = None;
+    let mut commands = Vec::new();
+    for line in output.lines() {
+        let line = line.trim_start();
+        match &stopped {
+            Some(token) => {
+                if line == format!("::{token}::") {
+                    stopped = None;
+                }
+            }
+            None => match line.strip_prefix("::stop-commands::") {
+                Some(token) => stopped = Some(token.to_string()),
+                None if line.starts_with("::") => commands.push(line.to_string()),
+                None => {}
+            },
+        }
+    }
+    commands
+}
+
+#[test]
+fn test_output_under_github_actions_cannot_issue_workflow_commands() {
+    let ws = Workspace::fixture("affected", "[test.unit]\npackages = [\"./evil\"]\n");
+    ws.write(
+        "evil/evil_test.go",
+        "package evil\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestEvil(t *testing.T) {\n\tfmt.Println(\"::error file=evil.go,line=1::pwned\")\n\tfmt.Println(\"  ::add-mask::secret\")\n\tfmt.Println(\"::stop-commands::guess\")\n\tfmt.Println(\"::guess::\")\n\tt.Fatal(\"it failed\")\n}\n",
+    );
+    let (code, stdout, stderr) = run(ws
+        .gob(&["test"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", ws.dir()));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains("::error file=evil.go,line=1::pwned"),
+        "the output is shown: {stdout}"
+    );
+    let commands = runner_commands(&stdout);
+    assert_eq!(
+        commands,
+        [
+            "::group::FAIL example.com/aff/evil",
+            "::endgroup::",
+            "::error file=evil/evil_test.go,line=13,title=example.com/aff/evil TestEvil::it failed",
+        ],
+        "only gob's own commands reach the runner:\n{stdout}"
+    );
+    assert!(runner_commands(&stderr).is_empty(), "{stderr}");
+}

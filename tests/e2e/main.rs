@@ -2,6 +2,7 @@
 
 mod affected;
 mod analyze;
+mod archive_hardening;
 mod build;
 mod buildbarn;
 mod cgroup;
@@ -16,6 +17,7 @@ mod remote_cache;
 mod remote_exec;
 mod reports;
 mod retries;
+mod selection;
 mod servers;
 mod since;
 mod since_oracle;

@@ -408,3 +408,63 @@ fn a_second_run_reuses_the_base_listing_and_ignored_files_are_not_changes() {
     );
     assert!(!lists[0].contains(".gob/since"), "{calls}");
 }
+
+#[test]
+fn explain_with_json_gives_every_packages_choice_and_every_difference() {
+    let repo = Generated::new();
+    repo.write(
+        "third/lib/lib.go",
+        "// Package lib is replaced by a dir.\npackage lib\n\n// Value of the library.\nfunc Value() string { return \"lib-4\" }\n",
+    );
+    let mut cmd = gob_command();
+    cmd.current_dir(repo.root())
+        .args(["test", "unit", "--since", "base", "--explain", "--json"]);
+    let (code, stdout, stderr) = run(&mut cmd);
+    assert_eq!(code, 0, "{stderr}");
+    let choices = crate::support::events(&stdout, "gob-selection");
+    assert_eq!(choices.len(), 7, "{stdout}");
+    let core = choices
+        .iter()
+        .find(|c| c["Package"] == "example.com/app/core")
+        .unwrap();
+    assert_eq!(core["Run"], true);
+    assert_eq!(
+        core["Differences"],
+        serde_json::json!([{"input": "third/lib/lib.go", "how": "changed"}])
+    );
+    let tool = choices
+        .iter()
+        .find(|c| c["Package"] == "example.com/tools/tool")
+        .unwrap();
+    assert_eq!(tool["Run"], false);
+    assert!(
+        tool["Why"]
+            .as_str()
+            .unwrap()
+            .starts_with("not affected: its inputs are those of "),
+        "{tool}"
+    );
+    assert!(
+        stderr.contains("suite unit: 1 of 7 packages affected"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn since_strict_fails_where_the_base_cannot_be_listed() {
+    let repo = Generated::new();
+    let good = std::fs::read_to_string(repo.root().join("go.work")).unwrap();
+    repo.write("go.work", &format!("{good}\nbroken directive\n"));
+    repo.git(&["commit", "-q", "-am", "break go.work"]);
+    repo.git(&["tag", "-f", "base"]);
+    repo.write("go.work", &good);
+    let mut cmd = gob_command();
+    cmd.current_dir(repo.root())
+        .args(["affected", "--since", "base", "--since-strict"]);
+    let (code, _, stderr) = run(&mut cmd);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--since-strict: go cannot list the packages at"),
+        "{stderr}"
+    );
+}
