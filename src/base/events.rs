@@ -9,6 +9,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// Lines kept from the start of one test's output (reports keep the head and the tail of a
+/// long output, and count what falls between).
+pub const OUTPUT_HEAD_LINES: usize = 100;
+/// Bytes kept from the end of one test's output (where a failure usually is).
+pub const OUTPUT_TAIL_BYTES: usize = 1 << 20;
+
 /// One event as `go test -json` / `go tool test2json` print it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct TestEvent {

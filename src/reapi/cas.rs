@@ -177,16 +177,42 @@ impl Client {
         Ok(())
     }
 
-    /// The blob `digest` names, read whole and checked against its size and SHA-256; a
-    /// server sending more than the size is cut off. The read is bounded in time as a whole.
+    /// The blob `digest` names, checked against it.
     pub async fn read(&self, digest: &Digest) -> Result<Lookup<Vec<u8>>, CallError> {
+        let size = u64::try_from(digest.size_bytes).unwrap_or(0);
+        let mut body = Vec::with_capacity(size.min(64 << 20) as usize);
+        let found = self
+            .read_chunks(digest, &mut |chunk| body.extend_from_slice(chunk))
+            .await?;
+        Ok(match found {
+            Lookup::Found(()) => Lookup::Found(body),
+            Lookup::Missing => Lookup::Missing,
+            Lookup::Corrupt(why) => Lookup::Corrupt(why),
+        })
+    }
+
+    /// Hands the blob `digest` names to `sink` chunk by chunk as it arrives (a large one
+    /// through ByteStream, never held whole), checking its size and SHA-256 as it goes: a
+    /// blob that turns out not to match is `Corrupt`, after `sink` saw what came.
+    pub async fn read_chunks(
+        &self,
+        digest: &Digest,
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<Lookup<()>, CallError> {
         let limit = self.capabilities().await?.batch_limit;
         let size = u64::try_from(digest.size_bytes).unwrap_or(0);
         let name = format!("cas/{}", digest.hash);
         if size == 0 {
-            return Ok(Lookup::Found(Vec::new()));
+            return Ok(Lookup::Found(()));
         }
-        let body = if size <= limit {
+        let mut hasher = Sha256::new();
+        let mut seen: u64 = 0;
+        let mut take = |chunk: &[u8]| {
+            hasher.update(chunk);
+            seen += chunk.len() as u64;
+            sink(chunk);
+        };
+        if size <= limit {
             let mut client = ContentAddressableStorageClient::new(self.channel());
             let request = self.request(BatchReadBlobsRequest {
                 instance_name: self.instance().to_string(),
@@ -201,7 +227,16 @@ impl Client {
                 return Ok(Lookup::Corrupt(format!("{name}: an empty batch answer")));
             };
             match answer.status.map_or(0, |s| s.code) {
-                0 => answer.data,
+                0 if answer.data.len() as u64 == size
+                    && hex(&Sha256::digest(&answer.data)) == digest.hash =>
+                {
+                    take(&answer.data)
+                }
+                0 => {
+                    return Ok(Lookup::Corrupt(format!(
+                        "{name}: the content does not match its digest"
+                    )));
+                }
                 5 => return Ok(Lookup::Missing),
                 code => {
                     return Err(CallError::local(format!(
@@ -209,26 +244,30 @@ impl Client {
                     )));
                 }
             }
-        } else {
-            match self.read_stream(digest, size).await? {
-                Some(body) => body,
-                None => return Ok(Lookup::Missing),
-            }
-        };
-        Ok(if body.len() as u64 != size {
+            return Ok(Lookup::Found(()));
+        }
+        if !self.read_stream(digest, size, &mut take).await? {
+            return Ok(Lookup::Missing);
+        }
+        Ok(if seen != size {
             Lookup::Corrupt(format!(
-                "{name}: {} bytes, the digest says {size}",
-                body.len()
+                "{name}: {seen} bytes or more, the digest says {size}"
             ))
-        } else if hex(&Sha256::digest(&body)) != digest.hash {
+        } else if hex(&hasher.finalize()) != digest.hash {
             Lookup::Corrupt(format!("{name}: the content does not match its SHA-256"))
         } else {
-            Lookup::Found(body)
+            Lookup::Found(())
         })
     }
 
-    /// A ByteStream read of a large blob; `None` when the server has none.
-    async fn read_stream(&self, digest: &Digest, size: u64) -> Result<Option<Vec<u8>>, CallError> {
+    /// A ByteStream read of a large blob into `take`, chunk by chunk, no further than one
+    /// byte past `size`; false when the server has none.
+    async fn read_stream(
+        &self,
+        digest: &Digest,
+        size: u64,
+        take: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<bool, CallError> {
         let mut client = ByteStreamClient::new(self.channel());
         let resource = self.resource(&format!("blobs/{}/{size}", digest.hash));
         let request = self.request(ReadRequest {
@@ -239,23 +278,26 @@ impl Client {
         let read = async {
             let mut stream = match client.read(request).await {
                 Ok(response) => response.into_inner(),
-                Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+                Err(status) if status.code() == tonic::Code::NotFound => return Ok(false),
                 Err(status) => return Err(status),
             };
-            let mut body = Vec::with_capacity(size.min(64 << 20) as usize);
+            let mut seen: u64 = 0;
             loop {
                 match stream.message().await {
                     Ok(Some(chunk)) => {
-                        if body.len() as u64 + chunk.data.len() as u64 > size {
+                        let room = (size + 1).saturating_sub(seen) as usize;
+                        let part = &chunk.data[..chunk.data.len().min(room)];
+                        seen += part.len() as u64;
+                        take(part);
+                        if seen > size {
                             // Longer than the digest says: corrupt; read no further.
-                            body.extend_from_slice(&chunk.data[..(size as usize - body.len())]);
-                            body.push(0);
-                            return Ok(Some(body));
+                            return Ok(true);
                         }
-                        body.extend_from_slice(&chunk.data);
                     }
-                    Ok(None) => return Ok(Some(body)),
-                    Err(status) if status.code() == tonic::Code::NotFound => return Ok(None),
+                    Ok(None) => return Ok(true),
+                    Err(status) if status.code() == tonic::Code::NotFound && seen == 0 => {
+                        return Ok(false);
+                    }
                     Err(status) => return Err(status),
                 }
             }

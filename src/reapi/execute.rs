@@ -37,15 +37,25 @@ pub struct ActionSpec {
     pub do_not_cache: bool,
 }
 
+/// What an action wrote to stdout or stderr: inline in the result, or a blob in the CAS
+/// (read with [`Client::read_output`], as a stream).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// The bytes, as the result held them.
+    Inline(Vec<u8>),
+    /// The blob that holds them.
+    Stored(Digest),
+}
+
 /// An action that ran (or whose earlier result the cache served).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
     /// The process's exit code.
     pub exit_code: i32,
     /// What it wrote to stdout.
-    pub stdout: Vec<u8>,
+    pub stdout: Output,
     /// What it wrote to stderr.
-    pub stderr: Vec<u8>,
+    pub stderr: Output,
     /// The action cache served an earlier result.
     pub cached: bool,
     /// The server stopped it at its timeout.
@@ -189,9 +199,24 @@ impl Client {
         self.upload_missing(blobs)
             .await
             .map_err(|e| ExecFailure::from_call(e, FailureKind::Unreachable))?;
-        let response = self
-            .run_operation(&action_digest, spec.do_not_cache)
-            .await?;
+        let running = self.run_operation(&action_digest, spec.do_not_cache);
+        let response = match spec.timeout {
+            // A server that takes the call and never answers must not hang the run: the
+            // action's own timeout, plus the time any other call may take.
+            Some(timeout) => {
+                let limit = timeout + self.call_timeout();
+                tokio::time::timeout(limit, running).await.map_err(|_| {
+                    ExecFailure::new(
+                        FailureKind::Lost,
+                        format!(
+                            "no result from the cluster within {:.1}s (the action's timeout plus [exec] timeout)",
+                            limit.as_secs_f64()
+                        ),
+                    )
+                })??
+            }
+            None => running.await?,
+        };
         self.finished(response).await
     }
 
@@ -258,12 +283,14 @@ impl Client {
             (_, Some(result)) if timed_out => result,
             (code, _) => return Err(status_failure(code, &status.message, &response.message)),
         };
-        let stdout = self
-            .output(&result.stdout_raw, result.stdout_digest.as_ref())
-            .await?;
-        let stderr = self
-            .output(&result.stderr_raw, result.stderr_digest.as_ref())
-            .await?;
+        let output = |raw: &[u8], digest: Option<&Digest>| match digest {
+            Some(digest) if raw.is_empty() && digest.size_bytes > 0 => {
+                Output::Stored(digest.clone())
+            }
+            _ => Output::Inline(raw.to_vec()),
+        };
+        let stdout = output(&result.stdout_raw, result.stdout_digest.as_ref());
+        let stderr = output(&result.stderr_raw, result.stderr_digest.as_ref());
         Ok(Finished {
             exit_code: result.exit_code,
             stdout,
@@ -275,12 +302,22 @@ impl Client {
         })
     }
 
-    async fn output(&self, raw: &[u8], digest: Option<&Digest>) -> Result<Vec<u8>, ExecFailure> {
-        let Some(digest) = digest.filter(|_| raw.is_empty()) else {
-            return Ok(raw.to_vec());
+    /// Hands an action's output to `sink` as it arrives (never held whole), checked against
+    /// its digest.
+    pub async fn read_output(
+        &self,
+        output: &Output,
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> Result<(), ExecFailure> {
+        let digest = match output {
+            Output::Inline(bytes) => {
+                sink(bytes);
+                return Ok(());
+            }
+            Output::Stored(digest) => digest,
         };
-        match self.read(digest).await {
-            Ok(Lookup::Found(bytes)) => Ok(bytes),
+        match self.read_chunks(digest, sink).await {
+            Ok(Lookup::Found(())) => Ok(()),
             Ok(Lookup::Missing) => Err(ExecFailure::new(
                 FailureKind::MissingOutputs,
                 format!(

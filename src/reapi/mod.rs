@@ -169,6 +169,11 @@ impl Client {
         request
     }
 
+    /// The longest one call may take.
+    pub fn call_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Runs one call (named `call` in errors) bounded by the timeout as a whole.
     pub async fn bounded<T>(
         &self,

@@ -141,10 +141,7 @@ impl PackageResult {
     }
 }
 
-/// Lines kept from the start of one test's output.
-const HEAD_LINES: usize = 100;
-/// Bytes kept from the end of one test's output (where a failure usually is).
-const TAIL_BYTES: usize = 1 << 20;
+use crate::base::events::{OUTPUT_HEAD_LINES as HEAD_LINES, OUTPUT_TAIL_BYTES as TAIL_BYTES};
 
 /// One test's output while it runs, bounded: the first [`HEAD_LINES`] lines and the last
 /// [`TAIL_BYTES`]; what falls between is counted, not kept (a passing test printing millions

@@ -4,12 +4,13 @@
 //! A failure of the cluster (not of the test) is an [`ExecFailure`]; once the cluster is
 //! unreachable or has no worker for the platform, later binaries do not try it again.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use tokio::sync::Semaphore;
 
 use super::{Events, SuiteRun, feed_line};
-use crate::base::events::GobEvent;
+use crate::base::events::{GobEvent, OUTPUT_HEAD_LINES, OUTPUT_TAIL_BYTES};
 use crate::plan::remote::plan_remote_run;
 use crate::plan::test::TestBinary;
 use crate::reapi::Client;
@@ -65,13 +66,14 @@ impl RemoteExecutor {
         f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
-    /// Runs `binary` of `run` (with `extra` test arguments) on the cluster.
+    /// Runs `binary` of `run` (with `extra` test arguments) on the cluster; its output comes
+    /// back converted to test2json events, bounded as a local run's is.
     pub async fn run(
         &self,
         run: &SuiteRun<'_>,
         binary: &TestBinary,
         extra: &[String],
-    ) -> Result<Finished, ExecFailure> {
+    ) -> Result<Ran, ExecFailure> {
         let down = || self.down.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(why) = down() {
             return Err(ExecFailure::new(FailureKind::Unreachable, why));
@@ -121,7 +123,28 @@ impl RemoteExecutor {
             }
             Err(_) => {}
         }
-        result
+        let finished = result?;
+        let package = &binary.package.import_path;
+        let lines = self.converted(&finished, package).await?;
+        Ok(Ran { finished, lines })
+    }
+
+    /// The action's stdout, then its stderr, streamed from the CAS through gob's test2json
+    /// converter; the events kept as a local run keeps output (its head and its tail).
+    async fn converted(
+        &self,
+        finished: &Finished,
+        package: &str,
+    ) -> Result<Vec<String>, ExecFailure> {
+        let mut conversion = Conversion::new(package);
+        self.client
+            .read_output(&finished.stdout, &mut |chunk| conversion.write(chunk))
+            .await?;
+        conversion.end_stdout();
+        self.client
+            .read_output(&finished.stderr, &mut |chunk| conversion.write(chunk))
+            .await?;
+        Ok(conversion.finish(finished.elapsed.unwrap_or(0.0)))
     }
 
     /// One line for `--dry-run`: where the integration suites' binaries would run.
@@ -172,9 +195,129 @@ impl RemoteExecutor {
     }
 }
 
-/// Feeds what a binary printed on the cluster through gob's test2json converter, then its
-/// end, as a local run would.
-pub fn report(reporter: &mut dyn Events, suite: &str, package: &str, finished: &Finished) {
+/// A binary that ran on the cluster: the action's result and its output as test2json events.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The result.
+    pub finished: Finished,
+    /// Its stdout and stderr, converted and bounded.
+    pub lines: Vec<String>,
+}
+
+/// A remote run's output on its way through gob's test2json converter: stdout, then stderr,
+/// in chunks as they arrive.
+struct Conversion {
+    package: String,
+    converter: crate::go::test2json::Converter,
+    kept: KeptLines,
+    last: u8,
+}
+
+impl Conversion {
+    fn new(package: &str) -> Conversion {
+        Conversion {
+            package: package.to_string(),
+            converter: crate::go::test2json::Converter::new(
+                package,
+                Box::new(crate::base::events::now),
+            ),
+            kept: KeptLines::default(),
+            last: b'\n',
+        }
+    }
+
+    fn write(&mut self, chunk: &[u8]) {
+        if let Some(byte) = chunk.last() {
+            self.last = *byte;
+        }
+        self.kept.extend(self.converter.write(chunk));
+    }
+
+    /// Ends stdout's last line, so stderr starts a line of its own.
+    fn end_stdout(&mut self) {
+        if self.last != b'\n' {
+            self.write(b"\n");
+        }
+    }
+
+    fn finish(mut self, elapsed: f64) -> Vec<String> {
+        self.kept.extend(self.converter.close_after(elapsed));
+        self.kept.into_lines(&self.package)
+    }
+}
+
+/// The events of one remote run, kept as a local run's output is kept: every event that is
+/// not output (test starts and ends), and of the output the first
+/// [`OUTPUT_HEAD_LINES`] lines and the last [`OUTPUT_TAIL_BYTES`]; what falls between is
+/// counted, and said in one output line.
+#[derive(Debug, Default)]
+struct KeptLines {
+    head: Vec<String>,
+    /// Later lines with their place: (sequence, is output, line).
+    tail: VecDeque<(usize, String)>,
+    events: Vec<(usize, String)>,
+    tail_bytes: usize,
+    outputs: usize,
+    omitted: usize,
+    seq: usize,
+}
+
+impl KeptLines {
+    fn extend(&mut self, lines: Vec<String>) {
+        for line in lines {
+            self.push(line);
+        }
+    }
+
+    fn push(&mut self, line: String) {
+        let output = line.contains("\"Action\":\"output\"");
+        if self.outputs < OUTPUT_HEAD_LINES {
+            self.outputs += usize::from(output);
+            self.head.push(line);
+            return;
+        }
+        self.seq += 1;
+        if !output {
+            self.events.push((self.seq, line));
+            return;
+        }
+        self.tail_bytes += line.len();
+        self.tail.push_back((self.seq, line));
+        while self.tail_bytes > OUTPUT_TAIL_BYTES && self.tail.len() > 1 {
+            if let Some((_, dropped)) = self.tail.pop_front() {
+                self.tail_bytes -= dropped.len();
+                self.omitted += 1;
+            }
+        }
+    }
+
+    /// The kept lines in their order, the omission said after the head.
+    fn into_lines(self, package: &str) -> Vec<String> {
+        let mut lines = self.head;
+        if self.omitted > 0 {
+            let note = crate::base::events::TestEvent {
+                time: None,
+                action: "output".into(),
+                package: Some(package.to_string()),
+                test: None,
+                elapsed: None,
+                output: Some(format!("[gob: {} lines of output omitted]\n", self.omitted)),
+                extra: Default::default(),
+            };
+            lines.extend(serde_json::to_string(&note).ok());
+        }
+        let mut rest: Vec<(usize, String)> = self.events;
+        rest.extend(self.tail);
+        rest.sort_by_key(|(seq, _)| *seq);
+        lines.extend(rest.into_iter().map(|(_, line)| line));
+        lines
+    }
+}
+
+/// Feeds what a binary printed on the cluster (converted) to `reporter`, then its end, as a
+/// local run would.
+pub fn report(reporter: &mut dyn Events, suite: &str, package: &str, ran: &Ran) {
+    let finished = &ran.finished;
     reporter.gob(GobEvent::RunStart {
         suite: suite.to_string(),
         package: package.to_string(),
@@ -186,16 +329,8 @@ pub fn report(reporter: &mut dyn Events, suite: &str, package: &str, finished: &
         cached: finished.cached,
         elapsed: finished.elapsed,
     });
-    let mut converter =
-        crate::go::test2json::Converter::new(package, Box::new(crate::base::events::now));
-    let mut lines = converter.write(&finished.stdout);
-    if !finished.stdout.is_empty() && !finished.stdout.ends_with(b"\n") {
-        lines.extend(converter.write(b"\n"));
-    }
-    lines.extend(converter.write(&finished.stderr));
     let elapsed = finished.elapsed.unwrap_or(0.0);
-    lines.extend(converter.close_after(elapsed));
-    for line in &lines {
+    for line in &ran.lines {
         feed_line(reporter, line);
     }
     match (finished.timed_out, finished.exit_code) {
@@ -218,6 +353,7 @@ fn is_executable(path: &std::path::Path) -> bool {
 mod tests {
     use super::*;
     use crate::base::events::TestEvent;
+    use crate::reapi::execute::Output;
 
     /// What a runner told its consumer, as text.
     #[derive(Default)]
@@ -253,22 +389,59 @@ mod tests {
         fn tick(&mut self) {}
     }
 
-    fn finished(stdout: &str, exit_code: i32, timed_out: bool) -> Finished {
-        Finished {
-            exit_code,
-            stdout: stdout.as_bytes().to_vec(),
-            stderr: b"panic: boom\n".to_vec(),
-            cached: true,
-            timed_out,
-            worker: "w1".into(),
-            elapsed: Some(1.5),
+    fn finished(stdout: &str, exit_code: i32, timed_out: bool) -> Ran {
+        let mut conversion = Conversion::new("m/db");
+        conversion.write(stdout.as_bytes());
+        conversion.end_stdout();
+        conversion.write(b"panic: boom\n");
+        Ran {
+            finished: Finished {
+                exit_code,
+                stdout: Output::Inline(Vec::new()),
+                stderr: Output::Inline(Vec::new()),
+                cached: true,
+                timed_out,
+                worker: "w1".into(),
+                elapsed: Some(1.5),
+            },
+            lines: conversion.finish(1.5),
         }
     }
 
-    fn report_of(finished: &Finished) -> Vec<String> {
+    fn report_of(ran: &Ran) -> Vec<String> {
         let mut recorded = Recorded::default();
-        report(&mut recorded, "integ", "m/db", finished);
+        report(&mut recorded, "integ", "m/db", ran);
         recorded.0
+    }
+
+    #[test]
+    fn a_huge_remote_output_is_kept_as_its_head_and_tail_with_every_test_event() {
+        let mut conversion = Conversion::new("m/db");
+        conversion.write(b"=== RUN   TestA\n");
+        for i in 0..200_000 {
+            conversion.write(format!("line {i} of a chatty test\n").as_bytes());
+        }
+        conversion
+            .write(b"--- PASS: TestA (0.20s)\n=== RUN   TestB\n--- FAIL: TestB (0.00s)\nFAIL\n");
+        let lines = conversion.finish(1.0);
+        let bytes: usize = lines.iter().map(String::len).sum();
+        assert!(bytes < 2 * OUTPUT_TAIL_BYTES, "bounded: {bytes} bytes");
+        let text = lines.join("");
+        assert!(
+            text.contains("lines of output omitted"),
+            "the omission is said"
+        );
+        assert!(text.contains("line 0 of a chatty test"), "the head is kept");
+        assert!(
+            text.contains("line 199999 of a chatty test"),
+            "the tail is kept"
+        );
+        for event in [
+            "\"Action\":\"pass\",\"Package\":\"m/db\",\"Test\":\"TestA\"",
+            "\"Action\":\"fail\",\"Package\":\"m/db\",\"Test\":\"TestB\"",
+        ] {
+            assert!(text.contains(event), "{event} is kept");
+        }
     }
 
     #[test]

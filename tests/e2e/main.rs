@@ -10,6 +10,7 @@ mod check;
 mod dry_run;
 mod env;
 mod environment;
+mod fake_reapi;
 mod fanout;
 mod hardening;
 mod manifest_errors;
