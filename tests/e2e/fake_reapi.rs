@@ -276,6 +276,7 @@ fn workspace(url: &str, exec_timeout: &str) -> Workspace {
 /// Runs `cmd`, killing it after `limit`; returns (exit code, stdout, stderr, its own peak
 /// RSS in KiB: `VmHWM`, sampled while it runs, so go's compile, a child, does not count),
 /// or `None` when it had to be killed.
+#[allow(clippy::zombie_processes)] // reaped with wait4 below, which std cannot see
 fn run_measured(cmd: &mut Command, limit: Duration) -> Option<(i32, String, String, i64)> {
     let mut child = cmd
         .stdout(Stdio::piped())
