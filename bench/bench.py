@@ -18,8 +18,8 @@ Scenarios (each against what a Makefile would do):
     vs the hand-written go build -o dir/ calls (one call per collision-free group)
   2 cold integration tests: gob test --integ vs go test -p 1 -tags integ, vs the study's
     precompile-then-run script (go test -c -o dir/ per collision-free group, then each binary)
-  3 gob check vs go test -exec=true -vet=off ./... (+ -tags integ), cold, and warm after a
-    one-line change in a deep package
+  3 gob check vs go test -exec=true ./... (+ -tags integ), both with go test's default vet
+    checks, cold, and warm after a one-line change in a deep package
   4 no-op: everything cached, gob build vs the hand-written go build calls
   5 in a cgroup limited to 1 CPU: cold gob build vs the hand-written calls, with the
     installed Go and with Debian's Go 1.19 (not cgroup-aware)
@@ -31,6 +31,9 @@ Scenarios (each against what a Makefile would do):
 
   8 remote execution: an integration suite of slow tests on this machine (one binary at a
     time) against two Buildbarn workers on the same machine (bench/remote_exec.py)
+  9 --since REF after a one-line change in a deep package: the first run (the base's tree
+    written and listed), the second (its listing cached), against go's listing of the work
+    tree alone (run with --scenarios 9; it makes the workspace a git repository)
 
   --preset example runs scenarios 6 and 7 on the example workspace (examples/mesh);
   --preset remote runs scenario 8 on its own generated module.
@@ -192,7 +195,9 @@ class Bench:
         ]
 
     def scenario_check(self, warm):
-        plain = "go test -exec=true -vet=off -count=1 ./internal/... ./cmd/... ./svc/... ./tools/... && go test -exec=true -vet=off -count=1 -tags integ ./integ/..."
+        # go test's default vet checks on both sides: gob check runs them too (the suites'
+        # vet setting is the default).
+        plain = "go test -exec=true -count=1 ./internal/... ./cmd/... ./svc/... ./tools/... && go test -exec=true -count=1 -tags integ ./integ/..."
         deep = os.path.join(self.ws, "internal", gen.lib_name(0, 0), gen.lib_name(0, 0) + "_0.go")
         counter = [0]
 
@@ -207,6 +212,42 @@ class Bench:
         return [
             (f"gob check ({'warm, after a change' if warm else 'cold'})", prepare, f"{self.gob} check"),
             (f"go test -exec=true ({'warm, after a change' if warm else 'cold'})", prepare, plain),
+        ]
+
+    def scenario_since(self):
+        """--since on the whole tree after a one-line change in a deep package (uncommitted):
+        the first run writes the base's tree and lists it there, later runs find that listing
+        cached; the bound is go's listing of the work tree alone (what --since needed before
+        it compared both sides)."""
+        self.warm_everything()
+        git = "git -c user.name=bench -c user.email=bench@example.com"
+        if not os.path.isdir(os.path.join(self.ws, ".git")):
+            with open(os.path.join(self.ws, ".gitignore"), "w") as f:
+                f.write("/.gob/\n/bin/\n/out/\n")
+            sh(f"git init -q -b main && {git} add -A && {git} commit -q -m base", self.ws, self.env())
+        deep = os.path.join(self.ws, "internal", gen.lib_name(0, 0), gen.lib_name(0, 0) + "_0.go")
+        with open(deep, "a") as f:
+            f.write("\n// An edit since the base.\nconst EditedSinceBase = 1\n")
+        since_dir = os.path.join(self.ws, ".gob", "since")
+        patterns = "./internal/... ./cmd/... ./svc/... ./tools/..."
+
+        def first():
+            shutil.rmtree(since_dir, ignore_errors=True)
+            return self.env()
+
+        def cached():
+            return self.env()
+
+        cached()
+        sh(f"{self.gob} affected --since HEAD", self.ws, self.env())
+        fields = "ImportPath,Dir,Imports,GoFiles,EmbedFiles,TestGoFiles,XTestGoFiles,Module,Error"
+        return [
+            ("gob affected --since HEAD (first run: the base's tree written and listed)", first,
+             f"{self.gob} affected --since HEAD"),
+            ("gob affected --since HEAD (second run: the base's listing cached)", cached,
+             f"{self.gob} affected --since HEAD"),
+            ("go list -deps -test of the work tree (the bound: one listing)", cached,
+             f"go list -e -deps -test -json={fields} {patterns} > /dev/null"),
         ]
 
     def scenario_noop(self):
@@ -387,6 +428,11 @@ def main():
         if 4 in chosen:
             b.rounds = max(a.rounds, 10)
             run(4, "no-op build (everything cached)", b.scenario_noop())
+            b.rounds = a.rounds
+        if 9 in chosen:
+            packages = len(subprocess.run("go list ./...", shell=True, cwd=ws, env=b.env(), capture_output=True, text=True).stdout.split())
+            b.rounds = max(a.rounds, 5)
+            run(9, f"--since after a one-line change in a deep package ({packages} packages)", b.scenario_since())
             b.rounds = a.rounds
         if 5 in chosen:
             wrap, why = cgroup_wrapper()

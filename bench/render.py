@@ -14,7 +14,7 @@ TARGETS = [
     ("cold gob build", "hand-written go build -o dir/ calls", "gob build", 1.08, "within"),
     ("cold integration", "go test -p 1", "gob test --integ", 1.3, "faster"),
     ("cold integration", "precompile-then-run script", "gob test --integ", 1.0, "faster"),
-    ("compile-only check, warm", "go test -exec=true", "gob check", 2.0, "faster"),
+    ("compile-only check, warm", "go test -exec=true", "gob check", 2.5, "faster"),
     ("no-op build", "hand-written go build calls", "gob build", 0.050, "overhead"),
 ]
 

@@ -20,6 +20,14 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
     let ctx =
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
+    if !args.dry_run {
+        // What runs: go lists, compiles and vets with this toolchain, and the type checker
+        // is built with it and reads its export data.
+        eprintln!(
+            "gob: checking with {} ({})",
+            ctx.go_env.goversion, ctx.go_env.goroot
+        );
+    }
     let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let suites: Vec<CheckSuite> = expanded
@@ -27,6 +35,12 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         .map(|s| CheckSuite {
             tags: s.spec.tags.clone(),
             packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
+            vet: s.spec.vet.clone(),
+            tested: s
+                .test_packages()
+                .into_iter()
+                .map(|p| p.import_path)
+                .collect(),
         })
         .collect();
     // A -json in the user's GOFLAGS would turn go list's errors into JSON events.
@@ -34,13 +48,15 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
     drop_goflags(&mut env, &ctx.go_env.goflags, &JSON);
     let rounds = plan_check(&suites);
     let dir = &manifest.workspace_dir;
+    let vet_flags = vet_flags(&ctx, &rounds)?;
     if args.dry_run {
         print!(
             "{}",
-            crate::plan::dryrun::check(&rounds, &ctx.go.program, dir, &env)
+            crate::plan::dryrun::check(&rounds, &vet_flags, &ctx.go.program, dir, &env)
         );
         return Ok(());
     }
+
     let tools = crate::runners::typecheck::tools_dir(&ctx.go_env.gocache, dir);
     let checker = crate::runners::typecheck::ensure_checker(
         &ctx.go.program,
@@ -51,7 +67,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
     .await
     .map_err(GobError::Failed)?;
     let mut failed = false;
-    for (index, round) in rounds.iter().enumerate() {
+    for (index, (round, vet)) in rounds.iter().zip(&vet_flags).enumerate() {
         let run = RoundRun {
             round,
             go: &ctx.go.program,
@@ -59,7 +75,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             env: &env,
             files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
         };
-        failed |= !run.check(&checker, &ctx.go_env.goarch).await?;
+        failed |= !run.check(&checker, &ctx.go_env.goarch, vet).await?;
     }
     if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
         eprintln!("gob: {summary}");
@@ -103,9 +119,15 @@ struct RoundRun<'a> {
 }
 
 impl RoundRun<'_> {
-    /// Lists, compiles the plain packages, type-checks the rest; false when errors were
-    /// reported.
-    async fn check(&self, checker: &Path, goarch: &str) -> Result<bool, GobError> {
+    /// Lists, compiles the plain packages, type-checks the rest, then vets what `go test`
+    /// vets (with `vet`, the flags of each of the round's vet groups); false when errors
+    /// were reported.
+    async fn check(
+        &self,
+        checker: &Path,
+        goarch: &str,
+        vet: &[Option<Vec<String>>],
+    ) -> Result<bool, GobError> {
         let list = self.files.with_extension("list.json");
         let export = self.files.with_extension("export.json");
         let listing = capture(&self.round.list_command(self.go, self.dir, self.env)).await?;
@@ -117,12 +139,58 @@ impl RoundRun<'_> {
             .export_command(&plain, self.go, self.dir, self.env);
         write(&export, &capture(&exported).await?)?;
         let typecheck = typecheck_command(checker, goarch, &list, &export, self.dir, self.env);
-        match run_lines(&typecheck, |line| eprintln!("{line}"), None).await? {
-            Outcome::Succeeded => Ok(true),
-            Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
-            Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => Ok(false),
+        if !succeeded(&typecheck).await? {
+            // go test reports a package that does not build, and vets nothing of it.
+            return Ok(false);
         }
+        let mut clean = true;
+        for (group, flags) in self.round.vet.iter().zip(vet) {
+            if let Some(flags) = flags {
+                let vet = self
+                    .round
+                    .vet_command(group, flags, self.go, self.dir, self.env);
+                clean &= succeeded(&vet).await?;
+            }
+        }
+        Ok(clean)
     }
+}
+
+/// Runs `command`, its output to stderr; false when it failed.
+async fn succeeded(command: &GoCommand) -> Result<bool, GobError> {
+    match run_lines(command, |line| eprintln!("{line}"), None).await? {
+        Outcome::Succeeded => Ok(true),
+        Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
+        Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => Ok(false),
+    }
+}
+
+/// The vet flags of each round's vet groups, asked of go once per setting (`go test -n`).
+fn vet_flags(
+    ctx: &Context,
+    rounds: &[CheckRound],
+) -> Result<Vec<Vec<Option<Vec<String>>>>, GobError> {
+    let mut known: Vec<(crate::go::vet::Vet, Option<Vec<String>>)> = Vec::new();
+    let mut out = Vec::new();
+    for round in rounds {
+        let mut flags = Vec::new();
+        for group in &round.vet {
+            let found = match known.iter().find(|(setting, _)| *setting == group.setting) {
+                Some((_, flags)) => flags.clone(),
+                None => {
+                    let flag = group.setting.flag();
+                    let asked =
+                        ctx.go
+                            .vet_flags(flag.as_deref(), &round.tags, &group.packages[0])?;
+                    known.push((group.setting.clone(), asked.clone()));
+                    asked
+                }
+            };
+            flags.push(found);
+        }
+        out.push(flags);
+    }
+    Ok(out)
 }
 
 /// The stdout of `command` (a `go list -e`, which reports package errors in its output and

@@ -6,19 +6,21 @@ use std::time::Instant;
 
 use crate::base::state::FAILED_FILE;
 use crate::cli::TestArgs;
+use crate::commands::affected::Affected;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
 use crate::commands::integ::prepare_compile;
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{load_failed, record_failed, rerun_failures, save_failed};
 use crate::commands::selection;
 use crate::error::GobError;
-use crate::plan::select::Candidates;
+use crate::plan::select::{Candidates, Selected};
 use crate::plan::test::{TestPackage, TestPlanContext, integ_store};
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::Events;
 use crate::runners::remote::RemoteExecutor;
 use crate::runners::{Converter, SuiteRun, integ, unit};
 use crate::workspace::remoteexec::ExecFlags;
+use crate::workspace::suites::ExpandedSuite;
 
 /// Runs `gob test`: the selection stage, then each suite here (or the archive, or a dry run).
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
@@ -37,45 +39,21 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
-    let pairs = expanded.iter().flat_map(|s| {
-        s.packages
-            .iter()
-            .map(|p| (s.spec.race, p.import_path.as_str()))
-    });
-    if let Some(note) = race_and_plain_note(pairs) {
+    if let Some(note) = race_and_plain_note(&expanded) {
         eprintln!("{note}");
     }
     let packages: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
     let since = match &args.since {
-        Some(since) => {
-            let found = super::affected::affected(
-                &ctx,
-                &manifest,
-                &expanded,
-                &packages,
-                since,
-                args.since_strict,
-            )?;
-            if args.explain {
-                eprint!("{}", super::affected::report(&found, &expanded, since));
-            }
-            Some(found)
-        }
+        Some(since) => Some(since_selection(
+            &ctx, &manifest, &expanded, &packages, since, args,
+        )?),
         None => None,
     };
-    let candidates: Vec<Candidates> = expanded
-        .iter()
-        .zip(&packages)
-        .map(|(suite, packages)| Candidates {
-            suite: suite.spec.name.clone(),
-            packages: packages.iter().map(|p| p.import_path.clone()).collect(),
-        })
-        .collect();
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
     let selected = selection::choose(
         args,
-        &candidates,
+        &candidates(&expanded, &packages),
         since
             .as_ref()
             .map(|f| (f.base.as_str(), f.suites.as_slice())),
@@ -87,56 +65,16 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         eprintln!("{message}");
         return Ok(());
     }
-    let runs: Vec<Vec<TestPackage>> = packages
-        .iter()
-        .zip(&selected.suites)
-        .map(|(packages, choice)| {
-            packages
-                .iter()
-                .filter(|p| choice.runs(&p.import_path))
-                .cloned()
-                .collect()
-        })
-        .collect();
+    let runs = chosen(&packages, &selected);
     let plan_ctx = ctx.test_plan_context(&manifest)?;
     let user_args = args.binary_args();
     let remote = remote_executor(&manifest, args, &specs)?;
     if args.dry_run {
-        if let Some(remote) = &remote {
-            println!("{}", remote.describe());
-        }
-        for (suite, packages) in expanded.iter().zip(&runs) {
-            let store = integ_store(suite.spec, &plan_ctx);
-            let token = crate::testexec::read_token(&store).unwrap_or_else(|| "NEW-TOKEN".into());
-            let text = crate::plan::dryrun::test_suite(
-                suite.spec, packages, &user_args, &token, &plan_ctx,
-            );
-            print!("{text}");
-        }
+        print_dry_run(&expanded, &runs, &user_args, &plan_ctx, remote.as_ref());
         return Ok(());
     }
     if let Some(archive) = &args.archive {
         return super::archive::write(archive, &manifest, &ctx, &expanded, &runs, &user_args).await;
-    }
-    let timings_out = super::sharding::timings_out(
-        args.timings_out.as_ref(),
-        args.shard,
-        &manifest.workspace_dir,
-        &timings,
-    );
-    let options = ReportOptions {
-        env: crate::commands::context::report_env(),
-        json: args.json,
-        junit: args.junit.clone(),
-        timings: Some(timings_out),
-        workspace_dir: manifest.workspace_dir.clone(),
-    };
-    let mut reporter = Reporter::new(options.sinks());
-    if args.explain {
-        let since = since.as_ref().map(|f| f.suites.as_slice());
-        for event in selection::events(&selected, since) {
-            reporter.gob(event);
-        }
     }
     let here = Here {
         suites: &expanded,
@@ -150,33 +88,133 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             false => None,
         },
     };
-    let interrupted = here.run(args, &mut reporter).await?;
-    if let Some(event) = ctx.remote_cache_event() {
-        reporter.gob(event);
+    let since = since.as_ref().map(|f| f.suites.as_slice());
+    here.report(args, &ctx, &manifest, &timings, since).await
+}
+
+/// `--since`: the selection of each suite, told with `--explain`.
+fn since_selection(
+    ctx: &Context,
+    manifest: &crate::manifest::Manifest,
+    expanded: &[ExpandedSuite],
+    packages: &[Vec<TestPackage>],
+    since: &str,
+    args: &TestArgs,
+) -> Result<Affected, GobError> {
+    let found =
+        super::affected::affected(ctx, manifest, expanded, packages, since, args.since_strict)?;
+    if args.explain {
+        eprint!("{}", super::affected::report(&found, expanded, since));
     }
-    if let Some(remote) = &remote {
-        reporter.gob(remote.summary());
+    Ok(found)
+}
+
+/// The suites' packages with tests, as the selection stage takes them.
+fn candidates(expanded: &[ExpandedSuite], packages: &[Vec<TestPackage>]) -> Vec<Candidates> {
+    expanded
+        .iter()
+        .zip(packages)
+        .map(|(suite, packages)| Candidates {
+            suite: suite.spec.name.clone(),
+            packages: packages.iter().map(|p| p.import_path.clone()).collect(),
+        })
+        .collect()
+}
+
+/// The packages of each suite the selection stage chose.
+fn chosen(packages: &[Vec<TestPackage>], selected: &Selected) -> Vec<Vec<TestPackage>> {
+    packages
+        .iter()
+        .zip(&selected.suites)
+        .map(|(packages, choice)| {
+            packages
+                .iter()
+                .filter(|p| choice.runs(&p.import_path))
+                .cloned()
+                .collect()
+        })
+        .collect()
+}
+
+/// `--dry-run`: the cluster, then each suite's commands.
+fn print_dry_run(
+    expanded: &[ExpandedSuite],
+    runs: &[Vec<TestPackage>],
+    user_args: &[String],
+    plan_ctx: &TestPlanContext,
+    remote: Option<&RemoteExecutor>,
+) {
+    if let Some(remote) = remote {
+        println!("{}", remote.describe());
     }
-    write_reports(&mut reporter, args.junit.as_ref())?;
-    if let Some(sig) = interrupted {
-        return Err(GobError::Interrupted(sig));
+    for (suite, packages) in expanded.iter().zip(runs) {
+        let store = integ_store(suite.spec, plan_ctx);
+        let token = crate::testexec::read_token(&store).unwrap_or_else(|| "NEW-TOKEN".into());
+        let text =
+            crate::plan::dryrun::test_suite(suite.spec, packages, user_args, &token, plan_ctx);
+        print!("{text}");
     }
-    let mut failed_record = load_failed(&failed_path);
-    record_failed(&mut failed_record, &reporter.results);
-    save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
-    outcome(&reporter.results)
 }
 
 /// The suites a run runs on this machine (or sends to the cluster), with what the selection
 /// stage chose.
 struct Here<'a> {
-    suites: &'a [crate::workspace::suites::ExpandedSuite<'a>],
+    suites: &'a [ExpandedSuite<'a>],
     runs: &'a [Vec<TestPackage>],
-    selected: &'a crate::plan::select::Selected,
+    selected: &'a Selected,
     plan_ctx: &'a TestPlanContext,
     user_args: &'a [String],
     remote: Option<&'a RemoteExecutor>,
     test2json: Option<String>,
+}
+
+impl Here<'_> {
+    /// Runs every suite with the reports asked for, records what failed, and ends as the
+    /// results say.
+    async fn report(
+        &self,
+        args: &TestArgs,
+        ctx: &Context,
+        manifest: &crate::manifest::Manifest,
+        timings: &std::path::Path,
+        since: Option<&[crate::plan::affected::Selection]>,
+    ) -> Result<(), GobError> {
+        let timings_out = super::sharding::timings_out(
+            args.timings_out.as_ref(),
+            args.shard,
+            &manifest.workspace_dir,
+            timings,
+        );
+        let options = ReportOptions {
+            env: crate::commands::context::report_env(),
+            json: args.json,
+            junit: args.junit.clone(),
+            timings: Some(timings_out),
+            workspace_dir: manifest.workspace_dir.clone(),
+        };
+        let mut reporter = Reporter::new(options.sinks());
+        if args.explain {
+            for event in selection::events(self.selected, since) {
+                reporter.gob(event);
+            }
+        }
+        let interrupted = self.run(args, &mut reporter).await?;
+        if let Some(event) = ctx.remote_cache_event() {
+            reporter.gob(event);
+        }
+        if let Some(remote) = self.remote {
+            reporter.gob(remote.summary());
+        }
+        write_reports(&mut reporter, args.junit.as_ref())?;
+        if let Some(sig) = interrupted {
+            return Err(GobError::Interrupted(sig));
+        }
+        let failed_path = manifest.workspace_dir.join(FAILED_FILE);
+        let mut failed_record = load_failed(&failed_path);
+        record_failed(&mut failed_record, &reporter.results);
+        save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
+        outcome(&reporter.results)
+    }
 }
 
 impl Here<'_> {
@@ -273,7 +311,17 @@ fn remote_executor(
 
 /// -race builds share no cache with plain builds: a note when one run builds a package both
 /// ways (the study: `go build ./...` then `go test -race ./...` cost 45s more).
-fn race_and_plain_note<'a>(
+fn race_and_plain_note(expanded: &[ExpandedSuite]) -> Option<String> {
+    let pairs = expanded.iter().flat_map(|s| {
+        s.packages
+            .iter()
+            .map(|p| (s.spec.race, p.import_path.as_str()))
+    });
+    race_and_plain_paths(pairs)
+}
+
+/// The note of [`race_and_plain_note`] over (race, import path) pairs.
+fn race_and_plain_paths<'a>(
     suites: impl Iterator<Item = (bool, &'a str)> + Clone,
 ) -> Option<String> {
     let paths = |race: bool| -> BTreeSet<&str> {
@@ -301,11 +349,11 @@ mod tests {
     #[test]
     fn notes_packages_built_with_and_without_race() {
         let pairs = [(true, "m/a"), (true, "m/b"), (false, "m/b"), (false, "m/c")];
-        let note = race_and_plain_note(pairs.iter().copied()).unwrap();
+        let note = race_and_plain_paths(pairs.iter().copied()).unwrap();
         assert!(
             note.contains("1 package is built both with -race and without in this run (m/b)"),
             "{note}"
         );
-        assert!(race_and_plain_note([(true, "m/a"), (false, "m/c")].into_iter()).is_none());
+        assert!(race_and_plain_paths([(true, "m/a"), (false, "m/c")].into_iter()).is_none());
     }
 }

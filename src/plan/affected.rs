@@ -296,3 +296,146 @@ fn chain(last: &str, parent: &HashMap<&str, Option<&str>>) -> Vec<String> {
     }
     chain
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn inputs(imports: &[&str], files: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            imports: imports.iter().map(|i| i.to_string()).collect(),
+            files: files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            error: None,
+        }
+    }
+
+    /// t's tests import mid, which imports leaf (and a module from the cache); u's import
+    /// nothing of the repository.
+    fn snapshot(leaf: &str, dep_version: &str) -> Snapshot {
+        let mut packages = BTreeMap::new();
+        packages.insert(
+            "m/leaf".into(),
+            inputs(&["ext.com/dep"], &[("leaf/leaf.go", leaf)]),
+        );
+        packages.insert(
+            "ext.com/dep".into(),
+            inputs(&[], &[("module ext.com/dep", dep_version)]),
+        );
+        packages.insert("m/mid".into(), inputs(&["m/leaf"], &[("mid/mid.go", "1")]));
+        packages.insert(
+            "m/t [m/t.test]".into(),
+            inputs(&["m/mid"], &[("t/t_test.go", "1")]),
+        );
+        packages.insert(
+            "m/t.test".into(),
+            inputs(&["m/t [m/t.test]"], &[("t/testdata/in.txt", "1")]),
+        );
+        packages.insert(
+            "m/u [m/u.test]".into(),
+            inputs(&[], &[("u/u_test.go", "1")]),
+        );
+        packages.insert("m/u.test".into(), inputs(&["m/u [m/u.test]"], &[]));
+        Snapshot { packages }
+    }
+
+    fn packages() -> Vec<TestPackage> {
+        ["t", "u"]
+            .iter()
+            .map(|p| TestPackage {
+                import_path: format!("m/{p}"),
+                dir: PathBuf::from(format!("/ws/{p}")),
+            })
+            .collect()
+    }
+
+    fn pick(now: &Snapshot, base: &Snapshot) -> Selection {
+        let empty = BTreeMap::new();
+        let sides = Sides {
+            now,
+            base: Ok(base),
+            settings: &[],
+            inputs_now: &empty,
+            inputs_base: &empty,
+        };
+        select(&packages(), &sides)
+    }
+
+    #[test]
+    fn a_changed_leaf_selects_the_tests_whose_closure_holds_it_with_the_chain() {
+        let s = pick(&snapshot("2", "v1"), &snapshot("1", "v1"));
+        assert_eq!(s.not_affected, ["m/u"]);
+        let Reason::Differs { first, chain, all } = &s.selected[0].1 else {
+            panic!("{s:?}");
+        };
+        assert_eq!(first.input, "leaf/leaf.go");
+        assert_eq!(first.how, How::Changed);
+        assert_eq!(chain, &["m/t", "m/mid", "m/leaf"]);
+        assert_eq!(all.len(), 1);
+        assert!(
+            pick(&snapshot("1", "v1"), &snapshot("1", "v1"))
+                .selected
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_module_version_and_a_deleted_file_are_differences() {
+        let s = pick(&snapshot("1", "v2"), &snapshot("1", "v1"));
+        let Reason::Differs { first, .. } = &s.selected[0].1 else {
+            panic!("{s:?}");
+        };
+        assert_eq!(first.versions, Some(("v1".into(), "v2".into())));
+        let mut fewer = snapshot("1", "v1");
+        fewer.packages.get_mut("m/t.test").unwrap().files.clear();
+        let s = pick(&fewer, &snapshot("1", "v1"));
+        let Reason::Differs { first, chain, .. } = &s.selected[0].1 else {
+            panic!("{s:?}");
+        };
+        assert_eq!(
+            (first.input.as_str(), first.how),
+            ("t/testdata/in.txt", How::Deleted)
+        );
+        assert_eq!(chain, &["m/t"]);
+    }
+
+    #[test]
+    fn new_packages_problems_settings_inputs_and_an_unlisted_base_select() {
+        let base = snapshot("1", "v1");
+        let mut without_u = base.clone();
+        without_u.packages.remove("m/u.test");
+        let s = pick(&base, &without_u);
+        assert_eq!(s.selected, [("m/u".to_string(), Reason::NotAtBase(None))]);
+        let mut broken = base.clone();
+        broken.packages.get_mut("m/mid").unwrap().error = Some("no Go files".into());
+        assert!(matches!(
+            pick(&broken, &base).selected[0].1,
+            Reason::Problem(_)
+        ));
+        let empty = BTreeMap::new();
+        let changed = BTreeMap::from([("config/a.yaml".to_string(), "2".to_string())]);
+        let keys = ["tags".to_string()];
+        for (settings, inputs_now, base_side) in [
+            (&keys[..], &empty, Ok(&base)),
+            (&[][..], &changed, Ok(&base)),
+            (&[][..], &empty, Err("broken go.work")),
+        ] {
+            let sides = Sides {
+                now: &base,
+                base: base_side,
+                settings,
+                inputs_now,
+                inputs_base: &empty,
+            };
+            assert_eq!(
+                select(&packages(), &sides).selected.len(),
+                2,
+                "the whole suite"
+            );
+        }
+        assert_eq!(unchanged(&packages()).not_affected, ["m/t", "m/u"]);
+    }
+}

@@ -7,7 +7,11 @@
 //! 2. `go list -e -export -json` of every plain package of step 1: go compiles them (their
 //!    export data is what importers need; a plain compile is what `go build` caches too);
 //! 3. gob's type checker (`src/runners/typecheck.go`) checks the test-only packages from
-//!    source with go/types against that export data.
+//!    source with go/types against that export data;
+//! 4. when that found nothing, `go vet` with the checks `go test` runs before a test (each
+//!    suite's `vet` setting: go's default subset, the listed checks, all, or none) over the
+//!    packages with tests, as `go test` vets them (`P [P.test]` and `P_test`): a check that
+//!    passes what `go test` fails would be a false green.
 //!
 //! Test-only packages are where the time went before: go compiles a package again with its
 //! tests and again for every test binary whose external tests import it, and links a binary
@@ -19,6 +23,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::command::GoCommand;
+use crate::go::vet::Vet;
 
 /// One suite's contribution to the check.
 #[derive(Debug, Clone)]
@@ -27,6 +32,10 @@ pub struct CheckSuite {
     pub tags: Vec<String>,
     /// Import paths of its packages.
     pub packages: Vec<String>,
+    /// Which vet checks `go test` runs for it.
+    pub vet: Vet,
+    /// Those of its packages that have test files (`go test` vets only those).
+    pub tested: Vec<String>,
 }
 
 /// The packages of the suites that share one set of tags: one round of the check.
@@ -36,10 +45,30 @@ pub struct CheckRound {
     pub tags: Vec<String>,
     /// Import paths of the packages, each once.
     pub packages: Vec<String>,
+    /// Step 4: the tested packages per vet setting (none for `vet = "off"`).
+    pub vet: Vec<VetGroup>,
+}
+
+/// Packages vetted alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VetGroup {
+    /// The setting.
+    pub setting: Vet,
+    /// Import paths, each once.
+    pub packages: Vec<String>,
 }
 
 /// The fields of step 1's listing that the type checker reads.
 const LIST_FIELDS: &str = "ImportPath,Dir,Name,CompiledGoFiles,Imports,ImportMap,Deps,Module,Error";
+
+/// Appends the items of `more` that `list` lacks.
+fn add_each(list: &mut Vec<String>, more: &[String]) {
+    for item in more {
+        if !list.contains(item) {
+            list.push(item.clone());
+        }
+    }
+}
 
 /// Groups the suites into rounds, one per distinct set of tags; empty suites make none.
 pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
@@ -54,15 +83,22 @@ pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
                 rounds.push(CheckRound {
                     tags,
                     packages: Vec::new(),
+                    vet: Vec::new(),
                 });
                 rounds.len() - 1
             }
         };
-        let packages = &mut rounds[index].packages;
-        for package in &suite.packages {
-            if !packages.contains(package) {
-                packages.push(package.clone());
-            }
+        let round = &mut rounds[index];
+        add_each(&mut round.packages, &suite.packages);
+        if suite.vet == Vet::Off || suite.tested.is_empty() {
+            continue;
+        }
+        match round.vet.iter_mut().find(|g| g.setting == suite.vet) {
+            Some(group) => add_each(&mut group.packages, &suite.tested),
+            None => round.vet.push(VetGroup {
+                setting: suite.vet.clone(),
+                packages: suite.tested.clone(),
+            }),
         }
     }
     rounds.retain(|r| !r.packages.is_empty());
@@ -98,6 +134,30 @@ impl CheckRound {
             dir,
             env,
         )
+    }
+
+    /// Step 4: `go vet` with `flags` (the checks `go test` runs for `group`'s setting) over
+    /// the group's packages.
+    pub fn vet_command(
+        &self,
+        group: &VetGroup,
+        flags: &[String],
+        go: &str,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> GoCommand {
+        let mut args = vec!["vet".to_string()];
+        args.extend(flags.iter().cloned());
+        if !self.tags.is_empty() {
+            args.extend(["-tags".to_string(), self.tags.join(",")]);
+        }
+        args.extend(group.packages.iter().cloned());
+        GoCommand {
+            program: go.to_string(),
+            args,
+            env: env.clone(),
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn go_list(
@@ -172,10 +232,54 @@ mod tests {
     use super::*;
 
     fn suite(tags: &[&str], packages: &[&str]) -> CheckSuite {
+        let packages: Vec<String> = packages.iter().map(|s| s.to_string()).collect();
         CheckSuite {
             tags: tags.iter().map(|s| s.to_string()).collect(),
-            packages: packages.iter().map(|s| s.to_string()).collect(),
+            tested: packages.clone(),
+            packages,
+            vet: Vet::Default,
         }
+    }
+
+    #[test]
+    fn tested_packages_are_vetted_per_setting_and_off_vets_nothing() {
+        let mut off = suite(&[], &["m/c"]);
+        off.vet = Vet::Off;
+        let mut all = suite(&[], &["m/a"]);
+        all.vet = Vet::Checks("all".into());
+        let mut untested = suite(&[], &["m/d"]);
+        untested.tested.clear();
+        let rounds = plan_check(&[
+            suite(&[], &["m/a", "m/b"]),
+            off,
+            all,
+            untested,
+            suite(&[], &["m/b"]),
+        ]);
+        assert_eq!(rounds.len(), 1);
+        assert_eq!(rounds[0].packages, ["m/a", "m/b", "m/c", "m/d"]);
+        assert_eq!(
+            rounds[0].vet,
+            [
+                VetGroup {
+                    setting: Vet::Default,
+                    packages: vec!["m/a".into(), "m/b".into()]
+                },
+                VetGroup {
+                    setting: Vet::Checks("all".into()),
+                    packages: vec!["m/a".into()]
+                },
+            ]
+        );
+        let flags = ["-printf".to_string()];
+        let vet = rounds[0].vet_command(
+            &rounds[0].vet[0],
+            &flags,
+            "go",
+            "/ws".as_ref(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(vet.args, ["vet", "-printf", "m/a", "m/b"]);
     }
 
     #[test]

@@ -125,9 +125,10 @@ pub fn archive_suite(
     out
 }
 
-/// `gob check --dry-run`: its rounds.
+/// `gob check --dry-run`: its rounds, with the vet flags of each round's vet groups.
 pub fn check(
     rounds: &[CheckRound],
+    vet_flags: &[Vec<Option<Vec<String>>>],
     go: &str,
     dir: &std::path::Path,
     env: &std::collections::BTreeMap<String, String>,
@@ -135,15 +136,22 @@ pub fn check(
     let placeholder = ["<every plain package the listing names>".to_string()];
     rounds
         .iter()
+        .zip(vet_flags)
         .enumerate()
-        .map(|(i, round)| {
+        .map(|(i, (round, vet))| {
             let list = round.list_command(go, dir, env);
             let export = round.export_command(&placeholder, go, dir, env);
-            format!(
-                "# round {n} of {}: list, compile the plain packages, type-check the tests\n{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n",
+            let mut text = format!(
+                "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does\n{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n",
                 rounds.len(),
                 n = i + 1
-            )
+            );
+            for (group, flags) in round.vet.iter().zip(vet) {
+                if let Some(flags) = flags {
+                    text.push_str(&format!("{}\n", round.vet_command(group, flags, go, dir, env)));
+                }
+            }
+            text
         })
         .collect()
 }

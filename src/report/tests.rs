@@ -140,7 +140,27 @@ fn github_annotations_and_groups() {
     let out = Buffer::default();
     let sink = github::GithubActions::new(Box::new(out.clone()), ws.clone(), root.path().into());
     play_in(&ws, vec![Box::new(sink)]);
-    insta::assert_snapshot!(out.text());
+    // Each stretch of test output is fenced by a fresh random token: one per stretch, and
+    // the same at both ends.
+    let text = out.text();
+    let mut tokens = Vec::new();
+    let redacted: Vec<String> = text
+        .lines()
+        .map(|line| match line.strip_prefix("::stop-commands::") {
+            Some(token) => {
+                tokens.push(token.to_string());
+                "::stop-commands::TOKEN".to_string()
+            }
+            None => match tokens.last() {
+                Some(token) if line == format!("::{token}::") => "::TOKEN::".to_string(),
+                _ => line.to_string(),
+            },
+        })
+        .collect();
+    assert!(tokens.iter().all(|t| t.len() == 32), "{tokens:?}");
+    let unique: std::collections::BTreeSet<&String> = tokens.iter().collect();
+    assert_eq!(unique.len(), tokens.len(), "a fresh token each time");
+    insta::assert_snapshot!(redacted.join("\n"));
 }
 
 #[test]

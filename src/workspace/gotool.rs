@@ -127,6 +127,11 @@ const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,Ma
 
 impl GoTool {
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {
+        self.output(args).map(|o| o.stdout)
+    }
+
+    /// Runs go; its failure is an error with what it printed.
+    fn output(&self, args: &[&str]) -> Result<std::process::Output, GoToolError> {
         let command = format!("{} {}", self.program, shell_words::join(args));
         let output = Command::new(&self.program)
             .args(args)
@@ -146,7 +151,28 @@ impl GoTool {
                     .to_string(),
             });
         }
-        Ok(output.stdout)
+        Ok(output)
+    }
+
+    /// The flags `go test` gives the vet tool for a test package (`go test -n`, which runs
+    /// nothing): `None` when it runs no vet. `vet_flag` is the suite's `-vet=…`, if any.
+    pub fn vet_flags(
+        &self,
+        vet_flag: Option<&str>,
+        tags: &[String],
+        package: &str,
+    ) -> Result<Option<Vec<String>>, GoToolError> {
+        let tags = tags.join(",");
+        let mut args = vec!["test", "-n", "-run=^$"];
+        args.extend(vet_flag);
+        if !tags.is_empty() {
+            args.extend(["-tags", tags.as_str()]);
+        }
+        args.push(package);
+        let plan = self.output(&args)?;
+        Ok(crate::go::vet::flags_from_plan(&String::from_utf8_lossy(
+            &plan.stderr,
+        )))
     }
 
     /// `go env -json` for the variables gob reports.

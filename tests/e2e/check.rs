@@ -193,3 +193,70 @@ fn go_1_19_builds_the_type_checker_and_finds_the_same_errors() {
         "{stderr}"
     );
 }
+
+const VET_FIXTURE: &str = "package vetme\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestTwo(t *testing.T) {\n\tfmt.Printf(\"%d\\n\", \"str\")\n}\n";
+
+#[test]
+fn check_fails_what_go_test_fails_before_running_a_test_its_vet_checks() {
+    let ws = Workspace::example(SUITES);
+    ws.write(
+        "internal/vetme/vetme.go",
+        "package vetme\n\n// Two is 2.\nfunc Two() int { return 2 }\n",
+    );
+    ws.write("internal/vetme/vetme_test.go", VET_FIXTURE);
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let finding = "fmt.Printf format %d has arg \"str\" of wrong type string";
+    assert!(stderr.contains(finding), "{stderr}");
+    assert!(stderr.contains("gob: checking with go1."), "{stderr}");
+    // The oracle: go test fails the package for the same finding.
+    let go = Command::new("go")
+        .args(["test", "./internal/vetme"])
+        .current_dir(ws.dir())
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .output()
+        .unwrap();
+    assert!(!go.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&go.stdout),
+        String::from_utf8_lossy(&go.stderr)
+    );
+    assert!(said.contains(finding), "{said}");
+    // vet = "off": go test runs no vet, and neither does the check.
+    let off = SUITES.replace(
+        "exclude = [\"tests/integration/**\"]\n",
+        "exclude = [\"tests/integration/**\"]\nvet = \"off\"\n",
+    );
+    ws.write("gobuild.toml", &off);
+    let (code, _, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run(&mut ws.gob(&["check", "--dry-run"]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(" vet -atomic ") && stdout.contains("-tags integ"),
+        "the integ suite is still vetted: {stdout}"
+    );
+}
+
+#[test]
+fn a_go_mod_asking_for_a_newer_go_is_gos_own_error_once() {
+    let ws = Workspace::example(SUITES);
+    let go_mod = std::fs::read_to_string(ws.dir().join("go.mod")).unwrap();
+    let newer: String = go_mod
+        .lines()
+        .map(|l| if l.starts_with("go ") { "go 1.99.0" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    ws.write("go.mod", &format!("{newer}\n"));
+    let (code, stdout, stderr) = run(ws.gob(&["check"]).env("GOTOOLCHAIN", "local"));
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    let error = "requires go >= 1.99.0";
+    assert_eq!(stderr.matches(error).count(), 1, "once: {stderr}");
+    assert!(
+        stderr.starts_with("gob: checking with go1."),
+        "the first line says which Go runs: {stderr}"
+    );
+    assert!(stderr.contains("GOTOOLCHAIN=local"), "{stderr}");
+}
