@@ -41,7 +41,7 @@ pub async fn write(
     let plan_ctx = ctx.test_plan_context(manifest)?;
     let workspace = &manifest.workspace_dir;
     let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
-    let mut files: Vec<(String, Source)> = Vec::new();
+    let mut files: Vec<(PathBuf, Source)> = Vec::new();
     let mut found = Found::default();
     let mut archived = Vec::new();
     for (suite, packages) in suites.iter().zip(packages) {
@@ -51,7 +51,7 @@ pub async fn write(
         for binary in binaries {
             let name = format!("bin/{}", relative_to(&binary.path, &bin_root).display());
             let dir = archive_dir(&binary.package.dir, workspace);
-            files.push((name.clone(), Source::File(binary.path.clone())));
+            files.push((PathBuf::from(&name), Source::File(binary.path.clone())));
             // A package outside the workspace (a go.work module elsewhere) is archived
             // under the name its binary's dir has in the archive, not the build machine's.
             let (base, prefix) = match binary.package.dir.starts_with(workspace) {
@@ -157,19 +157,19 @@ async fn compile(plan: IntegCompile, suite: &str) -> Result<Vec<TestBinary>, Gob
 
 /// Adds the files tests read as `src/<path>`: a link whose target the archive holds stays a
 /// link; one that points elsewhere becomes the file it points to. Returns those.
-fn add_sources(found: &Found, files: &mut Vec<(String, Source)>) -> Vec<String> {
+fn add_sources(found: &Found, files: &mut Vec<(PathBuf, Source)>) -> Vec<String> {
     let mut dereferenced = Vec::new();
     for (rel, path) in &found.files {
-        let name = format!("src/{rel}");
+        let name = Path::new("src").join(rel);
         let kept = found.file_links.get(rel).filter(|target| {
-            let parent = Path::new(rel).parent().unwrap_or(Path::new(""));
+            let parent = rel.parent().unwrap_or(Path::new(""));
             crate::base::paths::join_within(parent, target)
-                .is_some_and(|t| found.files.contains_key(&t.display().to_string()))
+                .is_some_and(|t| found.files.contains_key(&t))
         });
         match (kept, found.file_links.contains_key(rel)) {
             (Some(target), _) => files.push((name, Source::Link(target.clone()))),
             (None, true) => {
-                dereferenced.push(name.clone());
+                dereferenced.push(name.display().to_string());
                 files.push((name, Source::File(path.clone())));
             }
             (None, false) => files.push((name, Source::File(path.clone()))),
@@ -465,15 +465,15 @@ mod tests {
         for f in files {
             found
                 .files
-                .insert(f.to_string(), PathBuf::from("/ws").join(f));
+                .insert(PathBuf::from(f), PathBuf::from("/ws").join(f));
         }
         for (at, target) in links {
             found
                 .files
-                .insert(at.to_string(), PathBuf::from("/ws").join(at));
+                .insert(PathBuf::from(at), PathBuf::from("/ws").join(at));
             found
                 .file_links
-                .insert(at.to_string(), PathBuf::from(target));
+                .insert(PathBuf::from(at), PathBuf::from(target));
         }
         found
     }
@@ -496,7 +496,7 @@ mod tests {
         );
         let near = files
             .iter()
-            .find(|(n, _)| n == "src/p/testdata/near.txt")
+            .find(|(n, _)| n == Path::new("src/p/testdata/near.txt"))
             .unwrap();
         assert_eq!(near.1, Source::Link("in.txt".into()));
     }

@@ -150,7 +150,7 @@ pub enum ArchiveError {
 }
 
 /// Writes an archive at `path`: `index`, then each `(path in archive, source)` of `files`.
-pub fn pack(path: &Path, index: &Index, files: &[(String, Source)]) -> Result<(), ArchiveError> {
+pub fn pack(path: &Path, index: &Index, files: &[(PathBuf, Source)]) -> Result<(), ArchiveError> {
     let write = |temp: &Path| -> std::io::Result<()> {
         let file = std::fs::File::create(temp)?;
         let encoder = zstd::Encoder::new(file, 3)?;
@@ -217,15 +217,7 @@ pub fn read_index(path: &Path) -> Result<Index, ArchiveError> {
     let mut entries = tar
         .entries()
         .map_err(|e| unreadable(format!("not a tar stream: {e}")))?;
-    let index = match entries.next() {
-        Some(entry) => {
-            let mut entry = entry.map_err(|e| unreadable(format!("truncated or corrupt: {e}")))?;
-            index_of(path, &mut entry)?
-        }
-        None => return Err(unreadable(format!("it has no {INDEX}"))),
-    };
-    check_index(path, &index)?;
-    Ok(index)
+    first_index(path, &mut entries)
 }
 
 /// Reads the archive at `path` into the extraction dir `dest` (claimed with [`claim`]),
@@ -269,6 +261,26 @@ fn open(
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let decoder = zstd::Decoder::new(file).map_err(|e| format!("not zstd: {e}"))?;
     Ok(tar::Archive::new(decoder))
+}
+
+/// Reads and checks the index, the first of `entries`.
+fn first_index<R: Read>(
+    path: &Path,
+    entries: &mut tar::Entries<'_, R>,
+) -> Result<Index, ArchiveError> {
+    let unreadable = |why: String| ArchiveError::Unreadable {
+        path: path.to_path_buf(),
+        why,
+    };
+    let index = match entries.next() {
+        Some(entry) => {
+            let mut entry = entry.map_err(|e| unreadable(format!("truncated or corrupt: {e}")))?;
+            index_of(path, &mut entry)?
+        }
+        None => return Err(unreadable(format!("it has no {INDEX}"))),
+    };
+    check_index(path, &index)?;
+    Ok(index)
 }
 
 /// Parses the index entry, refusing one that is not first or too large.
@@ -349,14 +361,7 @@ fn extract(path: &Path, dir: &Path) -> Result<Index, ArchiveError> {
     let mut entries = tar
         .entries()
         .map_err(|e| unreadable(format!("not a tar stream: {e}")))?;
-    let index = match entries.next() {
-        Some(entry) => {
-            let mut entry = entry.map_err(|e| unreadable(format!("truncated or corrupt: {e}")))?;
-            index_of(path, &mut entry)?
-        }
-        None => return Err(unreadable(format!("it has no {INDEX}"))),
-    };
-    check_index(path, &index)?;
+    let index = first_index(path, &mut entries)?;
     for entry in entries {
         let mut entry = entry.map_err(|e| unreadable(format!("truncated or corrupt: {e}")))?;
         let name = entry
@@ -540,10 +545,10 @@ mod tests {
         std::fs::write(&data, "fixture").unwrap();
         let archive = dir.path().join("t.tar.zst");
         let files = vec![
-            ("bin/integ/1/a.test".to_string(), Source::File(binary)),
-            ("src/a/testdata/input.txt".to_string(), Source::File(data)),
+            ("bin/integ/1/a.test".into(), Source::File(binary)),
+            ("src/a/testdata/input.txt".into(), Source::File(data)),
             (
-                "src/a/testdata/link.txt".to_string(),
+                "src/a/testdata/link.txt".into(),
                 Source::Link("input.txt".into()),
             ),
         ];
@@ -580,7 +585,7 @@ mod tests {
         let archive = dir.path().join("t.tar.zst");
         let mut newer = index("bin/a.test");
         newer.format = FORMAT + 1;
-        let files = [("bin/a.test".to_string(), Source::File(binary.clone()))];
+        let files = [("bin/a.test".into(), Source::File(binary.clone()))];
         pack(&archive, &newer, &files).unwrap();
         let out = extraction(dir.path());
         let error = unpack(&archive, &out).unwrap_err().to_string();

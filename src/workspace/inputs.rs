@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 /// What a test may read below some dirs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
-    /// Path as the test reads it (`/`-separated, below a prefix) → a path that reads it.
-    pub files: BTreeMap<String, PathBuf>,
+    /// Path as the test reads it (relative, below a prefix) → a path that reads it.
+    pub files: BTreeMap<PathBuf, PathBuf>,
     /// Those of `files` that are links to a file → the link's target as written.
-    pub file_links: BTreeMap<String, PathBuf>,
+    pub file_links: BTreeMap<PathBuf, PathBuf>,
 }
 
 /// Every file under `dir`, keyed by `prefix` joined to its path relative to `base`.
@@ -72,7 +72,7 @@ fn walk(
                 if !wanted(rel) {
                     continue;
                 }
-                let key = prefix.join(rel).display().to_string();
+                let key = prefix.join(rel);
                 if link && let Ok(target) = std::fs::read_link(&path) {
                     found.file_links.insert(key.clone(), target);
                 }
@@ -102,7 +102,12 @@ pub fn test_inputs(
     if !include.is_empty() {
         matching(workspace, workspace, include, &mut found);
     }
-    found.files
+    // Input roots name files in UTF-8.
+    found
+        .files
+        .into_iter()
+        .map(|(rel, path)| (rel.display().to_string(), path))
+        .collect()
 }
 
 #[cfg(test)]
@@ -156,10 +161,14 @@ mod tests {
             &mut found,
         );
         assert_eq!(
-            found.file_links["_outside/1/pkg/testdata/near.txt"],
+            found.file_links[Path::new("_outside/1/pkg/testdata/near.txt")],
             Path::new("in.txt")
         );
-        assert!(found.files.contains_key("_outside/1/pkg/testdata/far.txt"));
+        assert!(
+            found
+                .files
+                .contains_key(Path::new("_outside/1/pkg/testdata/far.txt"))
+        );
         let none = test_inputs(&root.join("conf"), root, &globset::GlobSet::empty());
         assert!(none.is_empty());
     }

@@ -335,7 +335,7 @@ fn module_files(
 }
 
 /// What a test reads at run time that go does not list: the files in its package dir that
-/// are not sources (go lists the sources it uses), and its `testdata/` tree.
+/// are not sources (go lists the sources it uses), and its `testdata/` tree (links followed).
 fn run_inputs(dir: &Path, digests: &mut Digests, files: &mut BTreeMap<String, String>) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -346,35 +346,11 @@ fn run_inputs(dir: &Path, digests: &mut Digests, files: &mut BTreeMap<String, St
             }
         }
     }
-    let mut seen = Vec::new();
-    walk(&dir.join("testdata"), digests, files, &mut seen);
-}
-
-/// Every file under `dir`, following linked dirs that do not loop.
-fn walk(
-    dir: &Path,
-    digests: &mut Digests,
-    files: &mut BTreeMap<String, String>,
-    seen: &mut Vec<PathBuf>,
-) {
-    let Ok(real) = std::fs::canonicalize(dir) else {
-        return;
-    };
-    if seen.contains(&real) {
-        return;
+    let mut found = crate::workspace::inputs::Found::default();
+    crate::workspace::inputs::files_under(&dir.join("testdata"), dir, Path::new(""), &mut found);
+    for path in found.files.values() {
+        digests.add(path, files);
     }
-    seen.push(real);
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, digests, files, seen),
-            _ => digests.add(&path, files),
-        }
-    }
-    seen.pop();
 }
 
 /// Digests of files, each read once, keyed relative to the tree's root.

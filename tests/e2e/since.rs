@@ -356,15 +356,21 @@ fn a_shallow_clone_without_the_merge_base_is_an_error_that_says_what_to_fetch() 
     );
 }
 
-#[test]
-fn a_base_go_cannot_list_selects_every_package_and_says_why() {
+/// A repository whose go.work is broken at the base (go cannot list anything there) and
+/// fixed now.
+fn with_a_broken_base() -> Generated {
     let repo = Generated::new();
-    // At the base go.work is broken; now it is fixed.
     let good = std::fs::read_to_string(repo.root().join("go.work")).unwrap();
     repo.write("go.work", &format!("{good}\nbroken directive\n"));
     repo.git(&["commit", "-q", "-am", "break go.work"]);
     repo.git(&["tag", "-f", "base"]);
     repo.write("go.work", &good);
+    repo
+}
+
+#[test]
+fn a_base_go_cannot_list_selects_every_package_and_says_why() {
+    let repo = with_a_broken_base();
     let selected = repo.affected();
     assert_eq!(selected["unit"].len(), 7, "{selected:?}");
     assert!(
@@ -452,12 +458,7 @@ fn explain_with_json_gives_every_packages_choice_and_every_difference() {
 
 #[test]
 fn since_strict_fails_where_the_base_cannot_be_listed() {
-    let repo = Generated::new();
-    let good = std::fs::read_to_string(repo.root().join("go.work")).unwrap();
-    repo.write("go.work", &format!("{good}\nbroken directive\n"));
-    repo.git(&["commit", "-q", "-am", "break go.work"]);
-    repo.git(&["tag", "-f", "base"]);
-    repo.write("go.work", &good);
+    let repo = with_a_broken_base();
     let mut cmd = gob_command();
     cmd.current_dir(repo.root())
         .args(["affected", "--since", "base", "--since-strict"]);
