@@ -24,40 +24,84 @@ impl Vet {
     }
 }
 
-/// The flags `go test` passes to the vet tool, from `go test -n` output (cmd/go prints the
-/// vet tool's command, `…/vet FLAGS $WORK/bNNN/vet.cfg`, for each package it vets; the last
-/// is the test package's own): `None` when it runs no vet (`-vet=off`). Asking go keeps
-/// gob right for every Go version, whose default set changes (1.21 added `directive` and
-/// `slog`, later releases `tests`).
-pub fn flags_from_plan(plan: &str) -> Option<Vec<String>> {
-    plan.lines().rev().find_map(|line| {
-        let words = crate::go::quoted::split(line)?;
-        let tool = words
-            .iter()
-            .position(|w| w.ends_with("/vet") || w == "vet")?;
-        let config = words.last()?;
-        (config.ends_with("vet.cfg") && words.len() > tool + 1)
-            .then(|| words[tool + 1..words.len() - 1].to_vec())
-    })
+/// The flags `go test` passes to the vet tool for `package`, from `go test -n` output (cmd/go
+/// prints each vet config it writes, `cat >$WORK/bNNN/vet.cfg << 'EOF'` with its `"ID"`, and
+/// then the vet tool's command, `…/vet FLAGS $WORK/bNNN/vet.cfg`): `None` when it vets nothing
+/// of the package (`-vet=off`). The package's own config is the one that counts: go vets
+/// standard-library dependencies with other flags (`-unsafeptr=false`). Asking go keeps gob
+/// right for every Go version, whose default set changes (1.21 added `directive` and `slog`,
+/// later releases `tests`).
+pub fn flags_from_plan(plan: &str, package: &str) -> Option<Vec<String>> {
+    let mut ids: std::collections::HashMap<String, String> = Default::default();
+    let mut writing: Option<String> = None;
+    let own = |id: &str| {
+        let base = id.split(" [").next().unwrap_or(id);
+        base == package || base.strip_suffix("_test") == Some(package)
+    };
+    for line in plan.lines() {
+        if let Some(config) = line
+            .strip_prefix("cat >")
+            .and_then(|rest| rest.split(' ').next())
+            .filter(|c| c.ends_with("vet.cfg"))
+        {
+            writing = Some(config.to_string());
+            continue;
+        }
+        if let (Some(config), Some(id)) = (&writing, line.trim().strip_prefix("\"ID\": ")) {
+            let id = id.trim_end_matches(',').trim_matches('"');
+            ids.insert(config.clone(), id.to_string());
+            writing = None;
+            continue;
+        }
+        let Some(words) = crate::go::quoted::split(line) else {
+            continue;
+        };
+        let (Some(tool), Some(config)) =
+            (words.iter().position(|w| w.ends_with("/vet")), words.last())
+        else {
+            continue;
+        };
+        if config.ends_with("vet.cfg")
+            && words.len() > tool + 1
+            && ids.get(config).is_some_and(|id| own(id))
+        {
+            return Some(words[tool + 1..words.len() - 1].to_vec());
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A config and the vet command for package `id` with `flags`, as `go test -n` prints.
+    fn vetted(n: u32, id: &str, flags: &str) -> String {
+        format!(
+            "cat >$WORK/b{n:03}/vet.cfg << 'EOF' # internal\n{{\n\t\"ID\": \"{id}\",\n\t\"Compiler\": \"gc\"\n}}\nEOF\nTERM='dumb' /usr/lib/go/pkg/tool/linux_amd64/vet {flags}$WORK/b{n:03}/vet.cfg\n"
+        )
+    }
+
     #[test]
-    fn the_vet_flags_are_read_from_go_test_n() {
-        let plan = "cat >$WORK/b126/vet.cfg << 'EOF' # internal\n{}\nEOF\nTERM='dumb' /usr/local/go/pkg/tool/linux_amd64/vet -atomic -bool $WORK/b126/vet.cfg\nTERM='dumb' /usr/local/go/pkg/tool/linux_amd64/vet -atomic -printf -tests $WORK/b125/vet.cfg\n/usr/local/go/pkg/tool/linux_amd64/link -o x\n";
+    fn the_vet_flags_of_the_package_itself_are_read_from_go_test_n() {
+        // Go 1.19 prints the standard library's vet (other flags) after the package's own.
+        let plan = [
+            vetted(87, "m/leaf", "-atomic -bool "),
+            vetted(86, "m/a", "-atomic -printf "),
+            vetted(6, "internal/goarch", "-unsafeptr=false -unreachable=false "),
+        ]
+        .concat();
         assert_eq!(
-            flags_from_plan(plan).unwrap(),
-            ["-atomic", "-printf", "-tests"]
+            flags_from_plan(&plan, "m/a").unwrap(),
+            ["-atomic", "-printf"]
         );
-        let all = "/go/pkg/tool/linux_amd64/vet $WORK/b001/vet.cfg\n";
-        assert_eq!(flags_from_plan(all).unwrap(), Vec::<String>::new());
-        assert_eq!(
-            flags_from_plan("cd /x\n/go/pkg/tool/linux_amd64/compile -o a.a\n"),
-            None
-        );
+        let xtest = vetted(3, "m/a_test [m/a.test]", "-tests ");
+        assert_eq!(flags_from_plan(&xtest, "m/a").unwrap(), ["-tests"]);
+        let all = vetted(1, "m/a [m/a.test]", "");
+        assert_eq!(flags_from_plan(&all, "m/a").unwrap(), Vec::<String>::new());
+        assert_eq!(flags_from_plan(&plan, "m/other"), None);
+        let compile = "cd /x\n/go/pkg/tool/linux_amd64/compile -o a.a\n";
+        assert_eq!(flags_from_plan(compile, "m/a"), None);
     }
 
     #[test]

@@ -170,9 +170,8 @@ impl GoTool {
         }
         args.push(package);
         let plan = self.output(&args)?;
-        Ok(crate::go::vet::flags_from_plan(&String::from_utf8_lossy(
-            &plan.stderr,
-        )))
+        let plan = String::from_utf8_lossy(&plan.stderr);
+        Ok(crate::go::vet::flags_from_plan(&plan, package))
     }
 
     /// `go env -json` for the variables gob reports.

@@ -192,6 +192,24 @@ fn go_1_19_builds_the_type_checker_and_finds_the_same_errors() {
         stderr.contains("internal/p/inner_test.go:3:30: cannot use "),
         "{stderr}"
     );
+    // Go 1.19's go test vets with its own default checks (printf among them); the dry run
+    // shows exactly those, not the standard library's (-unsafeptr=false).
+    std::fs::remove_file(ws.dir().join("internal/p/inner_test.go")).unwrap();
+    ws.write("internal/vetme/vetme.go", "package vetme\n");
+    ws.write("internal/vetme/vetme_test.go", VET_FIXTURE);
+    let (code, _, stderr) = check(&ws);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("format %d has arg \"str\" of wrong type string"),
+        "{stderr}"
+    );
+    let (_, plan, _) = run(ws.gob(&["check", "--dry-run"]).env("GOB_GO", &old_go));
+    assert!(
+        plan.contains(
+            " vet -atomic -bool -buildtags -errorsas -ifaceassert -nilfunc -printf -stringintconv "
+        ),
+        "{plan}"
+    );
 }
 
 const VET_FIXTURE: &str = "package vetme\n\nimport (\n\t\"fmt\"\n\t\"testing\"\n)\n\nfunc TestTwo(t *testing.T) {\n\tfmt.Printf(\"%d\\n\", \"str\")\n}\n";
