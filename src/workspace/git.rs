@@ -189,22 +189,20 @@ pub fn split_paths(out: &[u8]) -> Vec<PathBuf> {
 
 /// The paths (relative to `root`) that differ between `commit` and the work tree: tracked
 /// files changed since, committed or not, submodules whose commit or content changed, and
-/// untracked files git does not ignore.
-pub fn changed_since(root: &Path, commit: &str) -> Result<Vec<PathBuf>, GitError> {
+/// untracked files git does not ignore; nothing below `skip` (gob's state, relative to
+/// `root`), which git is told to leave out rather than list.
+pub fn changed_since(root: &Path, commit: &str, skip: &Path) -> Result<Vec<PathBuf>, GitError> {
     let git = Git::at(root);
+    let mut exclude = std::ffi::OsString::from(":(exclude,top)");
+    exclude.push(skip.as_os_str());
     let mut files = Vec::new();
     for args in [
-        &[
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--ignore-submodules=none",
-            commit,
-        ][..],
+        &["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none", commit][..],
         &["ls-files", "--others", "--exclude-standard", "-z"],
     ] {
-        files.extend(split_paths(&git.run(args)?));
+        let mut args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        args.extend(["--".into(), ":(top)".into(), exclude.clone()]);
+        files.extend(split_paths(&git.run(&args)?));
     }
     files.sort();
     files.dedup();

@@ -73,8 +73,7 @@ pub fn compare(
     let root = repository_root(&workspace)?;
     let base = merge_base(&root, since)?;
     let state = relative_to(&workspace.join(crate::base::state::STATE_DIR), &root);
-    let mut changed = changed_since(&root, &base)?;
-    changed.retain(|p| !p.starts_with(&state));
+    let changed = changed_since(&root, &base, &state)?;
     if changed.is_empty() {
         return Ok(Compared {
             base,
