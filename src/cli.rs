@@ -336,7 +336,7 @@ pub struct CheckArgs {
 pub struct TestArgs {
     /// Print the exact go commands and the test binaries' runs (dir, env, flags), in order,
     /// and run nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["json", "junit", "timings_out"])]
     pub dry_run: bool,
     /// The suites to run.
     #[command(flatten)]
@@ -510,8 +510,6 @@ mod tests {
             "--integ",
             "--shard",
             "2/3",
-            "--junit",
-            "j.xml",
             "--run",
             "TestA",
             "--dry-run",
@@ -526,6 +524,12 @@ mod tests {
         assert!(args.selection.integ && args.dry_run);
         assert_eq!(args.shard.map(|s| (s.index, s.count)), Some((2, 3)));
         assert_eq!(args.binary_args(), ["-test.run=TestA", "-test.count=1"]);
+        for writes in ["--junit=j.xml", "--json", "--timings-out=t.json"] {
+            assert!(
+                parse(&["test", "--dry-run", writes]).is_err(),
+                "a dry run reports nothing: {writes}"
+            );
+        }
         for bad in ["0/3", "4/3", "x", "1/100000"] {
             assert!(parse(&["test", "--shard", bad]).is_err(), "{bad}");
         }

@@ -100,10 +100,16 @@ pub fn explain(reason: &Reason) -> String {
         Reason::Problem(why) => format!("go reports a problem now: {}", first_line(why)),
         Reason::NotAtBase(None) => "no tests at the base".to_string(),
         Reason::NotAtBase(Some(why)) => format!("at the base, go reported: {}", first_line(why)),
-        Reason::Differs { first, chain, .. } => match chain.len() {
-            0 | 1 => format!("{} (its package)", difference(first)),
-            _ => format!("{} ({})", difference(first), chain.join(" → ")),
-        },
+        Reason::Differs { first, chain, .. } => {
+            let name = first.input.rsplit('/').next().unwrap_or_default();
+            let module_file = matches!(name, "go.mod" | "go.sum" | "go.work" | "go.work.sum");
+            let via = match (module_file, chain.len()) {
+                (true, _) => "a module file".to_string(),
+                (false, 0 | 1) => "its package".to_string(),
+                (false, _) => chain.join(" → "),
+            };
+            format!("{} ({via})", difference(first))
+        }
     }
 }
 

@@ -194,7 +194,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let failed_path = globals.cwd.join(FAILED_FILE);
     if args.dry_run {
         let index = read_index(path).map_err(|e| GobError::Usage(e.to_string()))?;
-        let suites = select_suites(&index, &args.selection.suites)?;
+        let suites = select_suites(&index, &args.selection)?;
         let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
         let ctx = archive_plan_context(globals, &index, &extract, path)?;
         print!(
@@ -218,7 +218,7 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let what = "lock of the extraction dir";
     let _lock = WorkspaceLock::acquire_file(&extract, MARKER, what, globals.no_wait).await?;
     let index = unpack(path, &extract).map_err(|e| GobError::Usage(e.to_string()))?;
-    let suites = select_suites(&index, &args.selection.suites)?;
+    let suites = select_suites(&index, &args.selection)?;
     let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
     if let Some(message) = selection::nothing_to_run(&selected, args, None) {
         eprintln!("{message}");
@@ -430,13 +430,19 @@ async fn run_suites(
     Ok(None)
 }
 
-/// The archive's suites named on the command line (all when none is).
+/// The archive's suites named on the command line; with none named, its integration suites
+/// with `--integ`, else every suite it holds.
 fn select_suites<'i>(
     index: &'i Index,
-    names: &[String],
+    selection: &crate::cli::SuiteSelection,
 ) -> Result<Vec<&'i ArchivedSuite>, GobError> {
+    let names = &selection.suites;
     if names.is_empty() {
-        return Ok(index.suites.iter().collect());
+        return Ok(index
+            .suites
+            .iter()
+            .filter(|s| s.integ || !selection.integ)
+            .collect());
     }
     let known: Vec<&str> = index.suites.iter().map(|s| s.name.as_str()).collect();
     names

@@ -197,7 +197,14 @@ pub fn changed_since(root: &Path, commit: &str, skip: &Path) -> Result<Vec<PathB
     exclude.push(skip.as_os_str());
     let mut files = Vec::new();
     for args in [
-        &["diff", "--name-only", "-z", "--no-renames", "--ignore-submodules=none", commit][..],
+        &[
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--ignore-submodules=none",
+            commit,
+        ][..],
         &["ls-files", "--others", "--exclude-standard", "-z"],
     ] {
         let mut args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();

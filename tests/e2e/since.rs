@@ -31,7 +31,7 @@ fn since_selects_the_importers_of_a_module_whose_replace_in_a_go_work_module_mov
     );
     let selected = repo.affected();
     let core = &selected["unit"]["core"];
-    assert_eq!(core, "app/go.mod changed (its package)", "{selected:?}");
+    assert_eq!(core, "app/go.mod changed (a module file)", "{selected:?}");
     assert!(!selected["unit"].contains_key("tool"), "another module");
 }
 
