@@ -35,7 +35,13 @@ Scenarios (each against what a Makefile would do):
     written and listed), the second (its listing cached), against go's listing of the work
     tree alone (run with --scenarios 9; it makes the workspace a git repository)
 
-  --preset example runs scenarios 6 and 7 on the example workspace (examples/mesh);
+  10 tasks: a no-op `gob run` of an up-to-date chain of 3 tasks over 1,000 source files,
+    against gob's own start (a task with nothing to check)
+  11 a 4-platform build (linux/amd64, linux/arm64, darwin/arm64, windows/amd64) in one gob
+    call against the 4 `GOOS=… go build` calls a Makefile runs one after another, cold
+
+  --preset example runs scenarios 6 and 7 (and 10, 11 when asked) on the example workspace
+  (examples/mesh);
   --preset remote runs scenario 8 on its own generated module.
 """
 
@@ -333,6 +339,49 @@ def remote_scenarios(b, scratch):
     return remote_cold, noop, (warm, empty)
 
 
+def task_scenarios(b, scratch):
+    """Scenarios 10 and 11 on the example workspace: the no-op cost of an up-to-date chain of
+    three tasks over 1,000 source files, against a gob run of a task with nothing to check (gob's
+    own start: manifest, go env, budget); and a four-platform build in one gob call against the
+    four `GOOS=… go build` calls a Makefile runs one after another, cold."""
+    api = os.path.join(b.ws, "bench-api")
+    os.makedirs(api, exist_ok=True)
+    for i in range(1000):
+        with open(os.path.join(api, f"f{i:04}.proto"), "w") as f:
+            f.write(f"message M{i} {{ int32 x = 1; }}\n")
+    platforms = ["linux/amd64", "linux/arm64", "darwin/arm64", "windows/amd64"]
+    manifest = os.path.join(b.ws, "gobuild.toml")
+    with open(manifest) as f:
+        text = f.read()
+    text = text.replace("[build]\n", "[build]\nplatforms = [" + ", ".join(f'"{p}"' for p in platforms) + "]\n", 1)
+    text += (
+        '\n[task.nothing]\nrun = "true"\n'
+        '\n[task.tools]\nrun = "mkdir -p bench-gen && touch bench-gen/tools.stamp"\nsources = ["bench-api/f000*.proto"]\noutputs = ["bench-gen/tools.stamp"]\n'
+        '\n[task.proto]\nrun = "cat bench-api/*.proto > bench-gen/all.pb"\nsources = ["bench-api/**/*.proto"]\noutputs = ["bench-gen/all.pb"]\ndeps = ["tools"]\n'
+        '\n[task.generate]\nrun = "wc -l bench-gen/all.pb > bench-gen/count.txt"\nsources = ["bench-gen/all.pb"]\noutputs = ["bench-gen/count.txt"]\ndeps = ["proto"]\n'
+    )
+    with open(manifest, "w") as f:
+        f.write(text)
+    sh(f"{b.gob} run generate", b.ws, b.env())
+    noop = [
+        ("gob run generate (3 tasks up to date, 1,000 sources)", b.env, f"{b.gob} run generate"),
+        ("gob run nothing (gob's own start)", b.env, f"{b.gob} run nothing"),
+    ]
+    # The same calls gob plans (per platform, the example's two mains named `server` in two
+    # calls), as a Makefile writes them: GOOS/GOARCH set, one after another.
+    makefile = "mkdir -p out && " + " && ".join(b.planned_calls())
+
+    def cold():
+        b.clean_outputs()
+        return b.env(cache=b.fresh_cache())
+
+    cross = [
+        ("gob build (4 platforms, one gob call)", cold, f"{b.gob} build"),
+        ("4 GOOS=… go build calls, one after another", cold, makefile),
+    ]
+    return noop, cross
+
+
 def example_workspace(out):
     """A copy of examples/mesh with the repository's manifest pointed at it."""
     shutil.copytree(os.path.join(REPO, "examples", "mesh"), out, ignore=shutil.ignore_patterns("bin", ".gob"))
@@ -403,8 +452,8 @@ def main():
         elif a.preset == "example":
             sizes = example_workspace(ws)
             chosen = {int(x) for x in (a.scenarios or "6,7").split(",")}
-            if chosen - {6, 7}:
-                raise SystemExit("--preset example runs scenarios 6 and 7 only")
+            if chosen - {6, 7, 10, 11}:
+                raise SystemExit("--preset example runs scenarios 6, 7, 10 and 11 only")
         else:
             sizes = gen.generate(a.preset, a.scale, ws)
             chosen = {int(x) for x in (a.scenarios or "1,2,3,4,5,6,7").split(",")}
@@ -462,6 +511,14 @@ def main():
             finally:
                 for server in servers:
                     server.stop()
+        if chosen & {10, 11}:
+            noop, cross = task_scenarios(b, scratch)
+            if 10 in chosen:
+                b.rounds = max(a.rounds, 10)
+                run(10, "tasks: a no-op run of an up-to-date chain", noop)
+                b.rounds = a.rounds
+            if 11 in chosen:
+                run(11, "four platforms: one gob build against a Makefile's GOOS=… go build calls, cold", cross)
         if 8 in chosen:
             try:
                 run(8, "remote execution: slow integration tests here vs on two workers",

@@ -43,6 +43,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Run test suites: unit suites by default, integration suites with --integ.
     Test(TestArgs),
+    /// Run tasks ([task.NAME]) and their deps; skip those whose sources and outputs are
+    /// unchanged.
+    Run(RunArgs),
     /// Compile every suite's packages and tests, linking and running nothing.
     Check(CheckArgs),
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
@@ -114,6 +117,7 @@ impl Cli {
                 fix(&mut args.ca_file);
             }
             Command::Check(_)
+            | Command::Run(_)
             | Command::Test2json(_)
             | Command::Env(_)
             | Command::List
@@ -138,6 +142,7 @@ impl Command {
             Command::Build(args) => args.dry_run,
             Command::Test(args) => args.dry_run,
             Command::Check(args) => args.dry_run,
+            Command::Run(args) => args.dry_run,
             Command::Init | Command::Cacheprog(_) | Command::Timings(_) => false,
         }
     }
@@ -266,9 +271,26 @@ pub struct BuildArgs {
     /// Publish into DIR instead of the manifest's out_dir (may be outside the workspace).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Build only for this platform (goos/goarch) of the binaries' `platforms`.
+    #[arg(long, value_name = "GOOS/GOARCH")]
+    pub platform: Option<crate::manifest::Platform>,
     /// Print gob's events as JSON lines on stdout (human output goes to stderr).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `gob run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Tasks to run, with their deps.
+    #[arg(value_name = "TASK", required = true)]
+    pub tasks: Vec<String>,
+    /// Print the order, which tasks are up to date and why, and each command; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run every task, up to date or not.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gob timings`.

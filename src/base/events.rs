@@ -46,6 +46,46 @@ pub struct TestEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "Action", rename_all_fields = "PascalCase")]
 pub enum GobEvent {
+    /// A task starts (`gob run`, or `before` a build or a suite).
+    #[serde(rename = "gob-task-start")]
+    TaskStart {
+        /// Task name.
+        task: String,
+        /// Why it runs.
+        why: String,
+    },
+    /// A line a task printed.
+    #[serde(rename = "gob-task-output")]
+    TaskOutput {
+        /// Task name.
+        task: String,
+        /// The line.
+        line: String,
+    },
+    /// A task ended, or was not run.
+    #[serde(rename = "gob-task-end")]
+    TaskEnd {
+        /// Task name.
+        task: String,
+        /// `ran`, `up to date`, `failed` or `not run`.
+        status: String,
+        /// Why, for every status but `ran`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+        /// Seconds.
+        elapsed: f64,
+    },
+    /// A service changed state: `ready`, `failed` (with why) or `stopped`.
+    #[serde(rename = "gob-service")]
+    Service {
+        /// Task name.
+        task: String,
+        /// The state.
+        state: String,
+        /// Why, when it failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
     /// Why a package runs or does not (`gob test --explain --json`).
     #[serde(rename = "gob-selection")]
     Selection {

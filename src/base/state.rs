@@ -20,6 +20,9 @@ pub const CHECK_DIR: &str = ".gob/check";
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
 /// `--since`: the files of compared commits (`<commit>/tree`) and go's listings of them.
 pub const SINCE_DIR: &str = ".gob/since";
+/// Tasks' records (`<name>.json`: the digests of their sources and outputs after their last
+/// success) and services' `GOB_ENV` files.
+pub const TASKS_DIR: &str = ".gob/tasks";
 /// The timing history `--shard` balances by.
 pub const TIMINGS_FILE: &str = ".gob/timings.json";
 /// The tests that failed in the last run, by suite and package (`gob test --failed`).

@@ -14,12 +14,14 @@ use crate::commands::context::{Context, Globals, budget_env};
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{load_failed, record_failed, save_failed};
 use crate::commands::selection;
+use crate::commands::tasks::{Tasks, start_for_suite, stop_for_suite};
 use crate::error::GobError;
 use crate::exec::archive::{
-    ArchivedPackage, ArchivedSuite, FORMAT, Index, MARKER, Source, claim, pack, read_index, unpack,
+    ArchivedPackage, ArchivedService, ArchivedSuite, FORMAT, Index, MARKER, Source, claim, pack,
+    read_index, unpack,
 };
 use crate::exec::lock::WorkspaceLock;
-use crate::manifest::{Manifest, SuiteSpec};
+use crate::manifest::{Manifest, Ready, ReadyCheck, SuiteSpec, TaskRun, TaskSpec};
 use crate::plan::select::{Candidates, SuiteChoice};
 use crate::plan::test::{IntegCompile, TestBinary, TestPlanContext};
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
@@ -39,6 +41,7 @@ pub async fn write(
 ) -> Result<(), GobError> {
     let started = Instant::now();
     let plan_ctx = ctx.test_plan_context(manifest)?;
+    let tasks = Tasks::new(manifest, ctx);
     let workspace = &manifest.workspace_dir;
     let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
     let mut files: Vec<(PathBuf, Source)> = Vec::new();
@@ -79,6 +82,12 @@ pub async fn write(
         }
         let mut args = suite.spec.args.clone();
         args.extend(user_args.iter().cloned());
+        let names: Vec<String> = suite
+            .spec
+            .services
+            .iter()
+            .map(|s| s.value.clone())
+            .collect();
         archived.push(ArchivedSuite {
             name: suite.spec.name.clone(),
             integ: suite.spec.integ,
@@ -86,6 +95,11 @@ pub async fn write(
             env: suite.spec.env.clone(),
             args,
             packages: entries,
+            services: tasks
+                .services(&names)
+                .into_iter()
+                .map(|t| archived_service(t, &tasks))
+                .collect(),
         });
     }
     let binaries = files.len();
@@ -116,6 +130,64 @@ pub async fn write(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A service as an archive carries it: its command with the stamps filled in.
+fn archived_service(task: &TaskSpec, tasks: &Tasks) -> ArchivedService {
+    let argv = match &task.run {
+        TaskRun::Argv(argv) => argv.iter().map(|a| tasks.expand(a)).collect(),
+        TaskRun::Shell(line) => vec!["sh".into(), "-c".into(), tasks.expand(line)],
+    };
+    let (ready_tcp, ready_run) = match task.ready.as_ref().map(|r| &r.check) {
+        Some(ReadyCheck::Tcp(address)) => (Some(address.clone()), None),
+        Some(ReadyCheck::Run(argv)) => (None, Some(argv.clone())),
+        None => (None, None),
+    };
+    ArchivedService {
+        name: task.name.clone(),
+        argv,
+        dir: task.dir.clone(),
+        env: task
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), tasks.expand(v)))
+            .collect(),
+        ready_tcp,
+        ready_run,
+        ready_timeout: task.ready.as_ref().map_or(0.0, |r| r.timeout.as_secs_f64()),
+    }
+}
+
+/// The services of an archive's suites as tasks, each once.
+fn service_tasks(suites: &[&ArchivedSuite]) -> Vec<TaskSpec> {
+    let mut tasks: Vec<TaskSpec> = Vec::new();
+    for service in suites.iter().flat_map(|s| &s.services) {
+        if tasks.iter().any(|t| t.name == service.name) {
+            continue;
+        }
+        let check = match (&service.ready_tcp, &service.ready_run) {
+            (Some(address), _) => Some(ReadyCheck::Tcp(address.clone())),
+            (None, Some(argv)) if !argv.is_empty() => Some(ReadyCheck::Run(argv.clone())),
+            _ => None,
+        };
+        tasks.push(TaskSpec {
+            name: service.name.clone(),
+            span: 0..0,
+            run: TaskRun::Argv(service.argv.clone()),
+            sources: Default::default(),
+            outputs: Default::default(),
+            deps: Vec::new(),
+            dir: service.dir.clone(),
+            env: service.env.clone(),
+            service: true,
+            ready: check.map(|check| Ready {
+                check,
+                timeout: Duration::try_from_secs_f64(service.ready_timeout)
+                    .unwrap_or(crate::manifest::DEFAULT_READY_TIMEOUT),
+            }),
+        });
+    }
+    tasks
 }
 
 /// A package dir's name in the archive: relative to the workspace, or `_outside/<hash>`
@@ -260,12 +332,20 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         workspace_dir: extract.join("src"),
     };
     let mut reporter = Reporter::new(options.sinks());
-    let interrupted = run_suites(
+    let services = service_tasks(&suites);
+    let tasks = Tasks::in_archive(
+        &services,
+        extract.join("src"),
+        globals.cwd.join(crate::base::state::TASKS_DIR),
+        plan_ctx.base_env.clone(),
+    );
+    let (interrupted, service_failed) = run_suites(
         args,
         &suites,
         &runs,
         &selected.suites,
         &plan_ctx,
+        &tasks,
         &mut reporter,
     )
     .await?;
@@ -276,6 +356,9 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let mut failed_record = load_failed(&failed_path);
     record_failed(&mut failed_record, &reporter.results);
     save_failed(&globals.cwd, &failed_path, &failed_record);
+    if let Some(error) = service_failed {
+        return Err(error);
+    }
     outcome(&reporter.results)
 }
 
@@ -333,6 +416,14 @@ fn spec_of(suite: &ArchivedSuite) -> SuiteSpec {
         timeout: Duration::try_from_secs_f64(suite.timeout).unwrap_or(Duration::ZERO),
         env: suite.env.clone(),
         args: suite.args.clone(),
+        services: suite
+            .services
+            .iter()
+            .map(|s| crate::manifest::Located {
+                value: s.name.clone(),
+                span: 0..0,
+            })
+            .collect(),
         ..SuiteSpec::default()
     }
 }
@@ -364,22 +455,30 @@ fn dry_run(
     out
 }
 
-/// Runs the chosen binaries of each suite, then their retries; returns the signal that
-/// stopped the run.
+/// Runs the chosen binaries of each suite (its services started first), then their retries;
+/// returns the signal that stopped the run, and the failure of a service that ended while a
+/// suite needed it.
 async fn run_suites(
     args: &TestArgs,
     suites: &[&ArchivedSuite],
     runs: &[Vec<TestBinary>],
     choices: &[SuiteChoice],
     plan_ctx: &TestPlanContext,
+    tasks: &Tasks<'_>,
     reporter: &mut Reporter,
-) -> Result<Option<i32>, GobError> {
+) -> Result<(Option<i32>, Option<GobError>), GobError> {
     let user_args = args.binary_args();
+    let mut service_failed = None;
     for ((suite, binaries), choice) in suites.iter().zip(runs).zip(choices) {
         let started = Instant::now();
         let first_result = reporter.results.len();
-        let spec = spec_of(suite);
         let packages: Vec<TestPackage> = binaries.iter().map(|b| b.package.clone()).collect();
+        let (spec, services) =
+            match start_for_suite(tasks, &spec_of(suite), &packages, reporter).await {
+                Ok(Some(ready)) => ready,
+                Ok(None) => continue,
+                Err(sig) => return Ok((Some(sig), service_failed)),
+            };
         let dirs = packages
             .iter()
             .map(|p| (p.import_path.clone(), p.dir.clone()))
@@ -423,11 +522,14 @@ async fn run_suites(
             compile_calls: 0,
         };
         suite_ended(reporter, &spec.name, first_result, summary, started);
+        if let Some(error) = stop_for_suite(services, reporter).await {
+            service_failed = Some(error);
+        }
         if interrupted.is_some() {
-            return Ok(interrupted);
+            return Ok((interrupted, service_failed));
         }
     }
-    Ok(None)
+    Ok((None, service_failed))
 }
 
 /// The archive's suites named on the command line; with none named, its integration suites

@@ -4,6 +4,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::cli::BuildArgs;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::tasks::Tasks;
 use crate::error::GobError;
 use crate::exec::publish::{Published, publish};
 use crate::exec::{Outcome, run_merged};
@@ -23,8 +24,18 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         Some(dir) => crate::base::paths::normalize(&globals.cwd.join(dir)),
         None => out_dir(&manifest),
     };
-    let plan = make_plan(&manifest, &ctx, &args.names, out_dir)?;
+    let (plan, before) = make_plan(
+        &manifest,
+        &ctx,
+        &args.names,
+        args.platform.as_ref(),
+        out_dir,
+    )?;
+    let tasks = Tasks::new(&manifest, &ctx);
+    let names: Vec<&str> = before.iter().map(String::as_str).collect();
+    let order = tasks.order(&names);
     if args.dry_run {
+        print!("{}", tasks.dry_run(&order, false));
         print!(
             "{}",
             crate::plan::dryrun::build(&plan, &manifest.workspace_dir)
@@ -33,11 +44,6 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
     }
     let _lock = lock_workspace(globals, &manifest).await?;
     ctx.print_warnings();
-    if plan.batches.is_empty() {
-        eprintln!("gob: no [[binary]] in {}", manifest.path.display());
-        return Ok(());
-    }
-    prepare_dirs(&plan, &manifest.workspace_dir, args.out_dir.is_some())?;
     let options = ReportOptions {
         env: crate::commands::context::report_env(),
         json: args.json,
@@ -45,6 +51,12 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         ..ReportOptions::default()
     };
     let mut reporter = Reporter::new(options.sinks());
+    tasks.run_to_end(order, &mut reporter).await?;
+    if plan.batches.is_empty() {
+        eprintln!("gob: no [[binary]] in {}", manifest.path.display());
+        return Ok(());
+    }
+    prepare_dirs(&plan, &manifest.workspace_dir, args.out_dir.is_some())?;
     let result = build(&plan, &mut reporter).await;
     if let Some(event) = ctx.remote_cache_event() {
         reporter.gob(event);
@@ -166,19 +178,36 @@ fn prepare_dirs(
     Ok(())
 }
 
-/// Resolves the binaries named (all by default) and plans their calls.
+/// Resolves the binaries named (all by default; for `--platform`, those built for it) and
+/// plans their calls; also returns the tasks to run before (`before`, each once).
 pub fn make_plan(
     manifest: &Manifest,
     ctx: &Context,
     names: &[String],
+    platform: Option<&crate::manifest::Platform>,
     out_dir: std::path::PathBuf,
-) -> Result<BuildPlan, GobError> {
-    let selected = select_binaries(ctx.resolve_binaries(manifest)?, names)?;
+) -> Result<(BuildPlan, Vec<String>), GobError> {
+    let mut selected = select_binaries(ctx.resolve_binaries(manifest)?, names)?;
+    if let Some(platform) = platform {
+        let host = ctx.host_platform();
+        selected.retain(|b| b.target(&host) == *platform);
+        if selected.is_empty() && !manifest.binaries.is_empty() {
+            return Err(GobError::Usage(format!(
+                "--platform {platform}: no binary is built for it (add it to `platforms`)"
+            )));
+        }
+    }
+    let mut before: Vec<String> = Vec::new();
+    for name in selected.iter().flat_map(|b| &b.before) {
+        if !before.contains(name) {
+            before.push(name.clone());
+        }
+    }
     let plan_ctx = PlanContext {
         go: ctx.go.program.clone(),
         workspace_dir: manifest.workspace_dir.clone(),
         out_dir,
         base_env: ctx.command_env(),
     };
-    Ok(plan_build(&selected, &plan_ctx))
+    Ok((plan_build(&selected, &plan_ctx), before))
 }

@@ -28,6 +28,14 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             ctx.go_env.goversion, ctx.go_env.goroot
         );
     }
+    // Generated code the packages need comes first: `[build] before` and every suite's.
+    let tasks = crate::commands::tasks::Tasks::new(&manifest, &ctx);
+    let before = manifest
+        .build
+        .before
+        .iter()
+        .chain(manifest.suites.iter().flat_map(|s| &s.before));
+    tasks.run_before(before, args.dry_run, false).await?;
     let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let suites: Vec<CheckSuite> = expanded

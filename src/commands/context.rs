@@ -248,8 +248,54 @@ impl Context {
                 &patterns,
             )?
         };
-        crate::workspace::resolve_binaries(manifest, &listed, &self.go_env.goos)
+        let stamps = self.stamps(manifest);
+        let env = |name: &str| std::env::var(name).ok();
+        let how = crate::workspace::Resolving {
+            host: &self.host_platform(),
+            stamps: &stamps,
+            env: &env,
+        };
+        crate::workspace::resolve_binaries(manifest, &listed, &how)
             .map_err(|problems| manifest.invalid(problems).into())
+    }
+
+    /// The platform go builds for by default (`go env GOOS GOARCH`).
+    pub fn host_platform(&self) -> crate::manifest::Platform {
+        crate::manifest::Platform {
+            goos: self.go_env.goos.clone(),
+            goarch: self.go_env.goarch.clone(),
+        }
+    }
+
+    /// The version stamps, read from git only when the manifest uses one; a stand-in's
+    /// warning is printed once.
+    pub fn stamps(&self, manifest: &Manifest) -> crate::workspace::stamps::Stamps {
+        let settings = std::iter::once(&manifest.build.settings)
+            .chain(manifest.binaries.iter().map(|b| &b.overrides));
+        let mut texts: Vec<&str> = Vec::new();
+        for s in settings {
+            texts.extend(s.ldflags.as_deref());
+            texts.extend(s.flags.iter().flatten().map(String::as_str));
+        }
+        for task in &manifest.tasks {
+            texts.extend(task.env.values().map(String::as_str));
+            match &task.run {
+                crate::manifest::TaskRun::Shell(line) => texts.push(line),
+                crate::manifest::TaskRun::Argv(argv) => {
+                    texts.extend(argv.iter().map(String::as_str))
+                }
+            }
+        }
+        if !crate::workspace::stamps::needs_git(texts) {
+            return Default::default();
+        }
+        let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+        let stamps = crate::workspace::stamps::read(&manifest.workspace_dir, epoch.as_deref());
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if let Some(warning) = &stamps.warning {
+            WARNED.call_once(|| eprintln!("gob: warning: {warning}"));
+        }
+        stamps
     }
 
     /// The inputs of test planning for `manifest`'s workspace.

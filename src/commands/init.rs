@@ -19,7 +19,9 @@ use crate::manifest::{FILE_NAME, ManifestExists};
 use crate::workspace::gotool::ListedPackage;
 #[cfg(test)]
 use crate::workspace::scan::TestFile;
-use crate::workspace::scan::{TestLayout, dot_relative, find_test_files};
+use crate::workspace::scan::{
+    TestLayout, dot_relative, find_generate_directives, find_test_files, makefile_targets,
+};
 
 /// Runs `gob init`.
 pub fn run(globals: &Globals) -> Result<(), GobError> {
@@ -31,7 +33,13 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
     let listed = ctx.go.list(&["./..."], &[])?;
     let mut files = Vec::new();
     find_test_files(&globals.cwd, &globals.cwd, &mut files);
-    let text = manifest_text(&listed, &globals.cwd, &TestLayout::of(&files));
+    let mut text = manifest_text(&listed, &globals.cwd, &TestLayout::of(&files));
+    let mut generate = std::collections::BTreeMap::new();
+    find_generate_directives(&globals.cwd, &globals.cwd, &mut generate);
+    text.push_str(&generate_tasks(&generate));
+    if let Ok(makefile) = std::fs::read_to_string(globals.cwd.join("Makefile")) {
+        text.push_str(&makefile_comments(&makefile_targets(&makefile)));
+    }
     write_new(&path, &text).map_err(|source| match source.kind() {
         std::io::ErrorKind::AlreadyExists => ManifestExists { path: path.clone() }.into(),
         _ => GobError::Io {
@@ -152,6 +160,53 @@ fn manifest_text(listed: &[ListedPackage], dir: &Path, layout: &TestLayout) -> S
     text
 }
 
+/// A `[task.*]` stub per package dir with `//go:generate` directives (their commands as
+/// comments); `sources` and `outputs` are left for the team to fill in (with both, the task
+/// is skipped while they are unchanged).
+fn generate_tasks(directives: &std::collections::BTreeMap<String, Vec<String>>) -> String {
+    let mut text = String::new();
+    for (dir, commands) in directives {
+        let name = match directives.len() {
+            1 => "generate".to_string(),
+            _ => format!(
+                "generate-{}",
+                suite_name(dir.trim_start_matches("./")).replace('/', "-")
+            ),
+        };
+        text.push_str(&format!("\n[task.{}]\n", name.trim_end_matches('-')));
+        for command in commands {
+            text.push_str(&format!("# //go:generate {command}\n"));
+        }
+        text.push_str(&format!(
+            "run = [\"go\", \"generate\", \"{dir}\"]\n# sources = [\"{d}/*.go\"]   # with outputs: skipped while both are unchanged\n# outputs = [\"{d}/*_generated.go\"]\n",
+            d = dir.trim_start_matches("./")
+        ));
+    }
+    if !directives.is_empty() {
+        text.push_str("# To generate before every build: [build] before = [\"generate\"]\n");
+    }
+    text
+}
+
+/// The Makefile's targets as comments, each with its recipe, so the team sees what the
+/// manifest does not do yet.
+fn makefile_comments(targets: &[(String, Vec<String>)]) -> String {
+    if targets.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "\n# The targets of the Makefile, for what is left to move here (build and test are\n\
+         # gob build and gob test; code generation and servers are [task.*]):\n",
+    );
+    for (target, recipe) in targets {
+        text.push_str(&format!("# {target}:\n"));
+        for line in recipe {
+            text.push_str(&format!("#     {line}\n"));
+        }
+    }
+    text
+}
+
 /// Adds `.gob/` and the out_dir to the module's `.gitignore` (created if missing), each
 /// only if no line already says it; returns the lines added.
 fn ignore_outputs(dir: &Path, out_dir: &str) -> std::io::Result<Vec<String>> {
@@ -200,6 +255,31 @@ fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generate_stubs_and_makefile_targets_parse_as_a_manifest_with_the_rest() {
+        let directives = std::collections::BTreeMap::from([
+            ("./api".to_string(), vec!["stringer -type=Kind".to_string()]),
+            (
+                "./internal/mocks".to_string(),
+                vec!["mockgen -source=x.go".to_string()],
+            ),
+        ]);
+        let text = format!(
+            "{}{}",
+            generate_tasks(&directives),
+            makefile_comments(&[("gen".into(), vec!["go generate ./...".into()])])
+        );
+        assert!(text.contains("[task.generate-api]\n# //go:generate stringer -type=Kind\nrun = [\"go\", \"generate\", \"./api\"]"), "{text}");
+        assert!(text.contains("[task.generate-internal-mocks]"), "{text}");
+        assert!(text.contains("# gen:\n#     go generate ./...\n"), "{text}");
+        let manifest = crate::manifest::Manifest::parse(
+            Path::new("/ws/gobuild.toml"),
+            std::sync::Arc::new(text),
+        )
+        .unwrap();
+        assert_eq!(manifest.tasks.len(), 2);
+    }
     use std::path::PathBuf;
 
     fn pkg(path: &str, name: &str) -> ListedPackage {

@@ -1,5 +1,5 @@
-//! `gob list`: the binaries (output name, package, import path) and the suites with the
-//! packages they run, as gob resolves them with `go list`.
+//! `gob list`: the binaries (output name, package, import path), the suites with the
+//! packages they run, as gob resolves them with `go list`, and the tasks.
 
 use crate::commands::context::{Context, Globals, load_manifest};
 use crate::error::GobError;
@@ -45,5 +45,40 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
             println!("    {}", p.import_path);
         }
     }
+    if !manifest.tasks.is_empty() {
+        println!("tasks ({}):", manifest.tasks.len());
+    }
+    for task in &manifest.tasks {
+        println!("  {}", describe_task(task));
+    }
     Ok(())
+}
+
+/// One line about a task: what kind, its deps, what decides whether it runs.
+fn describe_task(task: &crate::manifest::TaskSpec) -> String {
+    let mut parts = Vec::new();
+    if task.service {
+        parts.push(match task.ready.as_ref().map(|r| &r.check) {
+            Some(crate::manifest::ReadyCheck::Tcp(a)) => format!("service, ready when {a} answers"),
+            Some(crate::manifest::ReadyCheck::Run(argv)) => {
+                format!("service, ready when `{}` succeeds", shell_words::join(argv))
+            }
+            None => "service".to_string(),
+        });
+    }
+    if !task.deps.is_empty() {
+        let deps: Vec<&str> = task.deps.iter().map(|d| d.value.as_str()).collect();
+        parts.push(format!("after {}", deps.join(", ")));
+    }
+    if crate::plan::tasks::is_checked(task) {
+        parts.push(format!(
+            "skipped while {} and {} are unchanged",
+            task.sources.patterns.join(" "),
+            task.outputs.patterns.join(" ")
+        ));
+    }
+    match parts.is_empty() {
+        true => task.name.clone(),
+        false => format!("{} ({})", task.name, parts.join("; ")),
+    }
 }

@@ -12,6 +12,7 @@ use crate::commands::integ::prepare_compile;
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{load_failed, record_failed, rerun_failures, save_failed};
 use crate::commands::selection;
+use crate::commands::tasks::{Tasks, start_for_suite, stop_for_suite};
 use crate::error::GobError;
 use crate::plan::select::{Candidates, Selected};
 use crate::plan::test::{TestPackage, TestPlanContext, integ_store};
@@ -38,6 +39,9 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let ctx =
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
+    let tasks = Tasks::new(&manifest, &ctx);
+    let before = specs.iter().flat_map(|s| &s.before);
+    tasks.run_before(before, args.dry_run, args.json).await?;
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     if let Some(note) = race_and_plain_note(&expanded) {
         eprintln!("{note}");
@@ -87,6 +91,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             true => Some(ctx.go.tool_path("test2json")?),
             false => None,
         },
+        tasks: &tasks,
+        service_failed: Default::default(),
     };
     let since = since.as_ref().map(|f| f.suites.as_slice());
     here.report(args, &ctx, &manifest, &timings, since).await
@@ -166,6 +172,10 @@ struct Here<'a> {
     user_args: &'a [String],
     remote: Option<&'a RemoteExecutor>,
     test2json: Option<String>,
+    /// Starts suites' services.
+    tasks: &'a Tasks<'a>,
+    /// A service that ended while its suite needed it.
+    service_failed: std::cell::Cell<Option<String>>,
 }
 
 impl Here<'_> {
@@ -213,6 +223,9 @@ impl Here<'_> {
         let mut failed_record = load_failed(&failed_path);
         record_failed(&mut failed_record, &reporter.results);
         save_failed(&manifest.workspace_dir, &failed_path, &failed_record);
+        if let Some(why) = self.service_failed.take() {
+            return Err(GobError::Failed(why));
+        }
         outcome(&reporter.results)
     }
 }
@@ -225,12 +238,29 @@ impl Here<'_> {
         {
             let started = Instant::now();
             let first_result = reporter.results.len();
+            let (spec, services) =
+                match start_for_suite(self.tasks, suite.spec, packages, reporter).await {
+                    Ok(Some(ready)) => ready,
+                    Ok(None) => continue,
+                    Err(sig) => return Ok(Some(sig)),
+                };
+            let remote = match (self.remote, spec.services.is_empty()) {
+                (Some(_), false) if spec.integ => {
+                    eprintln!(
+                        "gob: note: suite {} needs services ({}): its test binaries run on this machine",
+                        spec.name,
+                        services.names().join(", ")
+                    );
+                    None
+                }
+                (remote, _) => remote,
+            };
             let dirs = packages
                 .iter()
                 .map(|p| (p.import_path.clone(), p.dir.clone()))
                 .collect();
-            let compile = match suite.spec.integ {
-                true => Some(prepare_compile(suite.spec, packages, self.plan_ctx)?),
+            let compile = match spec.integ {
+                true => Some(prepare_compile(&spec, packages, self.plan_ctx)?),
                 false => None,
             };
             let policy = SuitePolicy {
@@ -240,12 +270,12 @@ impl Here<'_> {
             reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs, policy);
             let package_args = choice.package_args();
             let run = SuiteRun {
-                suite: suite.spec,
+                suite: &spec,
                 packages,
                 user_args: self.user_args,
                 ctx: self.plan_ctx,
                 package_args: &package_args,
-                remote: self.remote,
+                remote,
             };
             let converter = self.test2json.as_deref().map(Converter::Go);
             let mut end = match (converter, compile, packages.is_empty()) {
@@ -274,6 +304,9 @@ impl Here<'_> {
                 compile_calls: end.compile_calls,
             };
             suite_ended(reporter, &suite.spec.name, first_result, summary, started);
+            if let Some(error) = stop_for_suite(services, reporter).await {
+                self.service_failed.set(Some(error.to_string()));
+            }
             if end.interrupted.is_some() {
                 return Ok(end.interrupted);
             }

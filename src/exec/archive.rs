@@ -73,6 +73,33 @@ pub struct ArchivedSuite {
     pub args: Vec<String>,
     /// Its packages, in the order they run.
     pub packages: Vec<ArchivedPackage>,
+    /// The services it needs, started where the tests run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ArchivedService>,
+}
+
+/// A service a suite of an archive needs (its stamps filled in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedService {
+    /// Task name.
+    pub name: String,
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Its dir relative to the workspace.
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Added to its environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Ready when a TCP connection to this address succeeds.
+    #[serde(default)]
+    pub ready_tcp: Option<String>,
+    /// Ready when this command exits 0.
+    #[serde(default)]
+    pub ready_run: Option<Vec<String>>,
+    /// Seconds the readiness check may take.
+    #[serde(default)]
+    pub ready_timeout: f64,
 }
 
 /// A test binary in an archive.
@@ -525,6 +552,7 @@ mod tests {
                     binary: binary.into(),
                     build_id: None,
                 }],
+                services: Vec::new(),
             }],
             dereferenced: Vec::new(),
         }

@@ -13,6 +13,7 @@ mod group;
 mod lines;
 pub mod lock;
 pub mod publish;
+pub mod service;
 pub mod shutdown;
 
 use std::future::Future;

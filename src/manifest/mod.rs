@@ -10,6 +10,7 @@ mod locate;
 mod problem;
 mod reader;
 mod suite;
+mod task;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ pub use locate::{LocateError, ManifestExists, locate};
 pub use problem::{Problem, ProblemReport, Span};
 pub use reader::{Located, TableReader, closest};
 pub use suite::SuiteSpec;
+pub use task::{DEFAULT_READY_TIMEOUT, Globs, Ready, ReadyCheck, TaskRun, TaskSpec};
 
 /// The manifest's file name, found by walking up from the current directory.
 pub const FILE_NAME: &str = "gobuild.toml";
@@ -46,6 +48,8 @@ pub struct Manifest {
     pub cache: CacheSpec,
     /// `[exec]`: the remote-execution cluster, if any.
     pub exec: ExecSpec,
+    /// `[task.NAME]` tasks, in manifest order.
+    pub tasks: Vec<TaskSpec>,
 }
 
 /// Settings that `[build]` gives every binary and a `[[binary]]` may override.
@@ -72,6 +76,42 @@ pub struct BuildDefaults {
     pub settings: SettingsSpec,
     /// Output directory, relative to the workspace dir.
     pub out_dir: Located<String>,
+    /// Tasks run before every build.
+    pub before: Vec<Located<String>>,
+    /// Platforms (`goos/goarch`) every binary is built for; none: the one go targets.
+    pub platforms: Vec<Platform>,
+}
+
+/// A target platform, `goos/goarch`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Platform {
+    /// GOOS.
+    pub goos: String,
+    /// GOARCH.
+    pub goarch: String,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.goos, self.goarch)
+    }
+}
+
+impl std::str::FromStr for Platform {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Platform, String> {
+        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        match text.split_once('/') {
+            Some((goos, goarch)) if plain(goos) && plain(goarch) => Ok(Platform {
+                goos: goos.to_string(),
+                goarch: goarch.to_string(),
+            }),
+            _ => Err(format!(
+                "`{text}` is not a platform: write goos/goarch, e.g. linux/arm64 (`go tool dist list` lists them)"
+            )),
+        }
+    }
 }
 
 /// One `[[binary]]`.
@@ -83,6 +123,10 @@ pub struct BinarySpec {
     pub name: Option<Located<String>>,
     /// Overrides of `[build]`.
     pub overrides: SettingsSpec,
+    /// Tasks run before it is built (besides `[build] before`).
+    pub before: Vec<Located<String>>,
+    /// Platforms it is built for (replaces `[build] platforms`).
+    pub platforms: Option<Vec<Platform>>,
     /// Span of the `[[binary]]` entry.
     pub span: Span,
 }
@@ -176,10 +220,39 @@ impl Manifest {
             .enumerate()
             .filter_map(|(i, (table, span))| read_binary(table, span, i + 1, &mut problems))
             .collect();
-        let suites = suite::read_suites(&mut top, &mut problems);
+        let suites: Vec<SuiteSpec> = suite::read_suites(&mut top, &mut problems);
         let cache = cache::read_cache(&mut top, base, &mut problems);
         let exec = exec::read_exec(&mut top, base, &mut problems);
+        let tasks = task::read_tasks(&mut top, &mut problems);
         top.finish(&mut problems);
+        let mut refs = task::TaskRefs {
+            before: build.before.iter().map(|b| ("[build] before", b)).collect(),
+            services: Vec::new(),
+        };
+        let binaries: Vec<BinarySpec> = binaries;
+        let binary_places: Vec<String> = (1..=binaries.len())
+            .map(|i| format!("[[binary]] #{i} before"))
+            .collect();
+        for (binary, place) in binaries.iter().zip(&binary_places) {
+            refs.before
+                .extend(binary.before.iter().map(|b| (place.as_str(), b)));
+        }
+        let suite_places: Vec<(String, String)> = suites
+            .iter()
+            .map(|s| {
+                (
+                    format!("[test.{}] before", s.name),
+                    format!("[test.{}] services", s.name),
+                )
+            })
+            .collect();
+        for (suite, (before, services)) in suites.iter().zip(&suite_places) {
+            refs.before
+                .extend(suite.before.iter().map(|b| (before.as_str(), b)));
+            refs.services
+                .extend(suite.services.iter().map(|b| (services.as_str(), b)));
+        }
+        task::check_refs(&tasks, &refs, &mut problems);
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
@@ -192,6 +265,7 @@ impl Manifest {
             suites,
             cache,
             exec,
+            tasks,
         })
     }
 
@@ -254,10 +328,14 @@ fn read_build(top: &mut TableReader, problems: &mut Vec<Problem>) -> BuildDefaul
         return BuildDefaults {
             settings: SettingsSpec::default(),
             out_dir: default_out(),
+            before: Vec::new(),
+            platforms: Vec::new(),
         };
     };
     let mut reader = TableReader::new(table, "[build]", span);
     let settings = read_settings(&mut reader, problems);
+    let before = reader.string_list("before", problems).unwrap_or_default();
+    let platforms = read_platforms(&mut reader, "[build]", problems).unwrap_or_default();
     let out_dir = reader
         .string("out_dir", problems)
         .unwrap_or_else(default_out);
@@ -284,7 +362,38 @@ fn read_build(top: &mut TableReader, problems: &mut Vec<Problem>) -> BuildDefaul
         );
     }
     reader.finish(problems);
-    BuildDefaults { settings, out_dir }
+    BuildDefaults {
+        settings,
+        out_dir,
+        before,
+        platforms,
+    }
+}
+
+/// `platforms = ["linux/amd64", …]`, each `goos/goarch`, none twice.
+fn read_platforms(
+    reader: &mut TableReader,
+    table: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Platform>> {
+    let list = reader.string_list("platforms", problems)?;
+    let mut platforms: Vec<Platform> = Vec::new();
+    for item in list {
+        match item.value.parse::<Platform>() {
+            Ok(p) if platforms.contains(&p) => problems.push(Problem::new(
+                item.span,
+                format!("{table} platforms lists {p} twice"),
+                "listed before",
+            )),
+            Ok(p) => platforms.push(p),
+            Err(why) => problems.push(Problem::new(
+                item.span,
+                format!("{table} platforms: {why}"),
+                "not goos/goarch",
+            )),
+        }
+    }
+    Some(platforms)
 }
 
 fn read_binary(
@@ -297,6 +406,9 @@ fn read_binary(
     let package = reader.required_string("package", problems);
     let name = reader.string("name", problems);
     let overrides = read_settings(&mut reader, problems);
+    let before = reader.string_list("before", problems).unwrap_or_default();
+    let table_name = format!("[[binary]] #{ordinal}");
+    let platforms = read_platforms(&mut reader, &table_name, problems);
     reader.finish(problems);
     let package = package?;
     if package.value.contains("...") {
@@ -326,6 +438,8 @@ fn read_binary(
         package,
         name,
         overrides,
+        before,
+        platforms,
         span,
     })
 }

@@ -52,6 +52,10 @@ pub struct SuiteSpec {
     /// A test still running after this long is reported as slow (again at every further
     /// period).
     pub slow: Option<Duration>,
+    /// Tasks run before the suite.
+    pub before: Vec<Located<String>>,
+    /// Services started (and ready) before its first test runs, stopped after it.
+    pub services: Vec<Located<String>>,
 }
 
 /// The most retries a suite may ask for.
@@ -146,6 +150,8 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let slow = reader
             .string("slow", problems)
             .and_then(|t| parse_duration_key(&table_name, "slow", &t, problems));
+        let before = reader.string_list("before", problems).unwrap_or_default();
+        let services = reader.string_list("services", problems).unwrap_or_default();
         reader.finish(problems);
         let packages = packages.unwrap_or_else(|| {
             vec![Located {
@@ -160,9 +166,9 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
                 "no packages",
             ));
         }
-        let exclude_set = build_globset(&name, "exclude", &exclude, problems);
-        let inputs = build_globset(&name, "inputs", &inputs, problems);
-        let include = build_globset(&name, "include", &include, problems);
+        let exclude_set = build_globset(&table_name, "exclude", &exclude, problems);
+        let inputs = build_globset(&table_name, "inputs", &inputs, problems);
+        let include = build_globset(&table_name, "include", &include, problems);
         suites.push(SuiteSpec {
             name,
             packages,
@@ -181,13 +187,16 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             include,
             slow,
             cache_results,
+            before,
+            services,
         });
     }
     suites
 }
 
-fn build_globset(
-    suite: &str,
+/// The globs of `key` in `table` as one set; every invalid glob is a located problem.
+pub(super) fn build_globset(
+    table: &str,
     key: &str,
     globs: &[Located<String>],
     problems: &mut Vec<Problem>,
@@ -208,7 +217,7 @@ fn build_globset(
             Err(e) => problems.push(Problem::new(
                 glob.span.clone(),
                 format!(
-                    "[test.{suite}] {key} glob `{}` is invalid: {}",
+                    "{table} {key} glob `{}` is invalid: {}",
                     glob.value,
                     e.kind()
                 ),

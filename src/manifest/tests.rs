@@ -387,3 +387,40 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn tasks_take_argv_or_a_shell_line_and_services_a_readiness_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[task.gen]\nrun = [\"go\", \"generate\", \"./...\"]\nsources = [\"api/**/*.proto\"]\noutputs = [\"api/*.pb.go\"]\ndeps = [\"tools\"]\n\n[task.tools]\nrun = \"go install x@v1\"\n\n[task.db]\nrun = [\"redis-server\"]\nservice = true\nready = { run = [\"redis-cli\", \"ping\"], timeout = \"5s\" }\n\n[build]\nbefore = [\"gen\"]\nplatforms = [\"linux/arm64\", \"windows/amd64\"]\n\n[test.integ]\nservices = [\"db\"]\nbefore = [\"tools\"]\n";
+    let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
+    assert_eq!(m.tasks.len(), 3);
+    assert_eq!(
+        m.tasks[0].run,
+        TaskRun::Argv(vec!["go".into(), "generate".into(), "./...".into()])
+    );
+    assert_eq!(m.tasks[1].run, TaskRun::Shell("go install x@v1".into()));
+    let ready = m.tasks[2].ready.as_ref().unwrap();
+    assert_eq!(
+        ready.check,
+        ReadyCheck::Run(vec!["redis-cli".into(), "ping".into()])
+    );
+    assert_eq!(ready.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(m.build.platforms[1].to_string(), "windows/amd64");
+    assert_eq!(m.suites[0].services[0].value, "db");
+}
+
+#[test]
+fn task_mistakes_are_located() {
+    let text = "[task.a]\nsources = [\"x\"]\n\n[task.b]\nrun = []\nready = { tcp = \"127.0.0.1:1\" }\n\n[task.c]\nrun = \"true\"\nservice = true\nready = { }\n\n[build]\nplatforms = [\"linux\", \"linux/arm64\", \"linux/arm64\"]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "14:14 [build] platforms: `linux` is not a platform: write goos/goarch, e.g. linux/arm64 (`go tool dist list` lists them)",
+            "14:38 [build] platforms lists linux/arm64 twice",
+            "1:7 [task.a] is missing the required key `run` [run = [\"go\", \"generate\", \"./...\"] (a program and its arguments), or a string for sh -c]",
+            "5:7 [task.b] run is empty",
+            "4:7 [task.b] has `ready` but is not a service [add service = true, or drop ready]",
+            "11:9 [task.c] ready needs one of `tcp` and `run` [ready = { tcp = \"127.0.0.1:6390\" } or ready = { run = [\"redis-cli\", \"ping\"] }]",
+        ]
+    );
+}

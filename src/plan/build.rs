@@ -131,7 +131,7 @@ fn batch_for(
             output_name: m.output_name.clone(),
             import_path: m.import_path.clone(),
             staged: staging_dir.join(&m.go_file_name),
-            published: ctx.out_dir.join(&m.output_name),
+            published: ctx.out_dir.join(m.published_name()),
         })
         .collect();
     BuildBatch {

@@ -125,6 +125,29 @@ pub fn archive_suite(
     out
 }
 
+/// `gob run --dry-run` (and the tasks a build or a suite runs first): each task in order,
+/// whether it runs and why, and its command.
+pub fn tasks(
+    order: &[(
+        &crate::manifest::TaskSpec,
+        super::tasks::Freshness,
+        GoCommand,
+    )],
+) -> String {
+    let mut out = String::new();
+    for (task, freshness, command) in order {
+        let kind = if task.service { "service" } else { "task" };
+        let why = match freshness {
+            super::tasks::Freshness::UpToDate => {
+                "up to date: its sources and outputs are as after its last success".to_string()
+            }
+            super::tasks::Freshness::Runs(why) => format!("runs: {why}"),
+        };
+        out.push_str(&format!("# {kind} {} ({why})\n{command}\n", task.name));
+    }
+    out
+}
+
 /// `gob check --dry-run`: its rounds, with the vet flags of each round's vet groups.
 pub fn check(
     rounds: &[CheckRound],

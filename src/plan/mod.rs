@@ -15,6 +15,7 @@ pub mod remote;
 pub mod retry;
 pub mod select;
 pub mod shard;
+pub mod tasks;
 pub mod test;
 
 pub use build::{BuildPlan, PlanContext, plan_build};

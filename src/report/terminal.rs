@@ -471,6 +471,33 @@ impl Sink for Terminal {
                     .or_default();
                 *longest = longest.max(*elapsed);
             }
+            GobEvent::TaskStart { task, why } => {
+                self.print(true, &format!("gob: task {task}: running ({why})\n"));
+            }
+            GobEvent::TaskOutput { task, line } => {
+                self.print(true, &format!("[{task}] {line}\n"));
+            }
+            GobEvent::TaskEnd {
+                task,
+                status,
+                why,
+                elapsed,
+            } => {
+                let text = match (status.as_str(), why) {
+                    ("ran", _) => format!("gob: task {task}: done in {elapsed:.1}s\n"),
+                    ("failed", Some(why)) => format!(
+                        "gob: task {task}: {} ({why})\n",
+                        self.fail.apply_to("FAILED")
+                    ),
+                    (status, Some(why)) => format!("gob: task {task}: {status} ({why})\n"),
+                    (status, None) => format!("gob: task {task}: {status}\n"),
+                };
+                self.print(true, &text);
+            }
+            GobEvent::Service { task, state, why } => {
+                let why = why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
+                self.print(true, &format!("gob: service {task}: {state}{why}\n"));
+            }
             GobEvent::RemoteCache { summary, .. } | GobEvent::RemoteExec { summary, .. } => {
                 self.print(true, &format!("gob: {summary}\n"))
             }

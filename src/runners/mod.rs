@@ -4,6 +4,8 @@
 pub mod compile;
 pub mod integ;
 pub mod remote;
+pub mod services;
+pub mod tasks;
 pub mod typecheck;
 pub mod unit;
 

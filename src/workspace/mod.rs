@@ -19,6 +19,10 @@ pub mod scan;
 pub mod settings;
 pub mod since;
 pub mod snapshot;
+pub mod stamps;
 pub mod suites;
+pub mod taskfiles;
 
-pub use binaries::{ResolvedBinary, UnknownBinary, out_dir, resolve_binaries, select_binaries};
+pub use binaries::{
+    ResolvedBinary, Resolving, UnknownBinary, out_dir, resolve_binaries, select_binaries,
+};

@@ -95,10 +95,10 @@ pub struct TestFile {
     pub tags: Vec<String>,
 }
 
-/// Collects the `_test.go` files under `dir` (relative to `root`). Skips what `./...` skips:
-/// hidden and `_` dirs, testdata, vendor, nested modules, and symlinks (go does not follow
-/// them, and a link such as `a/b -> ..` would loop).
-pub fn find_test_files(root: &Path, dir: &Path, files: &mut Vec<TestFile>) {
+/// Calls `visit(dir, name, path)` for each Go file under `dir`, in name order. Skips what
+/// `./...` skips: hidden and `_` dirs, testdata, vendor, nested modules, and symlinks (go does
+/// not follow them, and a link such as `a/b -> ..` would loop).
+fn walk_go_files(dir: &Path, visit: &mut dyn FnMut(&Path, &str, &Path)) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -112,16 +112,82 @@ pub fn find_test_files(root: &Path, dir: &Path, files: &mut Vec<TestFile>) {
         };
         if kind.is_dir() {
             if !packages::skips_dir(&name) && !packages::is_nested_module(&path) {
-                find_test_files(root, &path, files);
+                walk_go_files(&path, visit);
             }
-        } else if kind.is_file() && name.ends_with("_test.go") {
-            let expression = read_build_line(&path).unwrap_or_default();
+        } else if kind.is_file() && name.ends_with(".go") {
+            visit(dir, &name, &path);
+        }
+    }
+}
+
+/// Collects the `_test.go` files under `dir` (relative to `root`), as `./...` walks.
+pub fn find_test_files(root: &Path, dir: &Path, files: &mut Vec<TestFile>) {
+    walk_go_files(dir, &mut |dir, name, path| {
+        if name.ends_with("_test.go") {
+            let expression = read_build_line(path).unwrap_or_default();
             files.push(TestFile {
                 dir: dot_relative(dir, root),
                 tags: test_tags(&expression),
             });
         }
+    });
+}
+
+/// The `//go:generate` directives of a module's Go files (as `./...` walks), by package dir
+/// (`./api`), in file order.
+pub fn find_generate_directives(
+    root: &Path,
+    dir: &Path,
+    found: &mut BTreeMap<String, Vec<String>>,
+) {
+    walk_go_files(dir, &mut |dir, _, path| {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let directives: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("//go:generate "))
+            .map(|d| d.trim().to_string())
+            .collect();
+        if !directives.is_empty() {
+            found
+                .entry(dot_relative(dir, root))
+                .or_default()
+                .extend(directives);
+        }
+    });
+}
+
+/// The rules of a Makefile: each target with its recipe lines (tab-indented), in order;
+/// special targets (`.PHONY`), pattern rules and variable assignments left out.
+pub fn makefile_targets(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+    let mut in_rule = false;
+    for line in text.lines() {
+        if let Some(recipe) = line.strip_prefix('\t') {
+            if in_rule && let Some((_, recipe_lines)) = targets.last_mut() {
+                recipe_lines.push(recipe.trim().to_string());
+            }
+            continue;
+        }
+        in_rule = false;
+        let Some((names, _)) = line.split_once(':') else {
+            continue;
+        };
+        if line.starts_with('#')
+            || line.contains(":=")
+            || line.contains("::=")
+            || names.contains('=')
+        {
+            continue;
+        }
+        for name in names.split_whitespace() {
+            if name.starts_with('.') || name.contains('%') || name.contains('$') {
+                continue;
+            }
+            targets.push((name.to_string(), Vec::new()));
+            in_rule = true;
+        }
     }
+    targets
 }
 
 /// What the test files say about the suites to write.
@@ -187,6 +253,47 @@ pub fn dot_relative(dir: &Path, root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn makefile_rules_are_read_with_their_recipes() {
+        let make = ".PHONY: all gen\nVERSION := $(shell git describe)\nall: build test\n\ngen:\n\tgo generate ./...\n\tgofmt -w api\nbuild: gen\n\tgo build -ldflags \"-X main.v=$(VERSION)\" ./cmd/...\n%.pb.go: %.proto\n\tprotoc $<\n# a comment: not a rule\n";
+        let targets = makefile_targets(make);
+        let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["all", "gen", "build"]);
+        assert_eq!(targets[1].1, ["go generate ./...", "gofmt -w api"]);
+        assert!(targets[0].1.is_empty());
+    }
+
+    #[test]
+    fn generate_directives_are_found_per_package_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for (file, text) in [
+            (
+                "api/api.go",
+                "package api\n\n//go:generate stringer -type=Kind\n",
+            ),
+            ("api/more.go", "package api\n//go:generate go run gen.go\n"),
+            ("lib/lib.go", "package lib\n"),
+            ("api/testdata/x.go", "//go:generate never\n"),
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let mut found = BTreeMap::new();
+        find_generate_directives(root, root, &mut found);
+        assert_eq!(
+            found,
+            BTreeMap::from([(
+                "./api".to_string(),
+                vec![
+                    "stringer -type=Kind".to_string(),
+                    "go run gen.go".to_string()
+                ]
+            )])
+        );
+    }
 
     fn file(dir: &str, tags: &[&str]) -> TestFile {
         TestFile {

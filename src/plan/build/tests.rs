@@ -19,6 +19,8 @@ fn binary(
         go_file_name: default.clone(),
         output_name: name.map_or(default, String::from),
         settings,
+        platform: None,
+        before: Vec::new(),
     }
 }
 
