@@ -221,3 +221,30 @@ fn an_archive_starts_its_suites_services_where_the_tests_run() {
     assert!(stderr.contains("gob: service redis: ready"), "{stderr}");
     stopped(port);
 }
+
+#[test]
+fn a_service_that_exits_while_its_suite_runs_fails_the_run_with_its_output() {
+    let port = free_port();
+    let ws = workspace(port);
+    let manifest = std::fs::read_to_string(ws.dir().join("gobuild.toml")).unwrap();
+    let manifest = manifest
+        .replace(
+            &format!("exec redis-server --port {port} --save '' --appendonly no"),
+            "echo giving up early; exit 4",
+        )
+        .replace(
+            &format!("ready = {{ tcp = \"127.0.0.1:{port}\", timeout = \"15s\" }}\n"),
+            "",
+        );
+    ws.write("gobuild.toml", &manifest);
+    let (code, stdout, stderr) = run(ws.gob(&["test", "integ"]).env("REDIS_ADDR", "unused"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("gob: service redis: failed: it exited while it was needed (exit status 4); its last output:\n    giving up early"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("service redis exited while the tests needed it"),
+        "{stderr}"
+    );
+}
