@@ -9,12 +9,11 @@ use crate::base::state::TASKS_DIR;
 use crate::commands::context::Context;
 use crate::error::GobError;
 use crate::manifest::{Manifest, TaskSpec};
-use crate::plan::tasks::{Current, Record, closure, command, freshness, is_checked};
+use crate::plan::tasks::{closure, command, freshness};
 use crate::report::{ReportOptions, Reporter};
 use crate::runners::Events;
 use crate::runners::tasks::{TaskRun, TasksEnd};
 use crate::workspace::stamps::Stamps;
-use crate::workspace::taskfiles::matched;
 
 /// What running a manifest's tasks needs, read once.
 pub struct Tasks<'m> {
@@ -183,19 +182,8 @@ impl<'m> Tasks<'m> {
         let planned: Vec<_> = order
             .iter()
             .map(|task| {
-                let current = is_checked(task).then(|| {
-                    let sources = matched(workspace, &task.sources);
-                    let outputs = matched(workspace, &task.outputs);
-                    Current {
-                        sources: sources.digest,
-                        outputs: outputs.digest,
-                        output_files: outputs.files.len(),
-                    }
-                });
-                let record: Option<Record> =
-                    std::fs::read(self.state.join(format!("{}.json", task.name)))
-                        .ok()
-                        .and_then(|b| serde_json::from_slice(&b).ok());
+                let current = crate::runners::tasks::current(workspace, task);
+                let record = crate::runners::tasks::record_of(&self.state, task);
                 let fresh = freshness(task, record.as_ref(), current.as_ref(), force);
                 (
                     *task,

@@ -146,6 +146,26 @@ pub async fn run(run: &TaskRun<'_>, events: &mut dyn Events) -> TasksEnd {
     end
 }
 
+/// A task's sources and outputs now (`None` for a task without both).
+pub fn current(workspace: &Path, task: &TaskSpec) -> Option<Current> {
+    is_checked(task).then(|| {
+        let sources = matched(workspace, &task.sources);
+        let outputs = matched(workspace, &task.outputs);
+        Current {
+            sources: sources.digest,
+            outputs: outputs.digest,
+            output_files: outputs.files.len(),
+        }
+    })
+}
+
+/// The record of a task's last success in `state`, if there is one.
+pub fn record_of(state: &Path, task: &TaskSpec) -> Option<Record> {
+    std::fs::read(state.join(format!("{}.json", task.name)))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
 /// Runs one task unless it is up to date; (name, succeeded, the signal that stopped it).
 async fn one<'t>(
     task: &'t TaskSpec,
@@ -154,21 +174,9 @@ async fn one<'t>(
 ) -> (&'t str, bool, Option<i32>) {
     let started = Instant::now();
     let record_path = run.state.join(format!("{}.json", task.name));
-    let current = |task: &TaskSpec| {
-        is_checked(task).then(|| {
-            let sources = matched(run.workspace, &task.sources);
-            let outputs = matched(run.workspace, &task.outputs);
-            Current {
-                sources: sources.digest,
-                outputs: outputs.digest,
-                output_files: outputs.files.len(),
-            }
-        })
-    };
-    let record: Option<Record> = std::fs::read(&record_path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let why = match freshness(task, record.as_ref(), current(task).as_ref(), run.force) {
+    let record = record_of(&run.state, task);
+    let now = current(run.workspace, task);
+    let why = match freshness(task, record.as_ref(), now.as_ref(), run.force) {
         Freshness::UpToDate => {
             emit(GobEvent::TaskEnd {
                 task: task.name.clone(),
@@ -200,7 +208,7 @@ async fn one<'t>(
         Ok(Outcome::TimedOut) => (false, Some("timed out".to_string()), None),
         Err(error) => (false, Some(error.to_string()), None),
     };
-    if ok && let Some(now) = current(task) {
+    if ok && let Some(now) = current(run.workspace, task) {
         let record = Record {
             sources: now.sources,
             outputs: now.outputs,

@@ -61,13 +61,13 @@ pub fn write_tree(
     }
     std::fs::create_dir_all(cache).map_err(|e| io_error(cache, e))?;
     let temp = RemovedOnDrop(cache.join(format!(".{commit}.tmp-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&temp.0);
+    let _ = crate::base::paths::remove_tree(&temp.0);
     std::fs::create_dir_all(temp.0.join("tree")).map_err(|e| io_error(&temp.0, e))?;
     checkout(root, commit, &temp.0.join("tree"), &temp.0, changed)?;
     std::fs::write(temp.0.join(COMPLETE), commit).map_err(|e| io_error(&temp.0, e))?;
     if std::fs::rename(&temp.0, &dir).is_err() && !dir.join(COMPLETE).is_file() {
         // Neither ours nor another run's tree is in place: replace what is there.
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = crate::base::paths::remove_tree(&dir);
         std::fs::rename(&temp.0, &dir).map_err(|e| io_error(&dir, e))?;
     }
     prune(cache, KEPT_TREES);
@@ -219,7 +219,7 @@ fn prune(cache: &Path, keep: usize) {
             // SAFETY: kill with signal 0 only asks whether the process exists.
             let alive = pid.is_some_and(|p| unsafe { libc::kill(p, 0) } == 0);
             if !alive {
-                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = crate::base::paths::remove_tree(&entry.path());
             }
             continue;
         }
@@ -231,7 +231,7 @@ fn prune(cache: &Path, keep: usize) {
     trees.sort();
     let excess = trees.len().saturating_sub(keep);
     for (_, path) in trees.into_iter().take(excess) {
-        let _ = std::fs::remove_dir_all(path);
+        let _ = crate::base::paths::remove_tree(&path);
     }
 }
 

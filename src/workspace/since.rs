@@ -85,7 +85,11 @@ pub fn compare(
     let cache = workspace.join(crate::base::state::SINCE_DIR);
     let tree = write_tree(&root, &base, &cache, &is_changed)?;
     let _held = lock(&tree).map_err(|e| io_failure(&tree.dir, e))?;
-    let [go_work, go_mod] = go_files(go)?;
+    let GoFacts {
+        go_work,
+        go_mod,
+        version,
+    } = go_facts(go)?;
     let sides = Sides {
         root: &root,
         workspace: &workspace,
@@ -109,7 +113,6 @@ pub fn compare(
         rel if rel.as_os_str().is_empty() => tree.root.clone(),
         rel => tree.root.join(rel),
     };
-    let version = go_version(go);
     let mut out = Vec::new();
     for (suite, (snapshot, inputs_now, tests)) in suites.iter().zip(now) {
         let listed = match sides.base_go(go, &base_ws, go_mod.as_deref()) {
@@ -146,19 +149,34 @@ fn io_failure(path: &Path, error: std::io::Error) -> GitError {
     }
 }
 
-/// The `go.work` and `go.mod` go uses now (absolute), if any.
-fn go_files(go: &GoTool) -> Result<[Option<PathBuf>; 2], GoToolError> {
-    let values = go.env_values(&["GOWORK", "GOMOD"])?;
-    let path =
-        |v: &String| (!v.is_empty() && v != "off" && v != "/dev/null").then(|| PathBuf::from(v));
-    Ok([path(&values[0]), path(&values[1])])
+/// What `go env` says that `--since` needs, asked once.
+struct GoFacts {
+    /// The `go.work` go uses now, if any.
+    go_work: Option<PathBuf>,
+    /// The `go.mod` go uses now, if any.
+    go_mod: Option<PathBuf>,
+    /// The go that lists, and the environment it resolves that shapes a listing (a cache key).
+    version: String,
 }
 
-/// The go that lists, and the environment it resolves that shapes a listing.
-fn go_version(go: &GoTool) -> String {
-    go.env_values(&["GOVERSION", "GOROOT", "GOOS", "GOARCH", "CGO_ENABLED"])
-        .map(|v| v.join(" "))
-        .unwrap_or_default()
+fn go_facts(go: &GoTool) -> Result<GoFacts, GoToolError> {
+    let names = [
+        "GOWORK",
+        "GOMOD",
+        "GOVERSION",
+        "GOROOT",
+        "GOOS",
+        "GOARCH",
+        "CGO_ENABLED",
+    ];
+    let values = go.env_values(&names)?;
+    let path =
+        |v: &String| (!v.is_empty() && v != "off" && v != "/dev/null").then(|| PathBuf::from(v));
+    Ok(GoFacts {
+        go_work: path(&values[0]),
+        go_mod: path(&values[1]),
+        version: values[2..].join(" "),
+    })
 }
 
 /// The paths and what each is compared by.

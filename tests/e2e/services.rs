@@ -178,18 +178,29 @@ fn ctrl_c_during_the_suite_stops_the_service() {
     stopped(port);
 }
 
-#[test]
-fn a_service_that_is_not_ready_in_time_fails_its_suite_with_its_output() {
-    let port = free_port();
+/// [`workspace`] with the service's redis-server replaced by `command` and its `ready`
+/// replaced by `ready` (a whole line, or nothing).
+fn fake_service(port: u16, command: &str, ready: &str) -> Workspace {
     let ws = workspace(port);
     let manifest = std::fs::read_to_string(ws.dir().join("gobuild.toml")).unwrap();
     let manifest = manifest
         .replace(
             &format!("exec redis-server --port {port} --save '' --appendonly no"),
-            "echo starting slowly; exec sleep 61.5",
+            command,
         )
-        .replace("timeout = \"15s\"", "timeout = \"1s\"");
+        .replace(
+            &format!("ready = {{ tcp = \"127.0.0.1:{port}\", timeout = \"15s\" }}\n"),
+            ready,
+        );
     ws.write("gobuild.toml", &manifest);
+    ws
+}
+
+#[test]
+fn a_service_that_is_not_ready_in_time_fails_its_suite_with_its_output() {
+    let port = free_port();
+    let ready = format!("ready = {{ tcp = \"127.0.0.1:{port}\", timeout = \"1s\" }}\n");
+    let ws = fake_service(port, "echo starting slowly; exec sleep 61.5", &ready);
     let (code, stdout, stderr) = run(&mut ws.gob(&["test", "integ"]));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
@@ -224,19 +235,7 @@ fn an_archive_starts_its_suites_services_where_the_tests_run() {
 
 #[test]
 fn a_service_that_exits_while_its_suite_runs_fails_the_run_with_its_output() {
-    let port = free_port();
-    let ws = workspace(port);
-    let manifest = std::fs::read_to_string(ws.dir().join("gobuild.toml")).unwrap();
-    let manifest = manifest
-        .replace(
-            &format!("exec redis-server --port {port} --save '' --appendonly no"),
-            "echo giving up early; exit 4",
-        )
-        .replace(
-            &format!("ready = {{ tcp = \"127.0.0.1:{port}\", timeout = \"15s\" }}\n"),
-            "",
-        );
-    ws.write("gobuild.toml", &manifest);
+    let ws = fake_service(free_port(), "echo giving up early; exit 4", "");
     let (code, stdout, stderr) = run(ws.gob(&["test", "integ"]).env("REDIS_ADDR", "unused"));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
