@@ -200,6 +200,25 @@ class Bench:
              "go test -count=1 -run '^$' -tags integ ./integ/..."),
         ]
 
+    def scenario_cover(self, warm):
+        """The cost of coverage on integration tests: the same gob run with and without one
+        merged profile (every binary built with -cover, each run writing a fragment, merged
+        at the end), beside go's own serial run writing a profile."""
+        if warm:
+            self.warm_everything()
+            sh(f"{self.gob} test --integ --coverprofile {self.scratch}/warmup.out", self.ws, self.env())
+            prep = self.env
+        else:
+            prep = self.cold()
+        when = "warm" if warm else "cold"
+        return [
+            (f"gob test --integ ({when})", prep, f"{self.gob} test --integ"),
+            (f"gob test --integ --coverprofile ({when})", prep,
+             f"{self.gob} test --integ --coverprofile {self.scratch}/gob.out"),
+            (f"go test -p 1 -tags integ -coverprofile ({when})", prep,
+             f"go test -p 1 -count=1 -tags integ -coverprofile={self.scratch}/go.out ./integ/..."),
+        ]
+
     def scenario_check(self, warm):
         # go test's default vet checks on both sides: gob check runs them too (the suites'
         # vet setting is the default).
@@ -474,6 +493,9 @@ def main():
             b.warm_everything()
             sh(f"{gob} check", ws, b.env())
             run(3, "compile-only check, warm after a one-line change in a deep package", b.scenario_check(warm=True))
+        if 12 in chosen:
+            run(12, "coverage of integration tests, cold", b.scenario_cover(warm=False))
+            run(12, "coverage of integration tests, warm", b.scenario_cover(warm=True))
         if 4 in chosen:
             b.rounds = max(a.rounds, 10)
             run(4, "no-op build (everything cached)", b.scenario_noop())

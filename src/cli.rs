@@ -42,7 +42,7 @@ pub enum Command {
     /// Build binaries in the fewest `go build` calls and publish them to out_dir.
     Build(BuildArgs),
     /// Run test suites: unit suites by default, integration suites with --integ.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
     /// Run tasks ([task.NAME]) and their deps; skip those whose sources and outputs are
     /// unchanged.
     Run(RunArgs),
@@ -65,6 +65,8 @@ pub enum Command {
     Test2json(Test2jsonArgs),
     /// Work with timing histories: `gob timings merge FILE... --output FILE`.
     Timings(TimingsArgs),
+    /// Work with coverage profiles: `gob cover merge FILE... --output FILE`.
+    Cover(CoverArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
@@ -94,6 +96,9 @@ impl Cli {
                 fix(&mut args.archive);
                 fix(&mut args.from_archive);
                 fix(&mut args.extract_dir);
+                fix(&mut args.coverprofile);
+                fix(&mut args.cover_html);
+                fix(&mut args.cover_xml);
             }
             Command::Shards(args) => {
                 fix(&mut args.selection.timings);
@@ -102,6 +107,13 @@ impl Cli {
             Command::Affected(args) => fix(&mut args.selection.timings),
             Command::Timings(args) => {
                 let TimingsCommand::Merge { files, output } = &mut args.command;
+                for file in files.iter_mut() {
+                    *file = start.join(&*file);
+                }
+                *output = start.join(&*output);
+            }
+            Command::Cover(args) => {
+                let CoverCommand::Merge { files, output } = &mut args.command;
                 for file in files.iter_mut() {
                     *file = start.join(&*file);
                 }
@@ -143,7 +155,9 @@ impl Command {
             Command::Test(args) => args.dry_run,
             Command::Check(args) => args.dry_run,
             Command::Run(args) => args.dry_run,
-            Command::Init | Command::Cacheprog(_) | Command::Timings(_) => false,
+            Command::Init | Command::Cacheprog(_) | Command::Timings(_) | Command::Cover(_) => {
+                false
+            }
         }
     }
 }
@@ -274,6 +288,14 @@ pub struct BuildArgs {
     /// Build only for this platform (goos/goarch) of the binaries' `platforms`.
     #[arg(long, value_name = "GOOS/GOARCH")]
     pub platform: Option<crate::manifest::Platform>,
+    /// Build with coverage (`go build -cover`): the binaries write what they ran to
+    /// `GOCOVERDIR` (read it with `go tool covdata`).
+    #[arg(long)]
+    pub cover: bool,
+    /// With --cover: the packages counted (comma-separated patterns, as go's -coverpkg;
+    /// default: the main module's).
+    #[arg(long, value_name = "PATTERNS", requires = "cover")]
+    pub coverpkg: Option<String>,
     /// Print gob's events as JSON lines on stdout (human output goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -310,6 +332,29 @@ pub enum TimingsCommand {
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
         /// Where to write the merged history.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+/// `gob cover`.
+#[derive(Debug, clap::Args)]
+pub struct CoverArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CoverCommand,
+}
+
+/// `gob cover` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CoverCommand {
+    /// Join coverage profiles of one mode (e.g. each shard's): every block once, counts added
+    /// (count, atomic) or or'ed (set).
+    Merge {
+        /// The profiles (go's text format, as `gob test --coverprofile` writes them).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write the merged profile.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: PathBuf,
     },
@@ -370,7 +415,7 @@ pub struct TestArgs {
     /// suites' `include` files, to the archive PATH (tar + zstd); run nothing.
     #[arg(long, value_name = "PATH", conflicts_with_all = [
         "from_archive", "shard", "dry_run", "json", "junit", "retries", "timings_out",
-        "remote_exec", "remote_exec_strict",
+        "remote_exec", "remote_exec_strict", "coverprofile", "cover_html", "cover_xml",
     ])]
     pub archive: Option<PathBuf>,
     /// Run the test binaries of the archive PATH (no go, source tree or manifest needed).
@@ -431,6 +476,24 @@ pub struct TestArgs {
     /// instead of running those binaries locally.
     #[arg(long, conflicts_with = "no_remote_exec")]
     pub remote_exec_strict: bool,
+    /// Write one coverage profile (go's text format) of everything the run executed: unit
+    /// and integration suites, retries, remote runs, and `cover_binaries` suites' binaries.
+    #[arg(long, value_name = "PATH")]
+    pub coverprofile: Option<PathBuf>,
+    /// The coverage counter mode: set, count or atomic (default: set; atomic when a selected
+    /// suite uses -race).
+    #[arg(long, value_name = "MODE")]
+    pub covermode: Option<String>,
+    /// Write the coverage profile as go tool cover's HTML view to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub cover_html: Option<PathBuf>,
+    /// Write the coverage profile as Cobertura XML (GitLab, Jenkins) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub cover_xml: Option<PathBuf>,
+    /// Build the test binaries with coverage, so that a run from the archive (--archive) can
+    /// write a profile.
+    #[arg(long)]
+    pub cover: bool,
     /// Arguments for the test binaries, after `--` (e.g. `-- -test.count=2`).
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,

@@ -101,6 +101,7 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
         Command::Affected(args) => commands::affected::run(&globals, args),
         Command::Test2json(args) => commands::test2json::run(args),
         Command::Timings(args) => commands::timings::run(args),
+        Command::Cover(args) => commands::cover::run(args),
         Command::Init => commands::init::run(&globals),
         Command::Cacheprog(args) => commands::cacheprog::run(args),
         Command::Completions(args) => {

@@ -41,6 +41,20 @@ pub struct TestEvent {
     pub extra: Map<String, Value>,
 }
 
+/// One package's coverage in a `gob-coverage` event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PackageCoverage {
+    /// Import path.
+    pub package: String,
+    /// Statements that ran.
+    pub covered: u64,
+    /// All statements.
+    pub statements: u64,
+    /// Covered share, in percent (one decimal).
+    pub percent: f64,
+}
+
 /// gob's own events, alongside test2json's; in `--json` output their `Action` starts with
 /// `gob-`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,6 +247,24 @@ pub enum GobEvent {
         package: String,
         /// Why remote execution failed.
         reason: String,
+    },
+    /// The run's merged coverage profile (`--coverprofile`), least covered package first.
+    #[serde(rename = "gob-coverage")]
+    Coverage {
+        /// Where the profile was written.
+        profile: String,
+        /// Its counter mode.
+        mode: String,
+        /// Statements that ran.
+        covered: u64,
+        /// All statements.
+        statements: u64,
+        /// Covered share, in percent (one decimal).
+        percent: f64,
+        /// Each package's share.
+        packages: Vec<PackageCoverage>,
+        /// The same, as the terminal shows it.
+        summary: String,
     },
     /// What remote execution did during the run (when it was on).
     #[serde(rename = "gob-remote-exec")]

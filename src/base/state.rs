@@ -31,3 +31,6 @@ pub const FAILED_FILE: &str = ".gob/failed.json";
 pub const ANALYZE_DIR: &str = ".gob/analyze";
 /// The compile times of the last `gob analyze`, for `gob analyze why`.
 pub const ANALYZE_TIMES_FILE: &str = ".gob/analyze/compile-times.json";
+/// The coverage of the current run: each profile fragment, the instrumented binaries, and
+/// what they wrote (`GOCOVERDIR`); emptied when a run with a profile starts.
+pub const COVER_DIR: &str = ".gob/cover";

@@ -215,7 +215,7 @@ fn build_calls(
     ctx: &Context,
     names: &[String],
 ) -> Result<Vec<GoCommand>, GobError> {
-    let (plan, _) = super::build::make_plan(manifest, ctx, names, None, out_dir(manifest))?;
+    let (plan, _) = super::build::make_plan(manifest, ctx, names, None, out_dir(manifest), None)?;
     Ok(plan.batches.into_iter().map(|b| b.command).collect())
 }
 

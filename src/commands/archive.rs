@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::cover::Coverage;
 use crate::base::paths::{normalize, relative_to};
 use crate::base::state::{FAILED_FILE, STATE_DIR, TIMINGS_FILE};
 use crate::cli::TestArgs;
@@ -21,6 +22,7 @@ use crate::exec::archive::{
     read_index, unpack,
 };
 use crate::exec::lock::WorkspaceLock;
+use crate::go::coverprofile::Mode;
 use crate::manifest::{Manifest, Ready, ReadyCheck, SuiteSpec, TaskRun, TaskSpec};
 use crate::plan::select::{Candidates, SuiteChoice};
 use crate::plan::test::{IntegCompile, TestBinary, TestPlanContext};
@@ -38,9 +40,11 @@ pub async fn write(
     suites: &[ExpandedSuite<'_>],
     packages: &[Vec<TestPackage>],
     user_args: &[String],
+    cover: Option<crate::go::coverprofile::Mode>,
 ) -> Result<(), GobError> {
     let started = Instant::now();
-    let plan_ctx = ctx.test_plan_context(manifest)?;
+    let mut plan_ctx = ctx.test_plan_context(manifest)?;
+    plan_ctx.cover = cover;
     let tasks = Tasks::new(manifest, ctx);
     let workspace = &manifest.workspace_dir;
     let bin_root = workspace.join(crate::base::state::TEST_BIN_DIR);
@@ -112,6 +116,7 @@ pub async fn write(
         goarch: ctx.go_env.goarch.clone(),
         suites: archived,
         dereferenced,
+        cover: cover.map(|m| m.name().to_string()),
     };
     pack(path, &index, &files).map_err(|e| GobError::Usage(e.to_string()))?;
     let links = match index.dereferenced.len() {
@@ -268,7 +273,10 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         let index = read_index(path).map_err(|e| GobError::Usage(e.to_string()))?;
         let suites = select_suites(&index, &args.selection)?;
         let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
-        let ctx = archive_plan_context(globals, &index, &extract, path)?;
+        let mut ctx = archive_plan_context(globals, &index, &extract, path)?;
+        if super::cover::mode(args, &[])?.is_none() {
+            ctx.cover = None;
+        }
         print!(
             "{}",
             dry_run(&suites, &selected.suites, &extract, args, &ctx)
@@ -294,9 +302,10 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
     if let Some(message) = selection::nothing_to_run(&selected, args, None) {
         eprintln!("{message}");
-        return Ok(());
+        return super::cover::nothing_covered(args, cover_of(&index, path)?);
     }
-    let plan_ctx = archive_plan_context(globals, &index, &extract, path)?;
+    let mut plan_ctx = archive_plan_context(globals, &index, &extract, path)?;
+    let coverage = archive_coverage(args, &mut plan_ctx, path)?;
     let runs: Vec<Vec<TestBinary>> = suites
         .iter()
         .zip(&selected.suites)
@@ -339,16 +348,16 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         globals.cwd.join(crate::base::state::TASKS_DIR),
         plan_ctx.base_env.clone(),
     );
-    let (interrupted, service_failed) = run_suites(
-        args,
-        &suites,
-        &runs,
-        &selected.suites,
-        &plan_ctx,
-        &tasks,
-        &mut reporter,
-    )
-    .await?;
+    let here = Here {
+        plan_ctx: &plan_ctx,
+        tasks: &tasks,
+        coverage: coverage.as_ref(),
+    };
+    let (interrupted, service_failed) =
+        run_suites(args, &suites, &runs, &selected.suites, &here, &mut reporter).await?;
+    if let (Some(coverage), None) = (&coverage, interrupted) {
+        coverage.finish(&mut reporter).await?;
+    }
     write_reports(&mut reporter, args.junit.as_ref())?;
     if let Some(sig) = interrupted {
         return Err(GobError::Interrupted(sig));
@@ -360,6 +369,35 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
         return Err(error);
     }
     outcome(&reporter.results)
+}
+
+/// The coverage of a run from an archive: only of binaries built with it, never with go's
+/// reports (no go here: `go tool cover -html` runs where the source is).
+fn archive_coverage(
+    args: &TestArgs,
+    plan_ctx: &mut TestPlanContext,
+    path: &Path,
+) -> Result<Option<Coverage>, GobError> {
+    let archived = plan_ctx.cover;
+    plan_ctx.cover = None;
+    let wanted = super::cover::mode(args, &[])?;
+    if wanted.is_none() {
+        return Ok(None);
+    }
+    if args.cover_html.is_some() {
+        return Err(GobError::Usage(
+            "--cover-html needs go and the source: write --coverprofile here and run go tool cover -html=PROFILE where the source is".into(),
+        ));
+    }
+    let Some(mode) = archived else {
+        return Err(GobError::Usage(format!(
+            "{}: its test binaries were built without coverage; write it with `gob test --archive {} --cover`",
+            path.display(),
+            path.display()
+        )));
+    };
+    plan_ctx.cover = Some(mode);
+    Coverage::start(args, Some(mode), &plan_ctx.workspace_dir)
 }
 
 /// The archive's suites as candidates of the selection stage.
@@ -394,7 +432,18 @@ fn archive_plan_context(
         })?,
         gob: String::new(),
         goflags: String::new(),
+        cover: cover_of(index, path)?,
     })
+}
+
+/// The counter mode of an archive's binaries (`None`: not instrumented).
+fn cover_of(index: &Index, path: &Path) -> Result<Option<Mode>, GobError> {
+    match &index.cover {
+        None => Ok(None),
+        Some(name) => Mode::parse(name).map(Some).ok_or_else(|| {
+            GobError::Usage(format!("{}: unknown coverage mode {name}", path.display()))
+        }),
+    }
 }
 
 /// An archived package's binary where the extraction put it.
@@ -455,6 +504,14 @@ fn dry_run(
     out
 }
 
+/// Where an archive's binaries run: the plan inputs, the services' tasks, the coverage.
+#[derive(Clone, Copy)]
+struct Here<'a> {
+    plan_ctx: &'a TestPlanContext,
+    tasks: &'a Tasks<'a>,
+    coverage: Option<&'a Coverage>,
+}
+
 /// Runs the chosen binaries of each suite (its services started first), then their retries;
 /// returns the signal that stopped the run, and the failure of a service that ended while a
 /// suite needed it.
@@ -463,10 +520,14 @@ async fn run_suites(
     suites: &[&ArchivedSuite],
     runs: &[Vec<TestBinary>],
     choices: &[SuiteChoice],
-    plan_ctx: &TestPlanContext,
-    tasks: &Tasks<'_>,
+    here: &Here<'_>,
     reporter: &mut Reporter,
 ) -> Result<(Option<i32>, Option<GobError>), GobError> {
+    let Here {
+        plan_ctx,
+        tasks,
+        coverage,
+    } = *here;
     let user_args = args.binary_args();
     let mut service_failed = None;
     for ((suite, binaries), choice) in suites.iter().zip(runs).zip(choices) {
@@ -492,6 +553,7 @@ async fn run_suites(
             ctx: plan_ctx,
             package_args: &package_args,
             remote: None,
+            cover: coverage.map(|c| &c.fragments),
         };
         let mut interrupted = None;
         for binary in binaries {

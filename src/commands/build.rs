@@ -24,12 +24,24 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
         Some(dir) => crate::base::paths::normalize(&globals.cwd.join(dir)),
         None => out_dir(&manifest),
     };
+    let coverpkg: Vec<String> = args
+        .coverpkg
+        .iter()
+        .flat_map(|list| list.split(','))
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect();
+    let cover = args.cover.then_some(BuildCover {
+        mode: crate::go::coverprofile::Mode::Set,
+        coverpkg: &coverpkg,
+    });
     let (plan, before) = make_plan(
         &manifest,
         &ctx,
         &args.names,
         args.platform.as_ref(),
         out_dir,
+        cover,
     )?;
     let tasks = Tasks::new(&manifest, &ctx);
     let names: Vec<&str> = before.iter().map(String::as_str).collect();
@@ -75,7 +87,10 @@ pub async fn run(globals: &Globals, args: &BuildArgs) -> Result<(), GobError> {
 }
 
 /// Runs the calls and publishes; returns (updated, up to date).
-async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usize), GobError> {
+pub(super) async fn build(
+    plan: &BuildPlan,
+    reporter: &mut Reporter,
+) -> Result<(usize, usize), GobError> {
     let started = Instant::now();
     let mut updated = 0;
     let mut up_to_date = 0;
@@ -150,7 +165,7 @@ async fn build(plan: &BuildPlan, reporter: &mut Reporter) -> Result<(usize, usiz
 /// error before any build starts. A staging dir, or an out_dir the manifest names, reached
 /// through a symlink in the workspace is refused (an out_dir given with `--out-dir` may be
 /// anywhere: the user asked for it).
-fn prepare_dirs(
+pub(super) fn prepare_dirs(
     plan: &BuildPlan,
     workspace_dir: &std::path::Path,
     explicit_out_dir: bool,
@@ -178,16 +193,36 @@ fn prepare_dirs(
     Ok(())
 }
 
+/// Coverage of a build: the counter mode and the packages counted (`-coverpkg`; empty: the
+/// main module's).
+#[derive(Debug, Clone, Copy)]
+pub struct BuildCover<'a> {
+    /// The counter mode.
+    pub mode: crate::go::coverprofile::Mode,
+    /// The packages counted.
+    pub coverpkg: &'a [String],
+}
+
 /// Resolves the binaries named (all by default; for `--platform`, those built for it) and
-/// plans their calls; also returns the tasks to run before (`before`, each once).
+/// plans their calls, built with coverage when `cover` says so; also returns the tasks to run
+/// before (`before`, each once).
 pub fn make_plan(
     manifest: &Manifest,
     ctx: &Context,
     names: &[String],
     platform: Option<&crate::manifest::Platform>,
     out_dir: std::path::PathBuf,
+    cover: Option<BuildCover>,
 ) -> Result<(BuildPlan, Vec<String>), GobError> {
     let mut selected = select_binaries(ctx.resolve_binaries(manifest)?, names)?;
+    if let Some(cover) = cover {
+        let mains: Vec<String> = selected.iter().map(|b| b.import_path.clone()).collect();
+        let coverpkg = crate::go::coverpkg::with_mains(cover.coverpkg, &mains);
+        let flags = crate::plan::cover::build_flags(cover.mode, &coverpkg);
+        for binary in &mut selected {
+            binary.settings.flags.extend(flags.iter().cloned());
+        }
+    }
     if let Some(platform) = platform {
         let host = ctx.host_platform();
         selected.retain(|b| b.target(&host) == *platform);

@@ -307,6 +307,7 @@ impl Context {
             version: self.version.clone(),
             gob: own_executable()?.display().to_string(),
             goflags: self.go_env.goflags.clone(),
+            cover: None,
         })
     }
 

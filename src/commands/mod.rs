@@ -10,6 +10,7 @@ pub mod build;
 pub mod cacheprog;
 pub mod check;
 pub mod context;
+pub mod cover;
 pub mod env;
 pub mod init;
 pub mod integ;

@@ -8,6 +8,7 @@ use crate::base::state::FAILED_FILE;
 use crate::cli::TestArgs;
 use crate::commands::affected::Affected;
 use crate::commands::context::{Context, Globals, load_manifest, lock_workspace};
+use crate::commands::cover::Coverage;
 use crate::commands::integ::prepare_compile;
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{load_failed, record_failed, rerun_failures, save_failed};
@@ -67,19 +68,27 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let changed = since.as_ref().map(|f| f.changed.len());
     if let Some(message) = selection::nothing_to_run(&selected, args, changed) {
         eprintln!("{message}");
-        return Ok(());
+        return super::cover::nothing_covered(args, super::cover::mode(args, &specs)?);
     }
     let runs = chosen(&packages, &selected);
-    let plan_ctx = ctx.test_plan_context(&manifest)?;
+    let mut plan_ctx = ctx.test_plan_context(&manifest)?;
+    plan_ctx.cover = super::cover::mode(args, &specs)?;
     let user_args = args.binary_args();
     let remote = remote_executor(&manifest, args, &specs)?;
     if args.dry_run {
         print_dry_run(&expanded, &runs, &user_args, &plan_ctx, remote.as_ref());
+        if let Some(profile) = dry_run_profile(args, &manifest.workspace_dir, &plan_ctx) {
+            println!("{profile}");
+        }
         return Ok(());
     }
     if let Some(archive) = &args.archive {
-        return super::archive::write(archive, &manifest, &ctx, &expanded, &runs, &user_args).await;
+        let (cover, user_args) = (plan_ctx.cover, &user_args);
+        return super::archive::write(archive, &manifest, &ctx, &expanded, &runs, user_args, cover)
+            .await;
     }
+    let coverage =
+        Coverage::start(args, plan_ctx.cover, &manifest.workspace_dir)?.map(|c| c.with_go(&ctx));
     let here = Here {
         suites: &expanded,
         runs: &runs,
@@ -93,9 +102,29 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         },
         tasks: &tasks,
         service_failed: Default::default(),
+        coverage: coverage.as_ref(),
+        manifest: &manifest,
+        ctx: &ctx,
     };
     let since = since.as_ref().map(|f| f.suites.as_slice());
-    here.report(args, &ctx, &manifest, &timings, since).await
+    here.report(args, &timings, since).await
+}
+
+/// `--dry-run` with coverage: where the fragments go and the profile they merge into.
+fn dry_run_profile(
+    args: &TestArgs,
+    workspace_dir: &std::path::Path,
+    plan_ctx: &TestPlanContext,
+) -> Option<String> {
+    let mode = plan_ctx.cover?;
+    let fragments = crate::plan::cover::fragments_dir(workspace_dir);
+    let profile = super::cover::profile_path(args, workspace_dir)?;
+    Some(format!(
+        "# coverage ({} mode): each run writes a fragment in {}/, merged into {}",
+        mode.name(),
+        crate::base::paths::relative_to(&fragments, workspace_dir).display(),
+        profile.display()
+    ))
 }
 
 /// `--since`: the selection of each suite, told with `--explain`.
@@ -159,6 +188,20 @@ fn print_dry_run(
         let text =
             crate::plan::dryrun::test_suite(suite.spec, packages, user_args, &token, plan_ctx);
         print!("{text}");
+        let profile = crate::plan::cover::fragment(
+            &plan_ctx.workspace_dir,
+            &suite.spec.name,
+            Some("untested"),
+            1,
+        );
+        let untested = suite.without_tests();
+        if let Some(command) =
+            crate::plan::test::plan_untested(suite.spec, &untested, &profile, plan_ctx)
+        {
+            println!(
+                "# the packages without test files, counted as go test -coverprofile counts them\n{command}"
+            );
+        }
     }
 }
 
@@ -176,6 +219,10 @@ struct Here<'a> {
     tasks: &'a Tasks<'a>,
     /// A service that ended while its suite needed it.
     service_failed: std::cell::Cell<Option<String>>,
+    /// The coverage the run writes, if it writes a profile.
+    coverage: Option<&'a Coverage>,
+    manifest: &'a crate::manifest::Manifest,
+    ctx: &'a Context,
 }
 
 impl Here<'_> {
@@ -184,11 +231,10 @@ impl Here<'_> {
     async fn report(
         &self,
         args: &TestArgs,
-        ctx: &Context,
-        manifest: &crate::manifest::Manifest,
         timings: &std::path::Path,
         since: Option<&[crate::plan::affected::Selection]>,
     ) -> Result<(), GobError> {
+        let (ctx, manifest) = (self.ctx, self.manifest);
         let timings_out = super::sharding::timings_out(
             args.timings_out.as_ref(),
             args.shard,
@@ -209,6 +255,9 @@ impl Here<'_> {
             }
         }
         let interrupted = self.run(args, &mut reporter).await?;
+        if let (Some(coverage), None) = (self.coverage, interrupted) {
+            coverage.finish(&mut reporter).await?;
+        }
         if let Some(event) = ctx.remote_cache_event() {
             reporter.gob(event);
         }
@@ -238,18 +287,33 @@ impl Here<'_> {
         {
             let started = Instant::now();
             let first_result = reporter.results.len();
-            let (spec, services) =
+            let (mut spec, services) =
                 match start_for_suite(self.tasks, suite.spec, packages, reporter).await {
                     Ok(Some(ready)) => ready,
                     Ok(None) => continue,
                     Err(sig) => return Ok(Some(sig)),
                 };
+            let covered_binaries = self.coverage.is_some() && spec.cover_binaries;
+            if let Some(coverage) = self.coverage
+                && covered_binaries
+            {
+                coverage
+                    .cover_binaries(self.manifest, self.ctx, &mut spec, reporter)
+                    .await?;
+            }
             let remote = match (self.remote, spec.services.is_empty()) {
                 (Some(_), false) if spec.integ => {
                     eprintln!(
                         "gob: note: suite {} needs services ({}): its test binaries run on this machine",
                         spec.name,
                         services.names().join(", ")
+                    );
+                    None
+                }
+                (Some(_), true) if spec.integ && covered_binaries => {
+                    eprintln!(
+                        "gob: note: suite {} starts binaries built with coverage (cover_binaries): its test binaries run on this machine",
+                        spec.name
                     );
                     None
                 }
@@ -276,6 +340,7 @@ impl Here<'_> {
                 ctx: self.plan_ctx,
                 package_args: &package_args,
                 remote,
+                cover: self.coverage.map(|c| &c.fragments),
             };
             let converter = self.test2json.as_deref().map(Converter::Go);
             let mut end = match (converter, compile, packages.is_empty()) {
@@ -285,6 +350,10 @@ impl Here<'_> {
                 }
                 _ => unit::run(&run, reporter).await?,
             };
+            if let (Some(coverage), None) = (self.coverage, end.interrupted) {
+                let untested = suite.without_tests();
+                coverage.untested(&spec, &untested, self.plan_ctx).await?;
+            }
             let retries = args.retries.unwrap_or(suite.spec.retries);
             if end.interrupted.is_none() && retries > 0 {
                 end.interrupted = rerun_failures(

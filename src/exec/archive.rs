@@ -52,6 +52,10 @@ pub struct Index {
     pub goarch: String,
     /// The suites, in the order they run.
     pub suites: Vec<ArchivedSuite>,
+    /// The coverage counter mode the binaries were built with (`--cover`); none: not
+    /// instrumented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
     /// Files stored in place of links that pointed outside what the archive holds (paths in
     /// the archive).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -555,6 +559,7 @@ mod tests {
                 services: Vec::new(),
             }],
             dereferenced: Vec::new(),
+            cover: None,
         }
     }
 

@@ -4,6 +4,8 @@
 
 pub mod buildid;
 pub mod compiler;
+pub mod coverpkg;
+pub mod coverprofile;
 pub mod debugflags;
 pub mod duration;
 pub mod gomaxprocs;

@@ -113,8 +113,16 @@ impl<'a, 'i> TableReader<'a, 'i> {
 
     /// An optional boolean.
     pub fn bool(&mut self, key: &'static str, problems: &mut Vec<Problem>) -> Option<bool> {
+        self.located_bool(key, problems).map(|l| l.value)
+    }
+
+    /// An optional boolean, with where it is written.
+    pub fn located_bool(
+        &mut self,
+        key: &'static str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Located<bool>> {
         self.scalar(key, "a boolean", DeValue::as_bool, problems)
-            .map(|l| l.value)
     }
 
     /// An optional whole number that is not negative.

@@ -33,6 +33,11 @@ pub struct SuiteSpec {
     pub race: bool,
     /// Build with `-cover`.
     pub cover: bool,
+    /// Packages coverage counts (`-coverpkg`); empty: each package under test counts itself.
+    pub coverpkg: Vec<String>,
+    /// With a coverage profile: build the manifest's binaries with `-cover` for the tests to
+    /// start (`GOB_BIN_DIR`), and count what they ran (`GOCOVERDIR`).
+    pub cover_binaries: bool,
     /// Which vet checks go test runs.
     pub vet: Vet,
     /// How many times a failed test is run again (0: never).
@@ -110,6 +115,23 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let args = reader.string_list("args", problems).unwrap_or_default();
         let race = reader.bool("race", problems).unwrap_or(false);
         let cover = reader.bool("cover", problems).unwrap_or(false);
+        let coverpkg = reader.string_list("coverpkg", problems).unwrap_or_default();
+        let cover_binaries = reader
+            .located_bool("cover_binaries", problems)
+            .map(|l| {
+                if l.value && !integ {
+                    problems.push(
+                        Problem::new(
+                            l.span.clone(),
+                            format!("[test.{name}] cover_binaries needs an integration suite (integ = true)"),
+                            "unit suite",
+                        )
+                        .with_help("go test points a unit test's GOCOVERDIR at a dir of its own, so what the binaries ran would be lost; gob runs an integration suite's tests itself"),
+                    );
+                }
+                l.value
+            })
+            .unwrap_or(false);
         let vet = match reader.string("vet", problems) {
             None => Vet::Default,
             Some(v) if v.value == "off" => Vet::Off,
@@ -180,6 +202,8 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             args: args.into_iter().map(|l| l.value).collect(),
             race,
             cover,
+            coverpkg: coverpkg.into_iter().map(|l| l.value).collect(),
+            cover_binaries,
             vet,
             retries: retries.unwrap_or(0),
             flaky_fails,

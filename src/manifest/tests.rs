@@ -51,11 +51,13 @@ fn minimal_manifest_gets_defaults() {
 #[test]
 fn suites_keep_their_settings() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "[test.integ]\npackages = [\"./tests/...\"]\nexclude = [\"tests/slow/**\"]\ntags = [\"integ\"]\ninteg = true\nretries = 2\nflaky = \"fail\"\nslow = \"30s\"\n[test.unit]\n";
+    let text = "[test.integ]\npackages = [\"./tests/...\"]\nexclude = [\"tests/slow/**\"]\ntags = [\"integ\"]\ninteg = true\nretries = 2\nflaky = \"fail\"\nslow = \"30s\"\ncoverpkg = [\"./...\", \"example.com/x\"]\ncover_binaries = true\n[test.unit]\n";
     let m = Manifest::parse(&dir.path().join(FILE_NAME), Arc::new(text.into())).unwrap();
     let names: Vec<&str> = m.suites.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["integ", "unit"], "manifest order is kept");
     assert!(m.suites[0].integ);
+    assert!(m.suites[0].cover_binaries);
+    assert_eq!(m.suites[0].coverpkg, ["./...", "example.com/x"]);
     assert_eq!(m.suites[0].retries, 2);
     assert!(m.suites[0].flaky_fails);
     assert_eq!(m.suites[0].slow, Some(std::time::Duration::from_secs(30)));
@@ -107,6 +109,16 @@ fn exec_table_keeps_its_settings_and_defaults() {
 #[test]
 fn catalogue_of_broken_manifests() {
     let cases: &[(&str, &[&str])] = &[
+        (
+            "[test.unit]\ncover_binaries = true\n",
+            &[
+                "2:18 [test.unit] cover_binaries needs an integration suite (integ = true) [go test points a unit test's GOCOVERDIR at a dir of its own, so what the binaries ran would be lost; gob runs an integration suite's tests itself]",
+            ],
+        ),
+        (
+            "[test.unit]\ncoverpkg = \"./...\"\n",
+            &["2:12 `coverpkg` in [test.unit] must be an array of strings, found string"],
+        ),
         (
             "[build]\nflgs = [\"-trimpath\"]\n",
             &["2:1 unknown key `flgs` in [build] [did you mean `flags`?]"],

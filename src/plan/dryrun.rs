@@ -60,7 +60,9 @@ pub fn test_suite(
         return out;
     }
     if !suite.integ {
-        out.push_str(&format!("{}\n", plan_unit(suite, packages, user_args, ctx)));
+        let profile = profile(suite, None, ctx).map(std::path::PathBuf::from);
+        let command = plan_unit(suite, packages, user_args, ctx, profile.as_deref());
+        out.push_str(&format!("{command}\n"));
         return out;
     }
     let compile = plan_integ_compile(suite, packages, token, ctx);
@@ -77,7 +79,15 @@ pub fn test_suite(
                 .join("@BUILD-ID")
                 .join(test_binary_name(&package.import_path)),
         };
-        let run = plan_run(suite, &binary, TEST2JSON, user_args, ctx);
+        let profile = profile(suite, Some(&package.import_path), ctx);
+        let run = plan_run(
+            suite,
+            &binary,
+            TEST2JSON,
+            user_args,
+            ctx,
+            profile.as_deref(),
+        );
         out.push_str(&format!(
             "# run {} of {}: {}\n{} 2>&1 | {}\n",
             i + 1,
@@ -88,6 +98,15 @@ pub fn test_suite(
         ));
     }
     out
+}
+
+/// The first profile fragment of `package` (`None`: the suite's go test call) when the run
+/// writes a profile.
+fn profile(suite: &SuiteSpec, package: Option<&str>, ctx: &TestPlanContext) -> Option<String> {
+    ctx.cover.map(|_| {
+        let path = super::cover::fragment(&ctx.workspace_dir, &suite.name, package, 1);
+        path.display().to_string()
+    })
 }
 
 /// `gob test --from-archive --dry-run` for one suite: each chosen binary's run, in order
@@ -112,7 +131,15 @@ pub fn archive_suite(
                 .cloned()
                 .unwrap_or_default(),
         );
-        let run = plan_run(suite, binary, "gob test2json", &args, ctx);
+        let profile = profile(suite, Some(&binary.package.import_path), ctx);
+        let run = plan_run(
+            suite,
+            binary,
+            "gob test2json",
+            &args,
+            ctx,
+            profile.as_deref(),
+        );
         out.push_str(&format!(
             "# run {} of {}: {}\n{} 2>&1 | gob test2json -p {}\n",
             i + 1,

@@ -9,6 +9,7 @@ pub mod batches;
 pub mod build;
 pub mod check;
 pub mod command;
+pub mod cover;
 pub mod dryrun;
 pub mod goflags;
 pub mod remote;

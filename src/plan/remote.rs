@@ -20,6 +20,10 @@ pub fn kill_after(timeout: Duration) -> Duration {
     timeout + (timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(30))
 }
 
+/// Where a remote test binary writes its coverage profile, relative to its working dir (an
+/// output of the action).
+pub const REMOTE_PROFILE: &str = "gob-coverage.out";
+
 /// A planned remote run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteRun {
@@ -37,7 +41,8 @@ pub fn plan_remote_run(
     ctx: &TestPlanContext,
     platform: &BTreeMap<String, String>,
 ) -> RemoteRun {
-    let local = plan_run(suite, binary, "", user_args, ctx);
+    let profile = ctx.cover.map(|_| REMOTE_PROFILE);
+    let local = plan_run(suite, binary, "", user_args, ctx, profile);
     let dir = crate::base::paths::relative_to(&binary.package.dir, &ctx.workspace_dir)
         .display()
         .to_string();
@@ -65,6 +70,7 @@ pub fn plan_remote_run(
             platform: platform.clone(),
             timeout: local.timeout.map(kill_after),
             do_not_cache: !suite.cache_results,
+            output_paths: profile.iter().map(|p| p.to_string()).collect(),
         },
         binary_path,
     }
@@ -85,6 +91,7 @@ mod tests {
             version: GoVersion::parse("go1.26.0").unwrap(),
             gob: "gob".into(),
             goflags: String::new(),
+            cover: None,
         }
     }
 

@@ -11,12 +11,13 @@
 //!   `go test -json` gives it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::command::GoCommand;
 use super::goflags;
 use crate::base::state::{GO_TMP_DIR, TEST_BIN_DIR};
+use crate::go::coverprofile::Mode;
 use crate::go::duration::go_duration;
 use crate::go::version::GoVersion;
 use crate::manifest::SuiteSpec;
@@ -38,10 +39,14 @@ pub struct TestPlanContext {
     pub gob: String,
     /// The GOFLAGS go calls get from the environment (`go env GOFLAGS`).
     pub goflags: String,
+    /// The counter mode when the run writes a coverage profile (or archives instrumented
+    /// test binaries).
+    pub cover: Option<Mode>,
 }
 
-/// The go test flags a suite's settings imply (tags, race, cover, vet).
-pub fn suite_flags(suite: &SuiteSpec) -> Vec<String> {
+/// The go test flags a suite's settings imply (tags, race, cover, vet); `cover` is the
+/// run's counter mode when it writes a coverage profile.
+pub fn suite_flags(suite: &SuiteSpec, cover: Option<Mode>) -> Vec<String> {
     let mut flags = Vec::new();
     if !suite.tags.is_empty() {
         flags.extend(["-tags".to_string(), suite.tags.join(",")]);
@@ -49,9 +54,7 @@ pub fn suite_flags(suite: &SuiteSpec) -> Vec<String> {
     if suite.race {
         flags.push("-race".to_string());
     }
-    if suite.cover {
-        flags.push("-cover".to_string());
-    }
+    flags.extend(super::cover::test_flags(suite, cover));
     flags.extend(suite.vet.flag());
     flags
 }
@@ -62,15 +65,20 @@ fn env_for(suite: &SuiteSpec, ctx: &TestPlanContext) -> BTreeMap<String, String>
     env
 }
 
-/// `go test -json` for a unit suite; `args` (suite args, then the user's) go to the binaries.
+/// `go test -json` for a unit suite; `args` (suite args, then the user's) go to the binaries;
+/// go writes the coverage `profile` of its packages when the run asks for one.
 pub fn plan_unit(
     suite: &SuiteSpec,
     packages: &[TestPackage],
     user_args: &[String],
     ctx: &TestPlanContext,
+    profile: Option<&Path>,
 ) -> GoCommand {
     let mut args = vec!["test".to_string(), "-json".to_string()];
-    args.extend(suite_flags(suite));
+    args.extend(suite_flags(suite, ctx.cover));
+    if let Some(profile) = profile {
+        args.push(format!("-coverprofile={}", profile.display()));
+    }
     args.push(format!("-timeout={}", go_duration(suite.timeout)));
     args.extend(packages.iter().map(|p| p.import_path.clone()));
     args.extend(suite.args.iter().cloned());
@@ -83,6 +91,31 @@ pub fn plan_unit(
     }
 }
 
+/// `go test -cover -coverprofile=PROFILE` of a unit suite's packages without test files,
+/// when the run writes a profile: go (1.22 and later) writes their statements as not
+/// covered, as `go test -coverprofile ./...` counts them (a test binary counts only the
+/// `coverpkg` packages it links).
+pub fn plan_untested(
+    suite: &SuiteSpec,
+    packages: &[String],
+    profile: &Path,
+    ctx: &TestPlanContext,
+) -> Option<GoCommand> {
+    if suite.integ || packages.is_empty() || ctx.cover.is_none() {
+        return None;
+    }
+    let mut args = vec!["test".to_string()];
+    args.extend(suite_flags(suite, ctx.cover));
+    args.push(format!("-coverprofile={}", profile.display()));
+    args.extend(packages.iter().cloned());
+    Some(GoCommand {
+        program: ctx.go.clone(),
+        args,
+        env: env_for(suite, ctx),
+        dir: ctx.workspace_dir.clone(),
+    })
+}
+
 /// `go test -json -count=1` of one package of a unit suite, with `extra` test binary
 /// arguments after the user's (a `-test.run` there wins): a rerun, or a run of the tests
 /// that failed last time.
@@ -92,8 +125,15 @@ pub fn plan_unit_package(
     extra: &[String],
     user_args: &[String],
     ctx: &TestPlanContext,
+    profile: Option<&Path>,
 ) -> GoCommand {
-    let mut command = plan_unit(suite, std::slice::from_ref(package), user_args, ctx);
+    let mut command = plan_unit(
+        suite,
+        std::slice::from_ref(package),
+        user_args,
+        ctx,
+        profile,
+    );
     command.args.push("-count=1".to_string());
     command.args.extend(extra.iter().cloned());
     command
@@ -160,7 +200,7 @@ pub fn plan_integ_compile(
         format!("-exec={exec}"),
         format!("-run=^gob-{token}$"),
     ];
-    args.extend(suite_flags(suite));
+    args.extend(suite_flags(suite, ctx.cover));
     args.extend(packages.iter().map(|p| p.import_path.clone()));
     let mut env = env_for(suite, ctx);
     env.insert(STORE_ENV.to_string(), store.display().to_string());
@@ -200,13 +240,15 @@ pub struct TestRun {
     pub timeout: Option<Duration>,
 }
 
-/// Plans the run of `binary` (`test2json` is the converter's path).
+/// Plans the run of `binary` (`test2json` is the converter's path); it writes its coverage
+/// to `profile` when the run asks for one.
 pub fn plan_run(
     suite: &SuiteSpec,
     binary: &TestBinary,
     test2json: &str,
     user_args: &[String],
     ctx: &TestPlanContext,
+    profile: Option<&str>,
 ) -> TestRun {
     // -test.v=test2json (framed output) exists since Go 1.20; older binaries take -test.v=true.
     let verbose = if ctx.version.at_least(20) {
@@ -219,6 +261,7 @@ pub fn plan_run(
         verbose.to_string(),
         format!("-test.timeout={}", go_duration(suite.timeout)),
     ];
+    args.extend(profile.map(|p| format!("-test.coverprofile={p}")));
     args.extend(suite.args.iter().cloned());
     args.extend(user_args.iter().cloned());
     let timeout = effective_timeout(suite.timeout, &args);

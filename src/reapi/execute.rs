@@ -35,6 +35,8 @@ pub struct ActionSpec {
     pub timeout: Option<Duration>,
     /// Never serve this action from, or store it in, the action cache.
     pub do_not_cache: bool,
+    /// Files the action writes that come back (relative to its working directory).
+    pub output_paths: Vec<String>,
 }
 
 /// What an action wrote to stdout or stderr: inline in the result, or a blob in the CAS
@@ -58,6 +60,8 @@ pub struct Finished {
     pub stderr: Output,
     /// The action cache served an earlier result.
     pub cached: bool,
+    /// The output files it wrote, by path, as CAS blobs.
+    pub files: Vec<(String, Digest)>,
     /// The server stopped it at its timeout.
     pub timed_out: bool,
     /// The worker that ran it, as the server names it.
@@ -132,6 +136,7 @@ pub fn command_of(spec: &ActionSpec) -> Command {
             })
             .collect(),
         working_directory: spec.working_directory.clone(),
+        output_paths: spec.output_paths.clone(),
         ..Command::default()
     }
 }
@@ -291,7 +296,13 @@ impl Client {
         };
         let stdout = output(&result.stdout_raw, result.stdout_digest.as_ref());
         let stderr = output(&result.stderr_raw, result.stderr_digest.as_ref());
+        let files = result
+            .output_files
+            .iter()
+            .filter_map(|f| Some((f.path.clone(), f.digest.clone()?)))
+            .collect();
         Ok(Finished {
+            files,
             exit_code: result.exit_code,
             stdout,
             stderr,
@@ -429,6 +440,7 @@ mod tests {
             ]),
             timeout: Some(Duration::from_millis(61_500)),
             do_not_cache: true,
+            output_paths: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! lines, JUnit XML, GitHub Actions annotations, the timing history.
 
 mod collect;
+pub mod coverage;
 mod env;
 pub mod github;
 pub mod json;

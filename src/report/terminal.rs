@@ -498,7 +498,9 @@ impl Sink for Terminal {
                 let why = why.as_deref().map(|w| format!(": {w}")).unwrap_or_default();
                 self.print(true, &format!("gob: service {task}: {state}{why}\n"));
             }
-            GobEvent::RemoteCache { summary, .. } | GobEvent::RemoteExec { summary, .. } => {
+            GobEvent::RemoteCache { summary, .. }
+            | GobEvent::RemoteExec { summary, .. }
+            | GobEvent::Coverage { summary, .. } => {
                 self.print(true, &format!("gob: {summary}\n"))
             }
             GobEvent::RemoteRun {

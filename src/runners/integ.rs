@@ -300,7 +300,15 @@ async fn run_binary(
         Converter::Go(path) => path,
         Converter::Native => "",
     };
-    let planned = plan_run(run.suite, binary, test2json, &args, run.ctx);
+    let profile = run.profile(Some(package)).map(|p| p.display().to_string());
+    let planned = plan_run(
+        run.suite,
+        binary,
+        test2json,
+        &args,
+        run.ctx,
+        profile.as_deref(),
+    );
     let deadline = planned.timeout.map(kill_after);
     let on_line = |line: &str| shared.with(|r| feed_line(r, line));
     let clock = std::time::Instant::now();

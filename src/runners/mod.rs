@@ -2,6 +2,7 @@
 //! (the reporter, a later stage, implements it); they never print themselves.
 
 pub mod compile;
+pub mod cover;
 pub mod integ;
 pub mod remote;
 pub mod services;
@@ -30,12 +31,20 @@ pub struct SuiteRun<'a> {
     pub package_args: &'a BTreeMap<String, Vec<String>>,
     /// The cluster that runs integration test binaries, when remote execution is on.
     pub remote: Option<&'a remote::RemoteExecutor>,
+    /// Where each run writes its coverage, when the run writes a profile.
+    pub cover: Option<&'a cover::Fragments>,
 }
 
 impl SuiteRun<'_> {
     /// The extra arguments of `package`.
     pub fn args_of(&self, package: &str) -> &[String] {
         self.package_args.get(package).map_or(&[], Vec::as_slice)
+    }
+
+    /// A fresh profile path for a run of `package` (`None`: the suite's go test call), when
+    /// the run writes a profile.
+    pub fn profile(&self, package: Option<&str>) -> Option<std::path::PathBuf> {
+        self.cover.map(|c| c.next(&self.suite.name, package))
     }
 }
 

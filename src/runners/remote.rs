@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::{Events, SuiteRun, feed_line};
 use crate::base::events::{GobEvent, OUTPUT_HEAD_LINES, OUTPUT_TAIL_BYTES};
-use crate::plan::remote::plan_remote_run;
+use crate::plan::remote::{REMOTE_PROFILE, plan_remote_run};
 use crate::plan::test::TestBinary;
 use crate::reapi::Client;
 use crate::reapi::execute::{ExecFailure, FailureKind, Finished};
@@ -126,7 +126,33 @@ impl RemoteExecutor {
         let finished = result?;
         let package = &binary.package.import_path;
         let lines = self.converted(&finished, package).await?;
+        if let Some(path) = run.profile(Some(package)) {
+            self.fetch_profile(&finished, &path).await?;
+        }
         Ok(Ran { finished, lines })
+    }
+
+    /// Writes the coverage profile the action wrote to `path` (nothing when the binary
+    /// wrote none: it failed before its end, as it would have here).
+    async fn fetch_profile(
+        &self,
+        finished: &Finished,
+        path: &std::path::Path,
+    ) -> Result<(), ExecFailure> {
+        let Some((_, digest)) = finished.files.iter().find(|(p, _)| p == REMOTE_PROFILE) else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        let output = crate::reapi::execute::Output::Stored(digest.clone());
+        self.client
+            .read_output(&output, &mut |chunk| bytes.extend_from_slice(chunk))
+            .await?;
+        crate::base::paths::write_atomically(path, &bytes).map_err(|e| {
+            ExecFailure::new(
+                FailureKind::MissingOutputs,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })
     }
 
     /// The action's stdout, then its stderr, streamed from the CAS through gob's test2json
@@ -400,6 +426,7 @@ mod tests {
                 stdout: Output::Inline(Vec::new()),
                 stderr: Output::Inline(Vec::new()),
                 cached: true,
+                files: Vec::new(),
                 timed_out,
                 worker: "w1".into(),
                 elapsed: Some(1.5),

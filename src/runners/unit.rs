@@ -14,7 +14,14 @@ use crate::workspace::suites::TestPackage;
 /// their own.
 pub async fn run(run: &SuiteRun<'_>, reporter: &mut dyn Events) -> Result<RunEnd, SpawnError> {
     if run.package_args.is_empty() {
-        let command = plan_unit(run.suite, run.packages, run.user_args, run.ctx);
+        let profile = run.profile(None);
+        let command = plan_unit(
+            run.suite,
+            run.packages,
+            run.user_args,
+            run.ctx,
+            profile.as_deref(),
+        );
         return run_go_test(&command, run.packages, reporter).await;
     }
     for package in run.packages {
@@ -33,7 +40,15 @@ pub async fn run_package(
     extra: &[String],
     reporter: &mut dyn Events,
 ) -> Result<RunEnd, SpawnError> {
-    let command = plan_unit_package(run.suite, package, extra, run.user_args, run.ctx);
+    let profile = run.profile(Some(&package.import_path));
+    let command = plan_unit_package(
+        run.suite,
+        package,
+        extra,
+        run.user_args,
+        run.ctx,
+        profile.as_deref(),
+    );
     run_go_test(&command, std::slice::from_ref(package), reporter).await
 }
 

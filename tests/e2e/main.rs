@@ -7,6 +7,7 @@ mod build;
 mod buildbarn;
 mod cgroup;
 mod check;
+mod coverage;
 mod dry_run;
 mod env;
 mod environment;

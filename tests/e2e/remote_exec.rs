@@ -366,3 +366,40 @@ fn ctrl_c_cancels_the_actions_in_flight() {
     );
     std::fs::write(marks_at.join("release"), "").unwrap();
 }
+
+#[test]
+fn a_remote_run_brings_each_binary_s_coverage_back_as_a_local_run_writes_it() {
+    let Some(cluster) = Cluster::start(2) else {
+        return;
+    };
+    let ws = workspace(
+        "\"./svc/...\"",
+        "",
+        "coverpkg = [\"./...\"]",
+        &exec_table(&cluster),
+    );
+    let local = [
+        "test",
+        "--integ",
+        "--no-remote-exec",
+        "--coverprofile",
+        "local.out",
+    ];
+    let (code, _, stderr) = run(&mut ws.gob(&local));
+    assert_eq!(code, 0, "{stderr}");
+    let remote = ["test", "--integ", "--json", "--coverprofile", "remote.out"];
+    let (code, stdout, stderr) = run(&mut ws.gob(&remote));
+    assert_eq!(code, 0, "{stderr}\n{}", cluster.logs());
+    assert!(
+        events(&stdout, "gob-remote-fallback").is_empty(),
+        "{stderr}"
+    );
+    assert!(!events(&stdout, "gob-remote-run").is_empty(), "{stderr}");
+    let read = |name: &str| std::fs::read_to_string(ws.dir().join(name)).unwrap();
+    let (local, remote) = (read("local.out"), read("remote.out"));
+    assert!(
+        local.contains("remote/internal/svccheck/svccheck.go") && local.contains(" 1\n"),
+        "{local}"
+    );
+    assert_eq!(remote, local);
+}

@@ -22,6 +22,7 @@ fn ctx(version: &str) -> TestPlanContext {
         version: GoVersion::parse(version).unwrap(),
         gob: "/opt/my tools/gob".into(),
         goflags: String::new(),
+        cover: None,
     }
 }
 
@@ -37,12 +38,12 @@ fn suite_flags_follow_the_manifest() {
     let s =
         suite("[test.x]\ntags = [\"integ\", \"e2e\"]\nrace = true\ncover = true\nvet = \"off\"\n");
     assert_eq!(
-        suite_flags(&s),
+        suite_flags(&s, None),
         ["-tags", "integ,e2e", "-race", "-cover", "-vet=off"]
     );
     let s = suite("[test.x]\nvet = \"atomic,bool\"\n");
-    assert_eq!(suite_flags(&s), ["-vet=atomic,bool"]);
-    assert!(suite_flags(&suite("[test.x]\n")).is_empty());
+    assert_eq!(suite_flags(&s, None), ["-vet=atomic,bool"]);
+    assert!(suite_flags(&suite("[test.x]\n"), None).is_empty());
 }
 
 #[test]
@@ -53,6 +54,7 @@ fn unit_suites_are_one_go_test_json_with_args_last() {
         &[pkg("a"), pkg("b")],
         &["-test.run=X".into()],
         &ctx("go1.26.0"),
+        None,
     );
     assert_eq!(
         cmd.args,
@@ -129,7 +131,7 @@ fn count_and_json_in_goflags_are_dropped_from_the_integration_compile_only() {
         "the suite's own GOFLAGS wins, minus -count"
     );
     let unit = suite("[test.unit]\n");
-    let run = plan_unit(&unit, &[pkg("a")], &[], &context);
+    let run = plan_unit(&unit, &[pkg("a")], &[], &context, None);
     assert!(!run.env.contains_key("GOFLAGS"), "unit tests keep go's own");
 }
 
@@ -140,7 +142,7 @@ fn test_binaries_run_in_their_package_dir_like_go_test_json() {
         package: pkg("security/api"),
         path: PathBuf::from("/ws/.gob/test/integ/security/api/@0123456789abcdef/api.test"),
     };
-    let run = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"));
+    let run = plan_run(&s, &binary, "/cache/test2json", &[], &ctx("go1.26.0"), None);
     assert_eq!(
         run.binary.program,
         "/ws/.gob/test/integ/security/api/@0123456789abcdef/api.test"
@@ -159,7 +161,7 @@ fn test_binaries_run_in_their_package_dir_like_go_test_json() {
     assert_eq!(run.converter.args, ["-t", "-p", "m/security/api"]);
     assert_eq!(run.converter.dir, run.binary.dir);
     assert_eq!(run.timeout, Some(Duration::from_secs(120)));
-    let old = plan_run(&s, &binary, "t2j", &[], &ctx("go1.19.8"));
+    let old = plan_run(&s, &binary, "t2j", &[], &ctx("go1.19.8"), None);
     assert!(
         old.binary.args.contains(&"-test.v=true".to_string()),
         "Go 1.19 has no -test.v=test2json"
@@ -175,7 +177,7 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
     };
     let with = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        plan_run(&s, &binary, "t2j", &args, &ctx("go1.26.0")).timeout
+        plan_run(&s, &binary, "t2j", &args, &ctx("go1.26.0"), None).timeout
     };
     assert_eq!(
         with(&["-test.timeout=30m"]),
@@ -201,4 +203,47 @@ fn the_last_test_timeout_in_the_arguments_is_the_one_gob_enforces() {
     assert_eq!(with(&["positional", "-test.timeout=5s"]), two_minutes);
     assert_eq!(with(&["--", "-test.timeout=5s"]), two_minutes);
     assert_eq!(with(&["-test.short", "x", "-test.timeout=5s"]), two_minutes);
+}
+
+#[test]
+fn a_coverage_run_instruments_every_call_and_names_each_profile() {
+    let mut context = ctx("go1.26.0");
+    context.cover = Some(crate::go::coverprofile::Mode::Count);
+    let unit = suite("[test.unit]\ncoverpkg = [\"./...\"]\n");
+    let profile = std::path::Path::new("/ws/.gob/cover/fragments/unit/go-test-1.out");
+    let run = plan_unit(&unit, &[pkg("a")], &[], &context, Some(profile));
+    let flags = &run.args[2..6];
+    assert_eq!(
+        flags,
+        [
+            "-cover",
+            "-covermode=count",
+            "-coverpkg=./...",
+            "-coverprofile=/ws/.gob/cover/fragments/unit/go-test-1.out"
+        ]
+    );
+    let integ = suite("[test.integ]\ninteg = true\n");
+    let compile = plan_integ_compile(&integ, &[pkg("a")], "T", &context);
+    assert!(
+        compile
+            .command
+            .args
+            .contains(&"-covermode=count".to_string())
+    );
+    let binary = TestBinary {
+        package: pkg("a"),
+        path: PathBuf::from("/ws/.gob/test/integ/a/@0123456789abcdef/a.test"),
+    };
+    let run = plan_run(&integ, &binary, "t2j", &[], &context, Some("/p.out"));
+    assert!(
+        run.binary
+            .args
+            .contains(&"-test.coverprofile=/p.out".to_string())
+    );
+    let untested = plan_untested(&unit, &["m/b".into()], profile, &context).unwrap();
+    assert_eq!(untested.args[0], "test");
+    assert!(untested.args.ends_with(&["m/b".to_string()]));
+    assert!(plan_untested(&integ, &["m/b".into()], profile, &context).is_none());
+    context.cover = None;
+    assert!(plan_untested(&unit, &["m/b".into()], profile, &context).is_none());
 }
