@@ -219,6 +219,16 @@ class Bench:
              f"go test -p 1 -count=1 -tags integ -coverprofile={self.scratch}/go.out ./integ/..."),
         ]
 
+    def scenario_unit(self, patterns):
+        """Unit tests, the build cache warm and the test cache off on both sides (-count=1):
+        gob gives go test the packages longest first by history (a run first records it), a
+        Makefile's go test gets them in import path order."""
+        sh(f"{self.gob} test -- -count=1", self.ws, self.env())
+        return [
+            ("gob test (longest first by history)", self.env, f"{self.gob} test -- -count=1"),
+            ("go test (import path order)", self.env, f"go test -count=1 {patterns}"),
+        ]
+
     def scenario_check(self, warm):
         # go test's default vet checks on both sides: gob check runs them too (the suites'
         # vet setting is the default).
@@ -401,6 +411,24 @@ def task_scenarios(b, scratch):
     return noop, cross
 
 
+def skewed_workspace(out):
+    """The skewed preset: six test packages of 1 s and one of 6 s that sorts last by import
+    path (the shape issue 31 measured: 10.2 s in go test's order, 8.2 s longest first)."""
+    os.makedirs(out)
+    with open(os.path.join(out, "go.mod"), "w") as f:
+        f.write("module skewed\n\ngo 1.21\n")
+    packages = [(f"p{i}", 1000) for i in range(1, 7)] + [("zz", 6000)]
+    for name, ms in packages:
+        d = os.path.join(out, "pkg", name)
+        os.makedirs(d)
+        with open(os.path.join(d, f"{name}_test.go"), "w") as f:
+            f.write(f"package {name}\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n"
+                    f"func TestWork(t *testing.T) {{ time.Sleep({ms} * time.Millisecond) }}\n")
+    with open(os.path.join(out, "gobuild.toml"), "w") as f:
+        f.write('[test.unit]\npackages = ["./pkg/..."]\n')
+    return {"preset": "skewed", "packages": len(packages), "seconds": [ms / 1000 for _, ms in packages]}
+
+
 def example_workspace(out):
     """A copy of examples/mesh with the repository's manifest pointed at it."""
     shutil.copytree(os.path.join(REPO, "examples", "mesh"), out, ignore=shutil.ignore_patterns("bin", ".gob"))
@@ -445,7 +473,7 @@ def machine():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=["synthetic", "realistic", "wide", "example", "remote"], default="synthetic")
+    p.add_argument("--preset", choices=["synthetic", "realistic", "wide", "example", "remote", "skewed"], default="synthetic")
     p.add_argument("--scale", type=int, default=45)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scenarios", default=None, help="default 1-7 (6,7 for --preset example)")
@@ -467,7 +495,10 @@ def main():
                 raise SystemExit("scenario 8 needs Buildbarn in target/tools/buildbarn (tools/build-buildbarn.sh)")
             cluster.start()
             sizes = remote_exec.generate(ws, cluster.url)
-            chosen = {8}
+            chosen = {int(x) for x in (a.scenarios or "8,14").split(",")}
+        elif a.preset == "skewed":
+            sizes = skewed_workspace(ws)
+            chosen = {13}
         elif a.preset == "example":
             sizes = example_workspace(ws)
             chosen = {int(x) for x in (a.scenarios or "6,7").split(",")}
@@ -476,7 +507,8 @@ def main():
         else:
             sizes = gen.generate(a.preset, a.scale, ws)
             chosen = {int(x) for x in (a.scenarios or "1,2,3,4,5,6,7").split(",")}
-        b = Bench(ws, gob, a.rounds, scratch, gen.integ_dirs(a.scale, a.preset) if a.preset != "remote" else None)
+        integ = gen.integ_dirs(a.scale, a.preset) if a.preset not in ("remote", "skewed") else None
+        b = Bench(ws, gob, a.rounds, scratch, integ)
         results = []
 
         def run(number, title, variants, note=""):
@@ -493,6 +525,10 @@ def main():
             b.warm_everything()
             sh(f"{gob} check", ws, b.env())
             run(3, "compile-only check, warm after a one-line change in a deep package", b.scenario_check(warm=True))
+        if 13 in chosen:
+            patterns = "./pkg/..." if a.preset == "skewed" else "./internal/..."
+            run(13, "unit tests, build cache warm, test cache off: longest first vs import path order",
+                b.scenario_unit(patterns))
         if 12 in chosen:
             run(12, "coverage of integration tests, cold", b.scenario_cover(warm=False))
             run(12, "coverage of integration tests, warm", b.scenario_cover(warm=True))
@@ -541,10 +577,17 @@ def main():
                 b.rounds = a.rounds
             if 11 in chosen:
                 run(11, "four platforms: one gob build against a Makefile's GOOS=… go build calls, cold", cross)
-        if 8 in chosen:
+        if chosen & {8, 14}:
             try:
-                run(8, "remote execution: slow integration tests here vs on two workers",
-                    remote_exec.variants(gob, b.env(), ws, sh))
+                if 8 in chosen:
+                    run(8, "remote execution: slow integration tests here vs on two workers",
+                        remote_exec.variants(gob, b.env(), ws, sh))
+                if 14 in chosen:
+                    sched = os.path.join(scratch, "sched")
+                    remote_exec.generate_scheduling(sched, cluster.url)
+                    b.ws = sched
+                    run(14, "scheduling by history on two workers: a package split by test, longest first",
+                        remote_exec.scheduling_variants(gob, b.env(), sched, sh))
             finally:
                 cluster.stop()
         os.makedirs(os.path.join(out_dir, "bench"), exist_ok=True)

@@ -107,3 +107,52 @@ def variants(gob, env, ws, run):
         ("gob test --integ --no-remote-exec (this machine, one binary at a time)", lambda: env,
          f"{gob} test --integ --no-remote-exec"),
     ]
+
+
+def generate_scheduling(ws, bb_url):
+    """Scenario 14's module: `big`, one package of 4 tests x 2 s (suites `split`, with
+    split = "3s", and `whole`, without), and `lpt`: seven packages of 1 s and one of 8 s that
+    sorts last by import path."""
+    os.makedirs(ws)
+    with open(os.path.join(ws, "go.mod"), "w") as f:
+        f.write("module sched\n\ngo 1.21\n")
+
+    def package(path, tests):
+        name = os.path.basename(path)
+        d = os.path.join(ws, path)
+        os.makedirs(d)
+        body = "".join(
+            f"func Test{t}(t *testing.T) {{ time.Sleep({ms} * time.Millisecond) }}\n" for t, ms in tests
+        )
+        with open(os.path.join(d, f"{name}_test.go"), "w") as f:
+            f.write(f"package {name}\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\n{body}")
+
+    package("big", [(t, 2000) for t in ("One", "Two", "Three", "Four")])
+    for i in range(7):
+        package(f"lpt/p{i}", [("Short", 1000)])
+    package("lpt/zz", [("Long", 8000)])
+    with open(os.path.join(ws, "gobuild.toml"), "w") as f:
+        f.write('[test.split]\npackages = ["./big"]\ninteg = true\nsplit = "3s"\n\n'
+                '[test.whole]\npackages = ["./big"]\ninteg = true\n\n'
+                '[test.lpt]\npackages = ["./lpt/..."]\ninteg = true\n\n'
+                f'[exec]\nremote = "{bb_url}"\nplatform = {{ OSFamily = "linux" }}\njobs = {WORKERS}\n')
+
+
+def scheduling_variants(gob, env, ws, run):
+    """Scenario 14's variants, each suite compiled and its history recorded first."""
+    for suite in ("split", "whole", "lpt"):
+        run(f"{gob} test {suite}", ws, env)
+    empty = os.path.join(ws, "no-history.json")
+
+    def no_history():
+        if os.path.exists(empty):
+            os.remove(empty)
+        return env
+
+    return [
+        ("big, split = 3s: groups on 2 workers", lambda: env, f"{gob} test split"),
+        ("big, unsplit: one action", lambda: env, f"{gob} test whole"),
+        ("8 packages, longest first by history", lambda: env, f"{gob} test lpt"),
+        ("8 packages, no history (import path order: the 8 s one last)", no_history,
+         f"{gob} test lpt --timings {empty}"),
+    ]

@@ -100,6 +100,10 @@ def workload(s):
         return (f"- Workload: bench/remote_exec.py: {s['packages']} integration packages, each one test that"
                 f" sleeps {s['test_seconds']} s (stdlib only); the cluster: Buildbarn on loopback with"
                 f" {s['workers']} workers, each running one action at a time, on this same machine")
+    if preset == "skewed":
+        return (f"- Workload: bench/bench.py `skewed_workspace`: {s['packages']} unit test packages"
+                f" sleeping {', '.join(f'{x:g}' for x in s['seconds'])} s, the longest last by import"
+                " path (stdlib only)")
     if preset == "example":
         return ("- Workload: the example workspace (examples/mesh with the repository's gobuild.toml):"
                 " 5 binaries, stdlib only")
@@ -149,7 +153,7 @@ def write_all(out_dir):
     """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
     sections = []
     notes = os.path.join(out_dir, "bench", "NOTES.md")
-    for preset in ("synthetic", "realistic", "wide", "example", "remote"):
+    for preset in ("synthetic", "realistic", "wide", "example", "remote", "skewed"):
         path = os.path.join(out_dir, "bench", f"results-{preset}.json")
         if not os.path.exists(path):
             continue

@@ -24,7 +24,7 @@ use crate::exec::archive::{
 use crate::exec::lock::WorkspaceLock;
 use crate::go::coverprofile::Mode;
 use crate::manifest::{Manifest, Ready, ReadyCheck, SuiteSpec, TaskRun, TaskSpec};
-use crate::plan::select::{Candidates, SuiteChoice};
+use crate::plan::select::{Candidates, Selected, SuiteChoice};
 use crate::plan::test::{IntegCompile, TestBinary, TestPlanContext};
 use crate::report::{ReportOptions, Reporter, SuitePolicy};
 use crate::runners::compile::CompileMessage;
@@ -98,6 +98,7 @@ pub async fn write(
             timeout: suite.spec.timeout.as_secs_f64(),
             env: suite.spec.env.clone(),
             args,
+            split: suite.spec.split.map(|s| s.as_secs_f64()),
             packages: entries,
             services: tasks
                 .services(&names)
@@ -271,9 +272,8 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let failed_path = globals.cwd.join(FAILED_FILE);
     if args.dry_run {
         let index = read_index(path).map_err(|e| GobError::Usage(e.to_string()))?;
-        let suites = select_suites(&index, &args.selection)?;
-        let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
-        let mut ctx = archive_plan_context(globals, &index, &extract, path)?;
+        let state = (timings.as_path(), failed_path.as_path());
+        let (suites, mut ctx, selected) = choose(args, globals, &index, (&extract, path), state)?;
         if super::cover::mode(args, &[])?.is_none() {
             ctx.cover = None;
         }
@@ -298,13 +298,12 @@ pub async fn run_from(globals: &Globals, args: &TestArgs, path: &Path) -> Result
     let what = "lock of the extraction dir";
     let _lock = WorkspaceLock::acquire_file(&extract, MARKER, what, globals.no_wait).await?;
     let index = unpack(path, &extract).map_err(|e| GobError::Usage(e.to_string()))?;
-    let suites = select_suites(&index, &args.selection)?;
-    let selected = selection::choose(args, &candidates(&suites), None, &failed_path, &timings)?;
+    let state = (timings.as_path(), failed_path.as_path());
+    let (suites, mut plan_ctx, selected) = choose(args, globals, &index, (&extract, path), state)?;
     if let Some(message) = selection::nothing_to_run(&selected, args, None) {
         eprintln!("{message}");
         return super::cover::nothing_covered(args, cover_of(&index, path)?);
     }
-    let mut plan_ctx = archive_plan_context(globals, &index, &extract, path)?;
     let coverage = archive_coverage(args, &mut plan_ctx, path)?;
     let runs: Vec<Vec<TestBinary>> = suites
         .iter()
@@ -398,6 +397,30 @@ fn archive_coverage(
     };
     plan_ctx.cover = Some(mode);
     Coverage::start(args, Some(mode), &plan_ctx.workspace_dir)
+}
+
+/// The archive's suites a run selects, the plan inputs of the extraction in `at` (the dir,
+/// and the archive's path), and the selection stage's choice, from the timing history and
+/// the failed record in `state` (the groups of split packages from that history too).
+fn choose<'i>(
+    args: &TestArgs,
+    globals: &Globals,
+    index: &'i Index,
+    at: (&Path, &Path),
+    state: (&Path, &Path),
+) -> Result<(Vec<&'i ArchivedSuite>, TestPlanContext, Selected), GobError> {
+    let (extract, path) = at;
+    let (timings, failed_path) = state;
+    let suites = select_suites(index, &args.selection)?;
+    let ctx = archive_plan_context(globals, index, extract, path)?;
+    let targets = suites
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.split?)))
+        .collect();
+    let candidates = candidates(&suites);
+    let splits = super::sharding::splits(&candidates, &targets, timings, &ctx.version);
+    let selected = selection::choose(args, &candidates, None, failed_path, timings, &splits)?;
+    Ok((suites, ctx, selected))
 }
 
 /// The archive's suites as candidates of the selection stage.
@@ -546,6 +569,7 @@ async fn run_suites(
             .collect();
         reporter.suite_started(&spec.name, spec.integ, dirs, SuitePolicy::default());
         let package_args = choice.package_args();
+        reporter.partial(package_args.keys().cloned());
         let run = SuiteRun {
             suite: &spec,
             packages: &packages,
@@ -554,6 +578,8 @@ async fn run_suites(
             package_args: &package_args,
             remote: None,
             cover: coverage.map(|c| &c.fragments),
+            recorded: &Default::default(),
+            parts: &Default::default(),
         };
         let mut interrupted = None;
         for binary in binaries {

@@ -160,6 +160,7 @@ mod tests {
             cached: false,
             note: None,
             attempts: 1,
+            partial: false,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::error::GobError;
 use crate::plan::affected::Selection;
 use crate::plan::retry::FailedTests;
 use crate::plan::select::{Candidates, Selected, Split, Steps, select};
+use crate::plan::split::Splits;
 use crate::report::timings::History;
 
 /// Reads the record of the last run's failures strictly: `--failed` with no record, or one
@@ -44,6 +45,7 @@ pub fn choose(
     since: Option<(&str, &[Selection])>,
     failed_path: &Path,
     timings: &Path,
+    splits: &Splits,
 ) -> Result<Selected, GobError> {
     let record = match args.failed {
         true => Some(load_failed_strictly(failed_path)?),
@@ -72,6 +74,7 @@ pub fn choose(
         failed: record.as_ref(),
         since,
         shard: args.shard.map(|spec| (spec, split)),
+        splits: Some(splits),
     };
     let selected = select(candidates, &steps);
     if let Some(summary) = &selected.shard {

@@ -10,9 +10,12 @@ use crate::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GobError;
+use crate::plan::select::{Candidates, Split, SuiteChoice, shard_items};
 use crate::plan::shard::{Shard, ShardItem, fingerprint, plan_shards};
+use crate::plan::split::{Splits, split_package};
 use crate::report::timings::History;
 use crate::workspace::suites::{ExpandedSuite, TestPackage};
+use std::collections::BTreeMap;
 
 /// The timing history file: `--timings` (relative to the current dir) or the workspace's.
 pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSelection) -> PathBuf {
@@ -22,25 +25,72 @@ pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSel
     }
 }
 
-/// The shards of `packages` (per suite, in the order of `suites`).
+/// The shards of `packages` (per suite, in the order of `suites`), the groups of split
+/// packages placed like packages.
 pub fn plan(
     suites: &[ExpandedSuite],
     packages: &[Vec<TestPackage>],
     history: &History,
     count: usize,
+    splits: &Splits,
 ) -> Vec<Shard> {
-    let items: Vec<ShardItem> = suites
+    let choices: Vec<SuiteChoice> = suites
         .iter()
         .zip(packages)
-        .flat_map(|(s, packages)| {
-            packages.iter().map(|p| ShardItem {
-                suite: s.spec.name.clone(),
-                recorded: history.seconds(&s.spec.name, &p.import_path),
-                package: p.import_path.clone(),
-            })
+        .map(|(s, packages)| SuiteChoice {
+            suite: s.spec.name.clone(),
+            run: packages
+                .iter()
+                .map(|p| (p.import_path.clone(), Vec::new()))
+                .collect(),
+            left: Vec::new(),
         })
         .collect();
+    let recorded: BTreeMap<(String, String), f64> = choices
+        .iter()
+        .flat_map(|c| c.run.iter().map(move |(p, _)| (c.suite.clone(), p.clone())))
+        .filter_map(|(s, p)| history.seconds(&s, &p).map(|t| ((s, p), t)))
+        .collect();
+    let items = shard_items(&choices, &Split::History(&recorded), splits);
     plan_shards(&items, count)
+}
+
+/// The groups of the packages of `candidates` whose suite splits (`targets`: seconds by
+/// suite name) and whose history exceeds the target (none before Go 1.20, whose test
+/// binaries have no `-test.skip` for the catch-all group).
+pub fn splits(
+    candidates: &[Candidates],
+    targets: &BTreeMap<String, f64>,
+    timings: &std::path::Path,
+    version: &crate::go::version::GoVersion,
+) -> Splits {
+    let mut splits = Splits::new();
+    if targets.is_empty() || !version.at_least(20) {
+        return splits;
+    }
+    let history = History::load(timings);
+    for candidate in candidates {
+        let Some(target) = targets.get(&candidate.suite) else {
+            continue;
+        };
+        let name = &candidate.suite;
+        for path in &candidate.packages {
+            let tests = history.tests(name, path).cloned().unwrap_or_default();
+            let seconds = history.seconds(name, path);
+            if let Some(groups) = split_package(seconds, &tests, *target) {
+                splits.insert((name.clone(), path.clone()), groups);
+            }
+        }
+    }
+    splits
+}
+
+/// The `split` targets of `suites`, in seconds by suite name.
+pub fn split_targets(suites: &[ExpandedSuite]) -> BTreeMap<String, f64> {
+    suites
+        .iter()
+        .filter_map(|s| Some((s.spec.name.clone(), s.spec.split?.as_secs_f64())))
+        .collect()
 }
 
 /// A split as `gob shards N --plan PATH` writes it and `--shard-plan PATH` reads it.
@@ -67,13 +117,19 @@ pub struct SplitShard {
     pub packages: Vec<SplitPackage>,
 }
 
-/// One package of a [`SplitShard`].
+/// One package (or group of a split package) of a [`SplitShard`].
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SplitPackage {
     /// Suite name.
     pub suite: String,
     /// Import path.
     pub package: String,
+    /// Of a split package: the group (1-based) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<usize>,
+    /// … and its top-level tests (empty: the catch-all, every test no other group names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<String>>,
     /// Estimated seconds.
     pub estimate: f64,
     /// Seconds the timing history recorded, if it had the package.
@@ -98,6 +154,8 @@ pub fn split_file(shards: &[Shard]) -> SplitFile {
                     .map(|(item, estimate)| SplitPackage {
                         suite: item.suite.clone(),
                         package: item.package.clone(),
+                        group: item.group.as_ref().map(|g| g.0 + 1),
+                        tests: item.group.as_ref().map(|g| g.1.clone()),
                         estimate: *estimate,
                         recorded: item.recorded,
                     })
@@ -133,10 +191,14 @@ pub fn read_split(path: &std::path::Path, count: usize) -> Result<Vec<Shard>, Go
                 .packages
                 .into_iter()
                 .map(|p| {
+                    let group = p
+                        .group
+                        .map(|g| (g.saturating_sub(1), p.tests.unwrap_or_default()));
                     let item = ShardItem {
                         suite: p.suite,
                         package: p.package,
                         recorded: p.recorded,
+                        group,
                     };
                     (item, p.estimate)
                 })

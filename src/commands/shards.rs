@@ -17,7 +17,10 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     let history = History::load(&path);
     let count = usize::from(args.count);
     let packages: Vec<_> = expanded.iter().map(|s| s.test_packages()).collect();
-    let shards = plan(&expanded, &packages, &history, count);
+    let candidates = super::test::candidates(&expanded, &packages);
+    let targets = super::sharding::split_targets(&expanded);
+    let splits = super::sharding::splits(&candidates, &targets, &path, &ctx.version);
+    let shards = plan(&expanded, &packages, &history, count, &splits);
     println!(
         "split {} ({count} shards, by {})",
         crate::plan::shard::fingerprint(&shards),
@@ -49,7 +52,9 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
             };
             println!(
                 "  {:>8.2}s  {} {}  ({source})",
-                estimate, item.suite, item.package
+                estimate,
+                item.suite,
+                item.name()
             );
         }
     }

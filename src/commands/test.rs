@@ -56,25 +56,31 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     };
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
+    let candidates = candidates(&expanded, &packages);
+    let targets = super::sharding::split_targets(&expanded);
+    let splits = super::sharding::splits(&candidates, &targets, &timings, &ctx.version);
     let selected = selection::choose(
         args,
-        &candidates(&expanded, &packages),
+        &candidates,
         since
             .as_ref()
             .map(|f| (f.base.as_str(), f.suites.as_slice())),
         &failed_path,
         &timings,
+        &splits,
     )?;
     let changed = since.as_ref().map(|f| f.changed.len());
     if let Some(message) = selection::nothing_to_run(&selected, args, changed) {
         eprintln!("{message}");
         return super::cover::nothing_covered(args, super::cover::mode(args, &specs)?);
     }
-    let runs = chosen(&packages, &selected);
+    let history = crate::report::timings::History::load(&timings);
+    let remote = remote_executor(&manifest, args, &specs)?;
+    let chosen = chosen(&packages, &selected);
+    let runs = longest_first(&expanded, chosen, &history, remote.is_some());
     let mut plan_ctx = ctx.test_plan_context(&manifest)?;
     plan_ctx.cover = super::cover::mode(args, &specs)?;
     let user_args = args.binary_args();
-    let remote = remote_executor(&manifest, args, &specs)?;
     if args.dry_run {
         print_dry_run(&expanded, &runs, &user_args, &plan_ctx, remote.as_ref());
         if let Some(profile) = dry_run_profile(args, &manifest.workspace_dir, &plan_ctx) {
@@ -105,6 +111,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         coverage: coverage.as_ref(),
         manifest: &manifest,
         ctx: &ctx,
+        history: &history,
+        splits: &splits,
     };
     let since = since.as_ref().map(|f| f.suites.as_slice());
     here.report(args, &timings, since).await
@@ -145,7 +153,7 @@ fn since_selection(
 }
 
 /// The suites' packages with tests, as the selection stage takes them.
-fn candidates(expanded: &[ExpandedSuite], packages: &[Vec<TestPackage>]) -> Vec<Candidates> {
+pub fn candidates(expanded: &[ExpandedSuite], packages: &[Vec<TestPackage>]) -> Vec<Candidates> {
     expanded
         .iter()
         .zip(packages)
@@ -169,6 +177,30 @@ fn chosen(packages: &[Vec<TestPackage>], selected: &Selected) -> Vec<Vec<TestPac
                 .collect()
         })
         .collect()
+}
+
+/// Packages longest first by `history` ([`crate::plan::order`]): go test starts its runs in
+/// the order it is given them, and the compile call of an integration suite hands gob the
+/// binaries in that order, so on a `remote` cluster the longest are ready first. Integration
+/// suites run here keep their order (one binary at a time: the order changes nothing).
+fn longest_first(
+    expanded: &[ExpandedSuite],
+    mut runs: Vec<Vec<TestPackage>>,
+    history: &crate::report::timings::History,
+    remote: bool,
+) -> Vec<Vec<TestPackage>> {
+    for (suite, packages) in expanded.iter().zip(&mut runs) {
+        if !suite.spec.integ || remote {
+            let name = &suite.spec.name;
+            crate::plan::order::sort_longest_first(packages, |p| {
+                (
+                    p.import_path.as_str(),
+                    history.seconds(name, &p.import_path),
+                )
+            });
+        }
+    }
+    runs
 }
 
 /// `--dry-run`: the cluster, then each suite's commands.
@@ -223,6 +255,10 @@ struct Here<'a> {
     coverage: Option<&'a Coverage>,
     manifest: &'a crate::manifest::Manifest,
     ctx: &'a Context,
+    /// The timing history, for the order runs start in.
+    history: &'a crate::report::timings::History,
+    /// The groups of packages split by test.
+    splits: &'a crate::plan::split::Splits,
 }
 
 impl Here<'_> {
@@ -333,6 +369,20 @@ impl Here<'_> {
             };
             reporter.suite_started(&suite.spec.name, suite.spec.integ, dirs, policy);
             let package_args = choice.package_args();
+            reporter.partial(package_args.keys().cloned());
+            let parts = self
+                .splits
+                .iter()
+                .filter(|((suite, _), _)| *suite == spec.name)
+                .map(|((_, package), groups)| (package.clone(), groups.clone()))
+                .collect();
+            let recorded = packages
+                .iter()
+                .filter_map(|p| {
+                    let seconds = self.history.seconds(&spec.name, &p.import_path)?;
+                    Some((p.import_path.clone(), seconds))
+                })
+                .collect();
             let run = SuiteRun {
                 suite: &spec,
                 packages,
@@ -341,6 +391,8 @@ impl Here<'_> {
                 package_args: &package_args,
                 remote,
                 cover: self.coverage.map(|c| &c.fragments),
+                recorded: &recorded,
+                parts: &parts,
             };
             let converter = self.test2json.as_deref().map(Converter::Go);
             let mut end = match (converter, compile, packages.is_empty()) {

@@ -75,6 +75,9 @@ pub struct ArchivedSuite {
     pub env: BTreeMap<String, String>,
     /// Passed to the binaries.
     pub args: Vec<String>,
+    /// `split`: seconds of the groups its big packages are split into, by test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<f64>,
     /// Its packages, in the order they run.
     pub packages: Vec<ArchivedPackage>,
     /// The services it needs, started where the tests run.
@@ -550,6 +553,7 @@ mod tests {
                 timeout: 600.0,
                 env: BTreeMap::new(),
                 args: Vec::new(),
+                split: None,
                 packages: vec![ArchivedPackage {
                     import_path: "m/a".into(),
                     dir: "a".into(),

@@ -57,6 +57,9 @@ pub struct SuiteSpec {
     /// A test still running after this long is reported as slow (again at every further
     /// period).
     pub slow: Option<Duration>,
+    /// Integration suites: a package whose recorded time exceeds this is split into groups
+    /// of its top-level tests of about this duration (units of remote runs and shards).
+    pub split: Option<Duration>,
     /// Tasks run before the suite.
     pub before: Vec<Located<String>>,
     /// Services started (and ready) before its first test runs, stopped after it.
@@ -172,6 +175,23 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
         let slow = reader
             .string("slow", problems)
             .and_then(|t| parse_duration_key(&table_name, "slow", &t, problems));
+        let split_key = reader.string("split", problems);
+        let split = split_key.and_then(|t| {
+            let span = t.span.clone();
+            let split = parse_duration_key(&table_name, "split", &t, problems)?;
+            if !integ {
+                problems.push(
+                    Problem::new(
+                        span,
+                        format!("{table_name} split needs an integration suite (integ = true)"),
+                        "unit suite",
+                    )
+                    .with_help("a unit suite's packages run in one go test call, which runs each package once; gob splits the test binaries it runs itself"),
+                );
+                return None;
+            }
+            Some(split)
+        });
         let before = reader.string_list("before", problems).unwrap_or_default();
         let services = reader.string_list("services", problems).unwrap_or_default();
         reader.finish(problems);
@@ -211,6 +231,7 @@ pub(super) fn read_suites(top: &mut TableReader, problems: &mut Vec<Problem>) ->
             include,
             slow,
             cache_results,
+            split,
             before,
             services,
         });

@@ -12,10 +12,12 @@ pub mod command;
 pub mod cover;
 pub mod dryrun;
 pub mod goflags;
+pub mod order;
 pub mod remote;
 pub mod retry;
 pub mod select;
 pub mod shard;
+pub mod split;
 pub mod tasks;
 pub mod test;
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::plan::affected;
 use crate::plan::retry::{FailedTests, failed_args};
 use crate::plan::shard::{Shard, ShardItem, ShardSpec, fingerprint, plan_shards};
+use crate::plan::split::{Group, Splits, filter_args};
 
 /// A suite and its packages with tests, in run order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,9 @@ pub struct Steps<'a> {
     pub since: Option<(&'a str, &'a [affected::Selection])>,
     /// `--shard K/N` and its split.
     pub shard: Option<(ShardSpec, Split<'a>)>,
+    /// Packages split by test (`split`), from the timing history: with `--shard`, each group
+    /// is placed like a package (a plan's own groups win over these).
+    pub splits: Option<&'a Splits>,
 }
 
 /// What the shard step did, for the line a shard prints.
@@ -167,7 +171,7 @@ pub fn select(candidates: &[Candidates], steps: &Steps) -> Selected {
     let shard = steps
         .shard
         .as_ref()
-        .map(|(spec, split)| shard(&mut suites, *spec, split));
+        .map(|(spec, split)| shard(&mut suites, *spec, split, steps.splits));
     Selected { suites, shard }
 }
 
@@ -182,22 +186,72 @@ fn keep(suite: &mut SuiteChoice, decide: impl Fn(&str) -> Result<(), Left>) {
     }
 }
 
+/// The groups of each split package: a plan's own (from its items), else `splits`.
+fn groups_of(split: &Split, splits: Option<&Splits>) -> Splits {
+    let Split::Plan(shards) = split else {
+        return splits.cloned().unwrap_or_default();
+    };
+    let mut groups: BTreeMap<(String, String), BTreeMap<usize, Group>> = BTreeMap::new();
+    for (item, estimate) in shards.iter().flat_map(|s| &s.items) {
+        if let Some((index, tests)) = &item.group {
+            let group = Group {
+                tests: tests.clone(),
+                estimate: *estimate,
+            };
+            let key = (item.suite.clone(), item.package.clone());
+            groups
+                .entry(key)
+                .or_default()
+                .entry(*index)
+                .or_insert(group);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, groups)| (key, groups.into_values().collect()))
+        .collect()
+}
+
+/// The items a shard step places: each package, or each group of a split package that runs
+/// whole (a package with arguments of its own, `--failed`'s, runs as one).
+pub fn shard_items(suites: &[SuiteChoice], split: &Split, groups: &Splits) -> Vec<ShardItem> {
+    let mut items = Vec::new();
+    for s in suites {
+        for (package, args) in &s.run {
+            let key = (s.suite.clone(), package.clone());
+            match groups.get(&key).filter(|_| args.is_empty()) {
+                Some(groups) => items.extend(groups.iter().enumerate().map(|(i, g)| ShardItem {
+                    suite: s.suite.clone(),
+                    package: package.clone(),
+                    recorded: Some(g.estimate),
+                    group: Some((i, g.tests.clone())),
+                })),
+                None => items.push(ShardItem {
+                    suite: s.suite.clone(),
+                    package: package.clone(),
+                    recorded: match split {
+                        Split::History(history) => history.get(&key).copied(),
+                        Split::Plan(_) => None,
+                    },
+                    group: None,
+                }),
+            }
+        }
+    }
+    items
+}
+
 /// Keeps the packages of shard `spec.index`: those the split places there, and of those a
-/// plan does not name, the ones whose hash places them there.
-fn shard(suites: &mut [SuiteChoice], spec: ShardSpec, split: &Split) -> ShardSummary {
-    let items: Vec<ShardItem> = suites
-        .iter()
-        .flat_map(|s| {
-            s.run.iter().map(|(p, _)| ShardItem {
-                suite: s.suite.clone(),
-                package: p.clone(),
-                recorded: match split {
-                    Split::History(history) => history.get(&(s.suite.clone(), p.clone())).copied(),
-                    Split::Plan(_) => None,
-                },
-            })
-        })
-        .collect();
+/// plan does not name, the ones whose hash places them there. Of a split package, the shard
+/// runs the groups placed there, in one run with their filter.
+fn shard(
+    suites: &mut [SuiteChoice],
+    spec: ShardSpec,
+    split: &Split,
+    splits: Option<&Splits>,
+) -> ShardSummary {
+    let groups = groups_of(split, splits);
+    let items = shard_items(suites, split, &groups);
     let computed;
     let shards = match split {
         Split::Plan(shards) => *shards,
@@ -206,11 +260,12 @@ fn shard(suites: &mut [SuiteChoice], spec: ShardSpec, split: &Split) -> ShardSum
             &computed[..]
         }
     };
-    let mut placed: HashMap<(&str, &str), (usize, f64)> = HashMap::new();
+    let mut placed: HashMap<(&str, &str, Option<usize>), (usize, f64)> = HashMap::new();
     for (index, s) in shards.iter().enumerate() {
         for (item, estimate) in &s.items {
+            let group = item.group.as_ref().map(|g| g.0);
             placed
-                .entry((item.suite.as_str(), item.package.as_str()))
+                .entry((item.suite.as_str(), item.package.as_str(), group))
                 .or_insert((index + 1, *estimate));
         }
     }
@@ -222,23 +277,48 @@ fn shard(suites: &mut [SuiteChoice], spec: ShardSpec, split: &Split) -> ShardSum
         estimate: 0.0,
         by_hash: 0,
     };
+    let mut place = |suite: &str, package: &str, group: Option<usize>| {
+        summary.total += 1;
+        let (index, estimate) = match placed.get(&(suite, package, group)) {
+            Some(place) => *place,
+            None => {
+                summary.by_hash += 1;
+                let name = match group {
+                    None => package.to_string(),
+                    Some(g) => format!("{package}#{}", g + 1),
+                };
+                (by_hash_shard(suite, &name, spec.count), 0.0)
+            }
+        };
+        if index == spec.index {
+            summary.mine += 1;
+            summary.estimate += estimate;
+        }
+        index
+    };
     for suite in suites.iter_mut() {
         for (package, args) in std::mem::take(&mut suite.run) {
-            let (index, estimate) = match placed.get(&(suite.suite.as_str(), package.as_str())) {
-                Some(place) => *place,
-                None => {
-                    summary.by_hash += 1;
-                    (by_hash_shard(&suite.suite, &package, spec.count), 0.0)
+            let key = (suite.suite.clone(), package.clone());
+            let package_groups = groups.get(&key).filter(|_| args.is_empty());
+            let Some(package_groups) = package_groups else {
+                match place(&suite.suite, &package, None) {
+                    index if index == spec.index => suite.run.push((package, args)),
+                    index => suite.left.push((package, Left::OtherShard(index))),
                 }
+                continue;
             };
-            summary.total += 1;
-            match index == spec.index {
-                true => {
-                    summary.mine += 1;
-                    summary.estimate += estimate;
+            let shards: Vec<usize> = (0..package_groups.len())
+                .map(|g| place(&suite.suite, &package, Some(g)))
+                .collect();
+            let chosen: Vec<usize> = (0..shards.len())
+                .filter(|&g| shards[g] == spec.index)
+                .collect();
+            match chosen.is_empty() {
+                true => suite.left.push((package, Left::OtherShard(shards[0]))),
+                false => {
+                    let args = filter_args(package_groups, &chosen);
                     suite.run.push((package, args));
                 }
-                false => suite.left.push((package, Left::OtherShard(index))),
             }
         }
     }
@@ -261,6 +341,71 @@ mod tests {
             suite: suite.into(),
             packages: packages.iter().map(|p| p.to_string()).collect(),
         }
+    }
+
+    /// The tests of `all` a run with `args` (a group filter) runs.
+    fn ran<'t>(args: &[String], all: &[&'t str]) -> Vec<&'t str> {
+        let names = |arg: &str, flag: &str| -> Option<Vec<String>> {
+            let inner = arg
+                .strip_prefix(flag)?
+                .strip_prefix("^(")?
+                .strip_suffix(")$")?;
+            Some(inner.split('|').map(String::from).collect())
+        };
+        all.iter()
+            .copied()
+            .filter(|t| match args.first() {
+                None => true,
+                Some(a) => match names(a, "-test.run=") {
+                    Some(run) => run.iter().any(|n| n == t),
+                    None => !names(a, "-test.skip=").unwrap().iter().any(|n| n == t),
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_groups_of_a_split_package_go_to_shards_like_packages_each_test_once() {
+        let all = [candidates("integ", &["m/big", "m/small1", "m/small2"])];
+        let tests: BTreeMap<String, f64> = ["TestA", "TestB", "TestC", "TestD", "TestE", "TestF"]
+            .iter()
+            .map(|t| (t.to_string(), 3.0))
+            .collect();
+        // m/big is 18.2s of the suite's 21.2s: split into groups of ~6s.
+        let groups = crate::plan::split::split_package(Some(18.2), &tests, 6.0).unwrap();
+        let splits: Splits = BTreeMap::from([(("integ".into(), "m/big".into()), groups)]);
+        let history = BTreeMap::from([
+            (("integ".to_string(), "m/big".to_string()), 18.2),
+            (("integ".to_string(), "m/small1".to_string()), 1.5),
+            (("integ".to_string(), "m/small2".to_string()), 1.5),
+        ]);
+        let names = [
+            "TestA", "TestB", "TestC", "TestD", "TestE", "TestF", "TestNew",
+        ];
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut totals = Vec::new();
+        for index in 1..=3 {
+            let steps = Steps {
+                shard: Some((ShardSpec { index, count: 3 }, Split::History(&history))),
+                splits: Some(&splits),
+                ..Steps::default()
+            };
+            let selected = select(&all, &steps);
+            totals.push(selected.shard.as_ref().unwrap().estimate);
+            for (package, args) in &selected.suites[0].run {
+                if package == "m/big" {
+                    for test in ran(args, &names) {
+                        *seen.entry(test).or_default() += 1;
+                    }
+                }
+            }
+        }
+        assert!(names.iter().all(|t| seen.get(t) == Some(&1)), "{seen:?}");
+        let (least, most) = (
+            totals.iter().cloned().fold(f64::MAX, f64::min),
+            totals.iter().cloned().fold(0.0, f64::max),
+        );
+        assert!(most <= least * 1.25, "shards within 1.25x: {totals:?}");
     }
 
     fn running(selected: &Selected) -> Vec<Vec<&str>> {
@@ -299,6 +444,7 @@ mod tests {
             failed: Some(&record),
             since: Some(("abc123", &since)),
             shard: None,
+            splits: None,
         };
         let selected = select(&all, &steps);
         let unit = &selected.suites[0];
@@ -324,6 +470,7 @@ mod tests {
                 suite: "integ".into(),
                 package: "m/a".into(),
                 recorded: Some(1.0),
+                group: None,
             }],
             2,
         );
@@ -356,7 +503,7 @@ mod tests {
             let mut plan = vec![Shard::default(); count];
             for (package, shard, _) in &planned {
                 plan[shard % count].items.push((
-                    ShardItem { suite: "s".into(), package: package.clone(), recorded: None },
+                    ShardItem { suite: "s".into(), package: package.clone(), recorded: None, group: None },
                     1.0,
                 ));
             }

@@ -60,6 +60,19 @@ pub struct ShardItem {
     pub package: String,
     /// Seconds recorded by an earlier run.
     pub recorded: Option<f64>,
+    /// Of a package split by test: which group (0-based) and its tests (none for the
+    /// catch-all).
+    pub group: Option<(usize, Vec<String>)>,
+}
+
+impl ShardItem {
+    /// Its package, or `package#N` for the N-th group of a split package.
+    pub fn name(&self) -> String {
+        match &self.group {
+            None => self.package.clone(),
+            Some((index, _)) => format!("{}#{}", self.package, index + 1),
+        }
+    }
 }
 
 /// One shard: its items with their estimates, in placement order.
@@ -82,6 +95,12 @@ pub fn plan_shards(items: &[ShardItem], count: usize) -> Vec<Shard> {
         tb.total_cmp(ta)
             .then_with(|| a.suite.cmp(&b.suite))
             .then_with(|| a.package.cmp(&b.package))
+            .then_with(|| {
+                a.group
+                    .as_ref()
+                    .map(|g| g.0)
+                    .cmp(&b.group.as_ref().map(|g| g.0))
+            })
     });
     let mut shards = vec![Shard::default(); count.max(1)];
     for (item, estimate) in estimated {
@@ -104,7 +123,9 @@ pub fn fingerprint(shards: &[Shard]) -> String {
         for (item, estimate) in &shard.items {
             text.push_str(&format!(
                 "{index} {} {} {:.3}\n",
-                item.suite, item.package, estimate
+                item.suite,
+                item.name(),
+                estimate
             ));
         }
     }
@@ -135,6 +156,7 @@ mod tests {
             suite: "integ".into(),
             package: package.into(),
             recorded,
+            group: None,
         }
     }
 

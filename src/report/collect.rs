@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::base::events::TestEvent;
 
-/// How a package ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// How a package ended (worst last).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum PackageOutcome {
     /// All tests passed (or were skipped).
     Passed,
@@ -90,6 +90,9 @@ pub struct PackageResult {
     pub note: Option<String>,
     /// How many times it ran: 1, plus one per rerun.
     pub attempts: u32,
+    /// It ran only some of its tests (a shard's groups of a split package, `--failed`): its
+    /// time says nothing about the whole package.
+    pub partial: bool,
 }
 
 impl PackageResult {
@@ -129,6 +132,17 @@ impl PackageResult {
         self.note = rerun.note;
         self.output = rerun.output;
         self.cached = false;
+    }
+
+    /// Takes in another part of a package split by test (it ran other tests of the same
+    /// binary): its tests join, its time adds, and a failure of either fails the package.
+    pub fn merge_part(&mut self, part: PackageResult) {
+        self.tests.extend(part.tests);
+        self.elapsed += part.elapsed;
+        self.output.extend(part.output);
+        self.outcome = self.outcome.max(part.outcome);
+        self.cached &= part.cached;
+        self.note = self.note.take().or(part.note);
     }
 
     /// Names of the tests that failed or did not finish.
@@ -336,6 +350,7 @@ impl Collector {
             cached,
             note,
             attempts: 1,
+            partial: false,
         }
     }
 

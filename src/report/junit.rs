@@ -23,8 +23,9 @@ impl Junit {
 }
 
 /// The JUnit report of `results`: gob's suites in the order they ran, the packages of each
-/// sorted by import path, so the report does not depend on the order packages finished in
-/// (go test's own interleaving, or binaries run at once on a remote cluster).
+/// sorted by import path and their tests by name, so the report does not depend on the
+/// order packages and tests finished in (go test's own interleaving, binaries run at once on
+/// a remote cluster, the groups of a package split by test).
 pub fn report(results: &[PackageResult]) -> Report {
     let mut report = Report::new("gob");
     let suite_rank = |suite: &str| results.iter().position(|r| r.suite == suite);
@@ -34,7 +35,9 @@ pub fn report(results: &[PackageResult]) -> Report {
         let mut suite = TestSuite::new(r.package.as_str());
         suite.set_time(seconds(r.elapsed));
         suite.add_property(("gob.suite", r.suite.as_str()));
-        for test in &r.tests {
+        let mut tests: Vec<&TestResult> = r.tests.iter().collect();
+        tests.sort_by(|a, b| a.name.cmp(&b.name));
+        for test in tests {
             let status = test_status(test, r.note.as_deref());
             let mut case = TestCase::new(xml_text(&test.name), status);
             case.set_classname(r.package.as_str());

@@ -1,7 +1,7 @@
 //! The [`Reporter`]: keeps per-package state ([`Collector`]) and fans events and finished
 //! packages out to the sinks; runners feed it through [`crate::runners::Events`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,11 @@ pub struct Reporter {
     retrying: Option<String>,
     /// Running tests by (package, test).
     running: BTreeMap<(String, String), Running>,
+    /// Packages split by test that run as several parts: the parts still to end, and what
+    /// the ended ones gave.
+    parts: BTreeMap<String, (usize, Option<PackageResult>)>,
+    /// Packages of the suite that run only some of their tests.
+    partial: BTreeSet<String>,
 }
 
 impl Reporter {
@@ -51,7 +56,24 @@ impl Reporter {
             policy: SuitePolicy::default(),
             retrying: None,
             running: BTreeMap::new(),
+            parts: BTreeMap::new(),
+            partial: BTreeSet::new(),
         }
+    }
+
+    /// `package` runs as `parts` parts (a package split by test on a cluster), each reported
+    /// whole from its `RunStart`: its result is the parts' merged, reported once the last one
+    /// ends.
+    fn expect(&mut self, package: &str, parts: usize) {
+        if parts > 1 {
+            self.parts.insert(package.to_string(), (parts, None));
+        }
+    }
+
+    /// The suite's `packages` run only some of their tests (their results are marked
+    /// partial, so the timing history keeps their whole time).
+    pub fn partial(&mut self, packages: impl IntoIterator<Item = String>) {
+        self.partial = packages.into_iter().collect();
     }
 
     /// Starts a suite whose packages live in `dirs` (import path → dir).
@@ -121,6 +143,24 @@ impl Reporter {
 
     fn done(&mut self, mut result: PackageResult) {
         self.running.retain(|(p, _), _| *p != result.package);
+        result.partial |= self.partial.contains(&result.package);
+        let package = result.package.clone();
+        if let Some((left, merged)) = self.parts.get_mut(&package) {
+            *left -= 1;
+            let whole = match merged.take() {
+                Some(mut earlier) => {
+                    earlier.merge_part(result);
+                    earlier
+                }
+                None => result,
+            };
+            if *left > 0 {
+                *merged = Some(whole);
+                return;
+            }
+            self.parts.remove(&package);
+            result = whole;
+        }
         if self.retrying.as_deref() == Some(result.package.as_str()) {
             self.retrying = None;
             let first = self
@@ -163,8 +203,18 @@ impl Reporter {
 
 /// Runners report to the reporter: events fan out to the sinks, finished packages are kept.
 impl crate::runners::Events for Reporter {
-    /// One of gob's own events.
+    fn expect_parts(&mut self, package: &str, parts: usize) {
+        self.expect(package, parts);
+    }
+
+    /// One of gob's own events. The run of a part of a split package starts the package
+    /// afresh: each part is reported whole (its start, events and end at once).
     fn gob(&mut self, event: GobEvent) {
+        if let GobEvent::RunStart { package, .. } = &event
+            && self.parts.contains_key(package)
+        {
+            self.collector.reopen(package);
+        }
         for sink in &mut self.sinks {
             sink.gob_event(&event);
         }

@@ -294,3 +294,50 @@ fn unit_suite_compile_errors_are_shown_and_annotated() {
             .any(|l| l.contains("broken_test.go"))
     );
 }
+
+#[test]
+fn the_parts_of_a_split_package_end_as_one_result() {
+    let mut r = Reporter::new(Vec::new());
+    r.suite_started("integ", true, BTreeMap::new(), SuitePolicy::default());
+    r.expect_parts("m/big", 2);
+    // As runners report a part: its start, its events, then its exit.
+    let feed = |r: &mut Reporter, lines: &[&str]| {
+        r.gob(GobEvent::RunStart {
+            suite: "integ".into(),
+            package: "m/big".into(),
+        });
+        for line in lines {
+            r.event(&parse_line(line).unwrap());
+        }
+        r.exited_ok("m/big", 1.0);
+    };
+    feed(
+        &mut r,
+        &[
+            r#"{"Action":"run","Package":"m/big","Test":"TestA"}"#,
+            r#"{"Action":"pass","Package":"m/big","Test":"TestA","Elapsed":2}"#,
+            r#"{"Action":"pass","Package":"m/big","Elapsed":2.1}"#,
+        ],
+    );
+    assert!(r.results.is_empty(), "one part of two ended: no result yet");
+    feed(
+        &mut r,
+        &[
+            r#"{"Action":"run","Package":"m/big","Test":"TestB"}"#,
+            r#"{"Action":"fail","Package":"m/big","Test":"TestB","Elapsed":3}"#,
+            r#"{"Action":"fail","Package":"m/big","Elapsed":3.2}"#,
+        ],
+    );
+    assert_eq!(r.results.len(), 1);
+    let result = &r.results[0];
+    let names: Vec<&str> = result.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["TestA", "TestB"]);
+    assert_eq!(result.outcome, PackageOutcome::Failed);
+    assert!((result.elapsed - 5.3).abs() < 1e-9);
+    assert!(!result.partial);
+    // A package that runs only some tests is partial (its time stays out of the history).
+    r.suite_started("integ", true, BTreeMap::new(), SuitePolicy::default());
+    r.partial(["m/other".to_string()]);
+    r.event(&parse_line(r#"{"Action":"pass","Package":"m/other","Elapsed":1}"#).unwrap());
+    assert!(r.results[1].partial);
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::collect::{PackageOutcome, PackageResult};
+use super::collect::{PackageOutcome, PackageResult, TestStatus};
 use super::sink::{Sink, now};
 
 /// What the file holds.
@@ -26,6 +26,9 @@ pub struct Record {
     pub seconds: f64,
     /// When it was measured (RFC 3339).
     pub measured: String,
+    /// Seconds of each top-level test (for splitting a package by test, `split`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tests: BTreeMap<String, f64>,
 }
 
 /// When a record was measured; one that cannot be read is older than any other.
@@ -87,8 +90,14 @@ impl History {
         self.packages.get(&key(suite, package)).map(|r| r.seconds)
     }
 
+    /// The recorded times of the top-level tests of `package` in `suite`.
+    pub fn tests(&self, suite: &str, package: &str) -> Option<&BTreeMap<String, f64>> {
+        self.packages.get(&key(suite, package)).map(|r| &r.tests)
+    }
+
     /// Records the packages that ran (cached results, build failures and interrupted runs,
-    /// whose time is 0, say nothing about run time: they keep their earlier record).
+    /// whose time is 0, say nothing about run time: they keep their earlier record). A
+    /// partial run updates only the times of the tests it ran.
     pub fn record(&mut self, results: &[PackageResult]) {
         self.version = 1;
         let measured = now();
@@ -96,13 +105,29 @@ impl History {
             if r.cached || r.outcome == PackageOutcome::BuildFailed || r.elapsed <= 0.0 {
                 continue;
             }
-            self.packages.insert(
-                key(&r.suite, &r.package),
-                Record {
-                    seconds: r.elapsed,
-                    measured: measured.clone(),
-                },
-            );
+            let tests = r
+                .tests
+                .iter()
+                .filter(|t| !t.name.contains('/') && t.status != TestStatus::Unfinished)
+                .map(|t| (t.name.clone(), t.elapsed));
+            let key = key(&r.suite, &r.package);
+            match (r.partial, self.packages.get_mut(&key)) {
+                (true, Some(known)) => {
+                    known.tests.extend(tests);
+                    known.measured = measured.clone();
+                }
+                // Nothing known: a part is better than no estimate at all.
+                (true, None) | (false, _) => {
+                    self.packages.insert(
+                        key,
+                        Record {
+                            seconds: r.elapsed,
+                            measured: measured.clone(),
+                            tests: tests.collect(),
+                        },
+                    );
+                }
+            }
         }
     }
 }
@@ -158,6 +183,7 @@ mod tests {
             cached,
             note: None,
             attempts: 1,
+            partial: false,
         }
     }
 
@@ -177,6 +203,34 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_run_updates_the_times_of_its_tests_and_keeps_the_package_time() {
+        let test = |name: &str, elapsed: f64| crate::report::TestResult {
+            name: name.into(),
+            status: TestStatus::Passed,
+            elapsed,
+            output: Vec::new(),
+            earlier: Vec::new(),
+        };
+        let mut whole = result("m/a", 8.0, false);
+        whole.tests = vec![
+            test("TestA", 4.0),
+            test("TestB", 3.5),
+            test("TestB/sub", 1.0),
+        ];
+        let mut history = History::default();
+        history.record(&[whole]);
+        let mut part = result("m/a", 2.0, false);
+        part.tests = vec![test("TestA", 1.5)];
+        part.partial = true;
+        history.record(&[part]);
+        assert_eq!(history.seconds("integ", "m/a"), Some(8.0));
+        let tests = history.tests("integ", "m/a").unwrap();
+        assert_eq!(tests.len(), 2, "top-level tests only: {tests:?}");
+        assert_eq!(tests["TestA"], 1.5);
+        assert_eq!(tests["TestB"], 3.5);
+    }
+
+    #[test]
     fn an_unwritable_history_is_a_warning_not_a_failure() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("timings.json");
@@ -190,6 +244,7 @@ mod tests {
         let record = |seconds: f64, measured: &str| Record {
             seconds,
             measured: measured.into(),
+            tests: BTreeMap::new(),
         };
         let mut a = History::default();
         a.packages

@@ -19,7 +19,9 @@ use super::{Converter, RunEnd, SuiteRun, feed_line, ticking};
 use crate::base::events::GobEvent;
 use crate::exec::{Outcome, SpawnError, run_converted, run_converting};
 use crate::go::duration::go_duration;
+use crate::plan::order::first_to_start;
 use crate::plan::remote::kill_after;
+use crate::plan::split::filter_args;
 use crate::plan::test::{IntegCompile, TestBinary, plan_run};
 
 /// The reporter, shared between the binary being run and the compile messages arriving
@@ -112,6 +114,11 @@ impl<'r> Shared<'r> {
         }
     }
 
+    /// Every ready binary not taken yet.
+    fn take_ready(&self) -> Vec<TestBinary> {
+        locked(&self.ready).drain(..).collect()
+    }
+
     /// The next ready binary, handling messages until one arrives; `None` once the compile
     /// has ended and every binary was taken.
     async fn next_ready(
@@ -166,7 +173,7 @@ async fn run_locally(
 ) -> Result<Option<i32>, SpawnError> {
     while let Some(binary) = shared.next_ready(messages).await {
         let extra = run.args_of(&binary.package.import_path);
-        let running = run_binary(run, shared, &binary, converter, extra);
+        let running = run_binary(run, shared, &binary, converter, extra, false);
         if let Some(sig) = shared.pumping(messages, running).await? {
             return Ok(Some(sig));
         }
@@ -189,11 +196,12 @@ pub async fn rerun(
     {
         return Ok(crate::exec::shutdown::requested());
     }
-    run_binary(run, &shared, binary, converter, extra).await
+    run_binary(run, &shared, binary, converter, extra, false).await
 }
 
-/// Sends each binary to the cluster as it becomes ready, and runs those the cluster failed
-/// to run here, one at a time, meanwhile; returns the signal that stopped it.
+/// Sends the binaries to the cluster as they become ready, as many at once as it runs, the
+/// longest by history first among those ready ([`crate::plan::order`]); runs those the
+/// cluster failed to run here, one at a time, meanwhile; returns the signal that stopped it.
 async fn run_remotely(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
@@ -201,32 +209,51 @@ async fn run_remotely(
     converter: Converter<'_>,
     remote: &RemoteExecutor,
 ) -> Result<Option<i32>, SpawnError> {
-    let (local, mut fallbacks) = unbounded_channel::<TestBinary>();
+    let (local, mut fallbacks) = unbounded_channel::<Part>();
     let sending = async move {
         let mut inflight = FuturesUnordered::new();
+        let mut pending: Vec<Part> = Vec::new();
+        let mut compiling = true;
         loop {
-            let next = loop {
-                tokio::select! {
-                    next = shared.next_ready(messages) => break next,
-                    Some(()) = inflight.next(), if !inflight.is_empty() => {}
-                }
-            };
-            let Some(binary) = next else { break };
-            let local = local.clone();
-            inflight.push(async move {
-                let extra = run.args_of(&binary.package.import_path);
-                if try_remote(run, shared, &binary, extra, remote).await {
-                    let _ = local.send(binary);
-                }
-            });
+            while inflight.len() < remote.capacity()
+                && let Some(first) = first_to_start(&pending, |p: &Part| (&p.name, p.estimate))
+            {
+                let part = pending.swap_remove(first);
+                let local = local.clone();
+                inflight.push(async move {
+                    if try_remote(run, shared, &part.binary, &part.extra, remote).await {
+                        let _ = local.send(part);
+                    }
+                });
+            }
+            if !compiling && pending.is_empty() && inflight.is_empty() {
+                break;
+            }
+            tokio::select! {
+                next = shared.next_ready(messages), if compiling => match next {
+                    Some(binary) => {
+                        for binary in std::iter::once(binary).chain(shared.take_ready()) {
+                            pending.extend(parts_of(run, shared, binary));
+                        }
+                    }
+                    None => compiling = false,
+                },
+                Some(()) = inflight.next(), if !inflight.is_empty() => {}
+            }
         }
         drop(local);
-        while inflight.next().await.is_some() {}
     };
     let running_here = async {
-        while let Some(binary) = fallbacks.recv().await {
-            let extra = run.args_of(&binary.package.import_path);
-            if let Some(sig) = run_binary(run, shared, &binary, converter, extra).await? {
+        while let Some(part) = fallbacks.recv().await {
+            let ran = run_binary(
+                run,
+                shared,
+                &part.binary,
+                converter,
+                &part.extra,
+                part.split,
+            );
+            if let Some(sig) = ran.await? {
                 return Ok(Some(sig));
             }
         }
@@ -234,6 +261,46 @@ async fn run_remotely(
     };
     let ((), ran) = tokio::join!(sending, running_here);
     Ok(ran?.or_else(crate::exec::shutdown::requested))
+}
+
+/// One action of a remote run: a binary with its arguments, or one group of a binary split by
+/// test ([`crate::plan::split`]).
+struct Part {
+    binary: TestBinary,
+    /// Test binary arguments after the usual ones (a group's filter, `--failed`'s).
+    extra: Vec<String>,
+    /// `package`, or `package#N` for a group.
+    name: String,
+    /// Seconds by history.
+    estimate: Option<f64>,
+    /// One of several parts of its package.
+    split: bool,
+}
+
+/// The parts `binary` runs as: one per group when its package is split and has no
+/// arguments of its own (the reporter then merges their results), else the binary whole.
+fn parts_of(run: &SuiteRun<'_>, shared: &Shared<'_>, binary: TestBinary) -> Vec<Part> {
+    let package = binary.package.import_path.clone();
+    let own = run.args_of(&package);
+    let Some(groups) = run.parts.get(&package).filter(|_| own.is_empty()) else {
+        return vec![Part {
+            estimate: run.recorded.get(&package).copied(),
+            extra: own.to_vec(),
+            name: package,
+            binary,
+            split: false,
+        }];
+    };
+    shared.with(|r| r.expect_parts(&package, groups.len()));
+    (0..groups.len())
+        .map(|g| Part {
+            binary: binary.clone(),
+            extra: filter_args(groups, &[g]),
+            name: format!("{package}#{}", g + 1),
+            estimate: Some(groups[g].estimate),
+            split: true,
+        })
+        .collect()
 }
 
 /// Runs `binary` on the cluster and reports it; true when it must run here instead (the
@@ -281,20 +348,25 @@ async fn try_remote(
     }
 }
 
+/// Runs `binary` here with `extra` arguments and reports it; returns the signal that
+/// stopped it. A part of a split package (`buffered`) is reported whole when it ends, so its
+/// events never interleave with another part's.
 async fn run_binary(
     run: &SuiteRun<'_>,
     shared: &Shared<'_>,
     binary: &TestBinary,
     converter: Converter<'_>,
     extra: &[String],
+    buffered: bool,
 ) -> Result<Option<i32>, SpawnError> {
     let package = &binary.package.import_path;
-    shared.with(|r| {
-        r.gob(GobEvent::RunStart {
-            suite: run.suite.name.clone(),
-            package: package.clone(),
-        })
-    });
+    let run_start = || GobEvent::RunStart {
+        suite: run.suite.name.clone(),
+        package: package.clone(),
+    };
+    if !buffered {
+        shared.with(|r| r.gob(run_start()));
+    }
     let args: Vec<String> = run.user_args.iter().chain(extra).cloned().collect();
     let test2json = match converter {
         Converter::Go(path) => path,
@@ -310,7 +382,11 @@ async fn run_binary(
         profile.as_deref(),
     );
     let deadline = planned.timeout.map(kill_after);
-    let on_line = |line: &str| shared.with(|r| feed_line(r, line));
+    let held = Mutex::new(Vec::new());
+    let on_line = |line: &str| match buffered {
+        true => locked(&held).push(line.to_string()),
+        false => shared.with(|r| feed_line(r, line)),
+    };
     let clock = std::time::Instant::now();
     let tick = || shared.with(|r| r.tick());
     let started = match converter {
@@ -323,35 +399,50 @@ async fn run_binary(
             ticking(running, tick).await
         }
     };
-    let outcome = match started {
-        Ok(outcome) => outcome,
+    let elapsed = clock.elapsed().as_secs_f64();
+    let (end, stopped) = match started {
+        Ok(outcome) => ended(outcome, elapsed, planned.timeout),
         // A binary that cannot start (built for another machine, not executable, gone) is
         // its package's failure; the others still run.
         Err(error) if error.program == planned.binary.program => {
             let why = format!("cannot start the test binary: {}", error.source);
-            shared.with(|r| r.abandoned(package, &why, 0.0));
-            return Ok(None);
+            (Err((why, 0.0)), None)
         }
         Err(error) => return Err(error),
     };
-    let elapsed = clock.elapsed().as_secs_f64();
-    let why = match outcome {
-        Outcome::Interrupted(sig) => {
-            // Cut short: its time says nothing about a full run.
-            shared.with(|r| r.abandoned(package, "interrupted", 0.0));
-            return Ok(Some(sig));
+    let lines = std::mem::take(&mut *locked(&held));
+    shared.with(|r| {
+        if buffered {
+            r.gob(run_start());
         }
+        for line in &lines {
+            feed_line(r, line);
+        }
+        match end {
+            Ok(elapsed) => r.exited_ok(package, elapsed),
+            Err((why, elapsed)) => r.abandoned(package, &why, elapsed),
+        }
+    });
+    Ok(stopped)
+}
+
+/// How a test binary's run ends for the reporter (`Ok`: exited 0 after these seconds; `Err`:
+/// why it stopped without a result, and after how long), and the signal that stopped it.
+fn ended(
+    outcome: Outcome,
+    elapsed: f64,
+    timeout: Option<std::time::Duration>,
+) -> (Result<f64, (String, f64)>, Option<i32>) {
+    let why = match outcome {
+        // Cut short: its time says nothing about a full run.
+        Outcome::Interrupted(sig) => return (Err(("interrupted".into(), 0.0)), Some(sig)),
         Outcome::TimedOut => {
-            let limit = planned.timeout.map(go_duration).unwrap_or_default();
+            let limit = timeout.map(go_duration).unwrap_or_default();
             format!("timed out: still running past the {limit} timeout, stopped by gob")
         }
         Outcome::Signaled(sig) => format!("killed by signal {sig}"),
         Outcome::Failed(code) => format!("exit status {code}"),
-        Outcome::Succeeded => {
-            shared.with(|r| r.exited_ok(package, elapsed));
-            return Ok(None);
-        }
+        Outcome::Succeeded => return (Ok(elapsed), None),
     };
-    shared.with(|r| r.abandoned(package, &why, elapsed));
-    Ok(None)
+    (Err((why, elapsed)), None)
 }

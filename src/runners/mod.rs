@@ -33,6 +33,12 @@ pub struct SuiteRun<'a> {
     pub remote: Option<&'a remote::RemoteExecutor>,
     /// Where each run writes its coverage, when the run writes a profile.
     pub cover: Option<&'a cover::Fragments>,
+    /// Seconds each package took when it last ran (the timing history), for the order runs
+    /// start in.
+    pub recorded: &'a BTreeMap<String, f64>,
+    /// The groups of packages split by test (`split`): on a cluster each group is an action
+    /// of its own.
+    pub parts: &'a BTreeMap<String, Vec<crate::plan::split::Group>>,
 }
 
 impl SuiteRun<'_> {
@@ -76,6 +82,8 @@ pub trait Events: Send {
     fn exited_ok(&mut self, package: &str, elapsed: f64);
     /// Called every [`TICK`] while tests run (slow-test reports need a clock).
     fn tick(&mut self);
+    /// `package` runs as `parts` parts (split by test): one result once all have ended.
+    fn expect_parts(&mut self, _package: &str, _parts: usize) {}
 }
 
 /// What turns a test binary's output into test2json events.

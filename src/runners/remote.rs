@@ -52,6 +52,11 @@ impl RemoteExecutor {
         })
     }
 
+    /// How many actions run on the cluster at once (`[exec] jobs`).
+    pub fn capacity(&self) -> usize {
+        self.settings.jobs.max(1)
+    }
+
     /// Whether a remote failure fails the run instead of running the binary here.
     pub fn strict(&self) -> bool {
         self.settings.strict

@@ -19,6 +19,7 @@ mod remote_cache;
 mod remote_exec;
 mod reports;
 mod retries;
+mod scheduling;
 mod selection;
 mod servers;
 mod services;

@@ -403,3 +403,156 @@ fn a_remote_run_brings_each_binary_s_coverage_back_as_a_local_run_writes_it() {
     );
     assert_eq!(remote, local);
 }
+
+#[test]
+fn one_worker_takes_the_longest_ready_binary_by_history_next() {
+    let Some(cluster) = Cluster::start(1) else {
+        return;
+    };
+    let exec = format!("{}jobs = 1\n", exec_table(&cluster));
+    let ws = workspace("\"./slow/...\"", ", SLOW_MS = \"1200\"", "", &exec);
+    // Link every binary first, so all are ready when the cluster's one slot frees.
+    let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ", "--no-remote-exec"]));
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_file(marks_dir(ws.dir()).join("slow")).unwrap();
+    // A history where link (import path) order is the shortest first.
+    let history = ["four", "one", "three", "two"]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            format!(
+                "\"integ remote/slow/{p}\": {{ \"seconds\": {}, \"measured\": \"2026-12-01T10:00:00Z\" }}",
+                i + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",\n");
+    ws.write(
+        ".gob/timings.json",
+        &format!("{{ \"version\": 1, \"packages\": {{ {history} }} }}\n"),
+    );
+    let (code, _, stderr) = run(&mut ws.gob(&["test", "--integ"]));
+    assert_eq!(code, 0, "{stderr}\n{}", cluster.logs());
+    let mut starts: Vec<(String, u128)> = marks(&marks_dir(ws.dir()), "slow")
+        .into_iter()
+        .filter(|(what, _)| what.starts_with("start-"))
+        .collect();
+    starts.sort_by_key(|(_, at)| *at);
+    let order: Vec<&str> = starts.iter().map(|(w, _)| &w["start-".len()..]).collect();
+    assert_eq!(order.len(), 4, "{order:?}");
+    // The first goes as soon as it is ready; the rest longest first: two (4s), three (3s),
+    // one (2s), four (1s).
+    let rest: Vec<&str> = ["two", "three", "one", "four"]
+        .into_iter()
+        .filter(|p| *p != order[0])
+        .collect();
+    assert_eq!(order[1..], rest[..], "{order:?}");
+}
+
+/// When each test of the `big` package started and ended (`start-One`, `end-One`, …).
+fn big_marks(ws: &Workspace) -> BTreeMap<String, Vec<u128>> {
+    let mut marks_of: BTreeMap<String, Vec<u128>> = BTreeMap::new();
+    for (what, at) in marks(&marks_dir(ws.dir()), "big") {
+        marks_of.entry(what).or_default().push(at);
+    }
+    marks_of
+}
+
+/// The `big` package with `split = "2s"`, its history written by a first run here.
+fn split_workspace(cluster: &Cluster, env: &str) -> Workspace {
+    let ws = workspace(
+        "\"./big\"",
+        &format!(", BIG_MS = \"1500\"{env}"),
+        "split = \"2s\"",
+        &exec_table(cluster),
+    );
+    let (code, _, stderr) = run(&mut ws.gob(&[
+        "test",
+        "--integ",
+        "--no-remote-exec",
+        "--junit",
+        "local.xml",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_file(marks_dir(ws.dir()).join("big")).unwrap();
+    ws
+}
+
+#[test]
+fn a_split_package_runs_as_groups_on_two_workers_each_test_once_reported_as_one() {
+    let Some(cluster) = Cluster::start(2) else {
+        return;
+    };
+    let ws = split_workspace(&cluster, "");
+    let started = Instant::now();
+    let (code, stdout, stderr) =
+        run(&mut ws.gob(&["test", "--integ", "--json", "--junit", "remote.xml"]));
+    let wall = started.elapsed();
+    assert_eq!(code, 0, "{stderr}\n{}", cluster.logs());
+    // ~6s of tests in groups of ~2s: three groups and the catch-all, four actions.
+    let runs = events(&stdout, "gob-remote-run");
+    assert_eq!(runs.len(), 4, "{stdout}");
+    let marks_of = big_marks(&ws);
+    for test in ["One", "Two", "Three", "Four", "Flaky"] {
+        assert_eq!(
+            marks_of[&format!("start-{test}")].len(),
+            1,
+            "{test}: {marks_of:?}"
+        );
+    }
+    // Two workers ran groups at once.
+    let span = |t: &str| {
+        (
+            marks_of[&format!("start-{t}")][0],
+            marks_of[&format!("end-{t}")][0],
+        )
+    };
+    let spans: Vec<(u128, u128)> = ["One", "Two", "Three", "Four"].map(span).to_vec();
+    let overlapping = spans
+        .iter()
+        .enumerate()
+        .any(|(i, a)| spans[i + 1..].iter().any(|b| a.0 < b.1 && b.0 < a.1));
+    assert!(overlapping, "no two groups ran at once: {spans:?}");
+    assert!(wall < Duration::from_secs(30), "{wall:?}");
+    // One package result, as the unsplit run reports it.
+    let read = |name: &str| std::fs::read_to_string(ws.dir().join(name)).unwrap();
+    assert_eq!(
+        normalized_junit(&read("remote.xml")),
+        normalized_junit(&read("local.xml"))
+    );
+    let passed: Vec<_> = events(&stdout, "pass")
+        .into_iter()
+        .filter(|e| e["Test"].is_null())
+        .collect();
+    assert_eq!(passed.len(), 4, "each part's own end event: {stdout}");
+    assert!(stderr.contains("1 passed, 0 failed"), "{stderr}");
+}
+
+#[test]
+fn a_failed_test_of_a_split_package_is_retried_alone() {
+    let Some(cluster) = Cluster::start(2) else {
+        return;
+    };
+    let ws = split_workspace(&cluster, "");
+    ws.write(
+        "gobuild.toml",
+        &std::fs::read_to_string(ws.dir().join("gobuild.toml"))
+            .unwrap()
+            .replace("BIG_MS = \"1500\"", "BIG_MS = \"1500\", BIG_FLAKY = \"1\""),
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--json", "--retries", "1"]));
+    assert_eq!(code, 0, "flaky passes: {stderr}\n{}", cluster.logs());
+    let retried = events(&stdout, "gob-retry");
+    assert_eq!(retried.len(), 1, "{stdout}");
+    assert_eq!(retried[0]["Tests"], serde_json::json!(["TestFlaky"]));
+    let marks_of = big_marks(&ws);
+    assert_eq!(marks_of["start-Flaky"].len(), 2, "{marks_of:?}");
+    for test in ["One", "Two", "Three", "Four"] {
+        assert_eq!(
+            marks_of[&format!("start-{test}")].len(),
+            1,
+            "{test} ran again"
+        );
+    }
+    assert!(stderr.contains("FLAKY remote/big TestFlaky"), "{stderr}");
+}
