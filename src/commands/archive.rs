@@ -418,7 +418,8 @@ fn choose<'i>(
         .filter_map(|s| Some((s.name.clone(), s.split?)))
         .collect();
     let candidates = candidates(&suites);
-    let splits = super::sharding::splits(&candidates, &targets, timings, &ctx.version);
+    let user_args = args.binary_args();
+    let splits = super::sharding::splits(&candidates, &targets, timings, &ctx.version, &user_args);
     let selected = selection::choose(args, &candidates, None, failed_path, timings, &splits)?;
     Ok((suites, ctx, selected))
 }

@@ -10,6 +10,7 @@ use crate::manifest::Manifest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::GobError;
+use crate::go::testrun::chooses_tests;
 use crate::plan::select::{Candidates, Split, SuiteChoice, shard_items};
 use crate::plan::shard::{Shard, ShardItem, fingerprint, plan_shards};
 use crate::plan::split::{Splits, split_package};
@@ -56,16 +57,18 @@ pub fn plan(
 }
 
 /// The groups of the packages of `candidates` whose suite splits (`targets`: seconds by
-/// suite name) and whose history exceeds the target (none before Go 1.20, whose test
-/// binaries have no `-test.skip` for the catch-all group).
+/// suite name) and whose history exceeds the target. None before Go 1.20 (its test
+/// binaries have no `-test.skip` for the catch-all group), and none when the user's
+/// arguments choose tests (`--run`, `-- -test.run=…`: a group's filter would override it).
 pub fn splits(
     candidates: &[Candidates],
     targets: &BTreeMap<String, f64>,
     timings: &std::path::Path,
     version: &crate::go::version::GoVersion,
+    user_args: &[String],
 ) -> Splits {
     let mut splits = Splits::new();
-    if targets.is_empty() || !version.at_least(20) {
+    if targets.is_empty() || !version.at_least(20) || chooses_tests(user_args) {
         return splits;
     }
     let history = History::load(timings);

@@ -58,7 +58,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
     let candidates = candidates(&expanded, &packages);
     let targets = super::sharding::split_targets(&expanded);
-    let splits = super::sharding::splits(&candidates, &targets, &timings, &ctx.version);
+    let user_args = args.binary_args();
+    let splits = super::sharding::splits(&candidates, &targets, &timings, &ctx.version, &user_args);
     let selected = selection::choose(
         args,
         &candidates,
@@ -80,7 +81,6 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let runs = longest_first(&expanded, chosen, &history, remote.is_some());
     let mut plan_ctx = ctx.test_plan_context(&manifest)?;
     plan_ctx.cover = super::cover::mode(args, &specs)?;
-    let user_args = args.binary_args();
     if args.dry_run {
         print_dry_run(&expanded, &runs, &user_args, &plan_ctx, remote.as_ref());
         if let Some(profile) = dry_run_profile(args, &manifest.workspace_dir, &plan_ctx) {

@@ -8,6 +8,17 @@ pub fn top_level(name: &str) -> &str {
     name.split('/').next().unwrap_or(name)
 }
 
+/// Whether test binary arguments `args` choose tests themselves (`-test.run`, `-test.skip`,
+/// or go test's short `-run`/`-skip`, with one dash or two): a filter of gob's after them
+/// would override theirs, since the testing package keeps a flag's last value.
+pub fn chooses_tests(args: &[String]) -> bool {
+    args.iter().any(|arg| {
+        let flag = arg.trim_start_matches('-');
+        let name = flag.split('=').next().unwrap_or(flag);
+        arg.starts_with('-') && matches!(name, "test.run" | "test.skip" | "run" | "skip")
+    })
+}
+
 /// The `-test.run` pattern that selects exactly the top-level tests `names`.
 pub fn exactly(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| quote_meta(n)).collect();
@@ -29,6 +40,26 @@ fn quote_meta(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_that_choose_tests_are_recognized_in_every_spelling() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for chooses in [
+            &["-test.run=TestA"][..],
+            &["--test.run", "TestA"],
+            &["-run=X"],
+            &["-test.v", "-skip", "TestB"],
+        ] {
+            assert!(chooses_tests(&args(chooses)), "{chooses:?}");
+        }
+        for not in [
+            &["-test.v"][..],
+            &["-test.count=2", "run"],
+            &["-test.runs=3"],
+        ] {
+            assert!(!chooses_tests(&args(not)), "{not:?}");
+        }
+    }
 
     #[test]
     fn subtests_rerun_their_top_level_test() {

@@ -115,4 +115,14 @@ fn the_groups_of_a_split_package_run_each_test_once_across_shards_new_tests_incl
         }
         assert_eq!(started(&marks), expected, "plan {plan:?}");
     }
+    // The user's own choice of tests wins: the package is not split under it.
+    std::fs::remove_file(marks.join("big")).ok();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let args = ["test", "--integ", "--shard", &shard, "--run", "TestOne"];
+        let (code, _, stderr) = run(&mut ws.gob(&args));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let one = std::collections::BTreeMap::from([("One".to_string(), 1)]);
+    assert_eq!(started(&marks), one);
 }
