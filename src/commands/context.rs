@@ -100,7 +100,7 @@ pub async fn lock_workspace(
 /// Like [`load_manifest`], but no manifest at all is `None` (an invalid one is an error).
 pub fn load_optional_manifest(globals: &Globals) -> Result<Option<Manifest>, GobError> {
     match load_manifest(globals) {
-        Err(GobError::Locate(LocateError::NotFound(_))) => Ok(None),
+        Err(GobError::Locate(LocateError::NotFound(..))) => Ok(None),
         other => other.map(Some),
     }
 }

@@ -49,6 +49,8 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
         },
     })?;
     eprintln!("gob: wrote {}", path.display());
+    let binaries = text.contains("[[binary]]");
+    let integ = text.contains("integ = true");
     let gitignore = globals.cwd.join(".gitignore");
     match ignore_outputs(&globals.cwd, "bin") {
         Ok(added) if added.is_empty() => {}
@@ -62,7 +64,21 @@ pub fn run(globals: &Globals) -> Result<(), GobError> {
             gitignore.display()
         ),
     }
+    eprint!("{}", next_steps(binaries, integ));
     Ok(())
+}
+
+/// The commands to try after `gob init`, by what the manifest has.
+fn next_steps(binaries: bool, integ: bool) -> String {
+    let build = match binaries {
+        true => "gob build          # build every [[binary]] into bin/",
+        false => "gob list           # what gob found: binaries and suites",
+    };
+    let third = match integ {
+        true => "gob test --integ   # the integration suites, compiled in one go call",
+        false => "gob check          # compile every package and test, link nothing",
+    };
+    format!("gob: next, try:\n  {build}\n  gob test           # the unit suite\n  {third}\n")
 }
 
 /// A suite name from a tag: letters, digits, `-` and `_` (`integ.v2` → `integ-v2`).

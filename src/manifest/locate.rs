@@ -10,9 +10,22 @@ pub enum LocateError {
     /// `--manifest PATH` names a file that does not exist.
     #[error("manifest {0} does not exist")]
     Missing(PathBuf),
-    /// No `gobuild.toml` in the start dir or any parent.
-    #[error("no {FILE_NAME} in {0} or any parent directory (create one, or pass --manifest PATH)")]
-    NotFound(PathBuf),
+    /// No `gobuild.toml` in the start dir or any parent; what to do next, by whether a
+    /// Go module (its dir) is in reach.
+    #[error("no {FILE_NAME} in {} or any parent directory; {}", .0.display(), first_step(.1.as_deref()))]
+    NotFound(PathBuf, Option<PathBuf>),
+}
+
+/// What someone without a manifest does next: `gob init` in the Go module in reach, else
+/// find one.
+fn first_step(module: Option<&Path>) -> String {
+    match module {
+        Some(dir) => format!(
+            "{} is a Go module: run `gob init` there to write one for it (or pass --manifest PATH)",
+            dir.display()
+        ),
+        None => "gob works in a Go module (a dir with go.mod): run `gob init` in one to write a manifest for it, or pass --manifest PATH".to_string(),
+    }
 }
 
 /// The manifest to use: `explicit` if given (must exist), else the nearest `gobuild.toml`
@@ -30,7 +43,10 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, LocateEr
         .ancestors()
         .map(|dir| dir.join(FILE_NAME))
         .find(|candidate| candidate.is_file())
-        .ok_or_else(|| LocateError::NotFound(start.to_path_buf()))
+        .ok_or_else(|| {
+            let module = start.ancestors().find(|dir| dir.join("go.mod").is_file());
+            LocateError::NotFound(start.to_path_buf(), module.map(Path::to_path_buf))
+        })
 }
 
 /// A manifest that refuses to be overwritten.
@@ -52,6 +68,25 @@ mod tests {
         std::fs::create_dir_all(&nested).unwrap();
         std::fs::write(dir.path().join(FILE_NAME), "").unwrap();
         assert_eq!(locate(None, &nested).unwrap(), dir.path().join(FILE_NAME));
+    }
+
+    #[test]
+    fn without_a_manifest_the_error_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("pkg/inner");
+        std::fs::create_dir_all(&nested).unwrap();
+        let none = locate(None, &nested).unwrap_err().to_string();
+        assert!(
+            none.contains("gob works in a Go module (a dir with go.mod)"),
+            "{none}"
+        );
+        std::fs::write(dir.path().join("go.mod"), "module m\n").unwrap();
+        let module = locate(None, &nested).unwrap_err().to_string();
+        let expected = format!(
+            "{} is a Go module: run `gob init` there",
+            dir.path().display()
+        );
+        assert!(module.contains(&expected), "{module}");
     }
 
     #[test]

@@ -177,8 +177,22 @@ fn shards_together_run_every_package_exactly_once() {
 fn init_writes_a_working_manifest_and_never_overwrites_one() {
     let ws = Workspace::example("");
     fs::remove_file(ws.dir().join("gobuild.toml")).unwrap();
+    // Without a manifest, gob says what to do, from anywhere in the module.
+    let (code, _, stderr) = run(ws.gob(&["build"]).current_dir(ws.dir().join("cmd")));
+    assert_eq!(code, 2);
+    let expected = format!(
+        "{} is a Go module: run `gob init` there",
+        ws.dir().display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
     let (code, _, stderr) = run(&mut ws.gob(&["init"]));
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("gob: next, try:\n  gob build ")
+            && stderr.contains("\n  gob test  ")
+            && stderr.contains("\n  gob test --integ "),
+        "{stderr}"
+    );
     let text = fs::read_to_string(ws.dir().join("gobuild.toml")).unwrap();
     assert_eq!(text.matches("[[binary]]").count(), 5, "{text}");
     assert!(
