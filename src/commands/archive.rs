@@ -419,8 +419,9 @@ fn choose<'i>(
         .collect();
     let candidates = candidates(&suites);
     let user_args = args.binary_args();
-    let splits = super::sharding::splits(&candidates, &targets, timings, &ctx.version, &user_args);
-    let selected = selection::choose(args, &candidates, None, failed_path, timings, &splits)?;
+    let history = crate::report::timings::History::load(timings);
+    let splits = super::sharding::splits(&candidates, &targets, &history, &ctx.version, &user_args);
+    let selected = selection::choose(args, &candidates, None, failed_path, &history, &splits)?;
     Ok((suites, ctx, selected))
 }
 

@@ -38,13 +38,13 @@ pub fn load_failed_strictly(path: &Path) -> Result<FailedTests, GobError> {
 
 /// Chooses the packages of `candidates` that run: `--failed` (record at `failed_path`),
 /// `since` (the base commit and each suite's selection), `--shard` (its plan, else the
-/// timing history at `timings`). Prints the shard line.
+/// timing `history`). Prints the shard line.
 pub fn choose(
     args: &TestArgs,
     candidates: &[Candidates],
     since: Option<(&str, &[Selection])>,
     failed_path: &Path,
-    timings: &Path,
+    history: &History,
     splits: &Splits,
 ) -> Result<Selected, GobError> {
     let record = match args.failed {
@@ -56,14 +56,7 @@ pub fn choose(
         _ => None,
     };
     let history: BTreeMap<(String, String), f64> = match (&args.shard, &plan) {
-        (Some(_), None) => {
-            let history = History::load(timings);
-            candidates
-                .iter()
-                .flat_map(|c| c.packages.iter().map(move |p| (c.suite.clone(), p.clone())))
-                .filter_map(|(s, p)| history.seconds(&s, &p).map(|t| ((s, p), t)))
-                .collect()
-        }
+        (Some(_), None) => super::sharding::recorded(candidates, history),
         _ => BTreeMap::new(),
     };
     let split = match &plan {

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::GobError;
 use crate::go::testrun::chooses_tests;
-use crate::plan::select::{Candidates, Split, SuiteChoice, shard_items};
+use crate::plan::select::{Candidates, Split, Steps, select, shard_items};
 use crate::plan::shard::{Shard, ShardItem, fingerprint, plan_shards};
 use crate::plan::split::{Splits, split_package};
 use crate::report::timings::History;
-use crate::workspace::suites::{ExpandedSuite, TestPackage};
+use crate::workspace::suites::ExpandedSuite;
 use std::collections::BTreeMap;
 
 /// The timing history file: `--timings` (relative to the current dir) or the workspace's.
@@ -26,34 +26,27 @@ pub fn timings_path(globals: &Globals, manifest: &Manifest, selection: &SuiteSel
     }
 }
 
-/// The shards of `packages` (per suite, in the order of `suites`), the groups of split
-/// packages placed like packages.
+/// The shards of every package of `candidates`, the groups of split packages placed like
+/// packages.
 pub fn plan(
-    suites: &[ExpandedSuite],
-    packages: &[Vec<TestPackage>],
+    candidates: &[Candidates],
     history: &History,
     count: usize,
     splits: &Splits,
 ) -> Vec<Shard> {
-    let choices: Vec<SuiteChoice> = suites
-        .iter()
-        .zip(packages)
-        .map(|(s, packages)| SuiteChoice {
-            suite: s.spec.name.clone(),
-            run: packages
-                .iter()
-                .map(|p| (p.import_path.clone(), Vec::new()))
-                .collect(),
-            left: Vec::new(),
-        })
-        .collect();
-    let recorded: BTreeMap<(String, String), f64> = choices
-        .iter()
-        .flat_map(|c| c.run.iter().map(move |(p, _)| (c.suite.clone(), p.clone())))
-        .filter_map(|(s, p)| history.seconds(&s, &p).map(|t| ((s, p), t)))
-        .collect();
-    let items = shard_items(&choices, &Split::History(&recorded), splits);
+    let every = select(candidates, &Steps::default()).suites;
+    let recorded = recorded(candidates, history);
+    let items = shard_items(&every, &Split::History(&recorded), splits);
     plan_shards(&items, count)
+}
+
+/// The recorded seconds of each (suite, package) of `candidates` that `history` has.
+pub fn recorded(candidates: &[Candidates], history: &History) -> BTreeMap<(String, String), f64> {
+    candidates
+        .iter()
+        .flat_map(|c| c.packages.iter().map(move |p| (c.suite.clone(), p.clone())))
+        .filter_map(|(s, p)| history.seconds(&s, &p).map(|t| ((s, p), t)))
+        .collect()
 }
 
 /// The groups of the packages of `candidates` whose suite splits (`targets`: seconds by
@@ -63,7 +56,7 @@ pub fn plan(
 pub fn splits(
     candidates: &[Candidates],
     targets: &BTreeMap<String, f64>,
-    timings: &std::path::Path,
+    history: &History,
     version: &crate::go::version::GoVersion,
     user_args: &[String],
 ) -> Splits {
@@ -71,7 +64,6 @@ pub fn splits(
     if targets.is_empty() || !version.at_least(20) || chooses_tests(user_args) {
         return splits;
     }
-    let history = History::load(timings);
     for candidate in candidates {
         let Some(target) = targets.get(&candidate.suite) else {
             continue;

@@ -19,8 +19,8 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     let packages: Vec<_> = expanded.iter().map(|s| s.test_packages()).collect();
     let candidates = super::test::candidates(&expanded, &packages);
     let targets = super::sharding::split_targets(&expanded);
-    let splits = super::sharding::splits(&candidates, &targets, &path, &ctx.version, &[]);
-    let shards = plan(&expanded, &packages, &history, count, &splits);
+    let splits = super::sharding::splits(&candidates, &targets, &history, &ctx.version, &[]);
+    let shards = plan(&candidates, &history, count, &splits);
     println!(
         "split {} ({count} shards, by {})",
         crate::plan::shard::fingerprint(&shards),

@@ -59,7 +59,8 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let candidates = candidates(&expanded, &packages);
     let targets = super::sharding::split_targets(&expanded);
     let user_args = args.binary_args();
-    let splits = super::sharding::splits(&candidates, &targets, &timings, &ctx.version, &user_args);
+    let history = crate::report::timings::History::load(&timings);
+    let splits = super::sharding::splits(&candidates, &targets, &history, &ctx.version, &user_args);
     let selected = selection::choose(
         args,
         &candidates,
@@ -67,7 +68,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
             .as_ref()
             .map(|f| (f.base.as_str(), f.suites.as_slice())),
         &failed_path,
-        &timings,
+        &history,
         &splits,
     )?;
     let changed = since.as_ref().map(|f| f.changed.len());
@@ -75,7 +76,6 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         eprintln!("{message}");
         return super::cover::nothing_covered(args, super::cover::mode(args, &specs)?);
     }
-    let history = crate::report::timings::History::load(&timings);
     let remote = remote_executor(&manifest, args, &specs)?;
     let chosen = chosen(&packages, &selected);
     let runs = longest_first(&expanded, chosen, &history, remote.is_some());
