@@ -56,6 +56,7 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     };
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);
+    let cover_mode = super::cover::mode(args, &specs)?;
     let candidates = candidates(&expanded, &packages);
     let targets = super::sharding::split_targets(&expanded);
     let user_args = args.binary_args();
@@ -74,13 +75,13 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
     let changed = since.as_ref().map(|f| f.changed.len());
     if let Some(message) = selection::nothing_to_run(&selected, args, changed) {
         eprintln!("{message}");
-        return super::cover::nothing_covered(args, super::cover::mode(args, &specs)?);
+        return super::cover::nothing_covered(args, cover_mode);
     }
     let remote = remote_executor(&manifest, args, &specs)?;
     let chosen = chosen(&packages, &selected);
     let runs = longest_first(&expanded, chosen, &history, remote.is_some());
     let mut plan_ctx = ctx.test_plan_context(&manifest)?;
-    plan_ctx.cover = super::cover::mode(args, &specs)?;
+    plan_ctx.cover = cover_mode;
     if args.dry_run {
         print_dry_run(&expanded, &runs, &user_args, &plan_ctx, remote.as_ref());
         if let Some(profile) = dry_run_profile(args, &manifest.workspace_dir, &plan_ctx) {
@@ -331,7 +332,7 @@ impl Here<'_> {
                 };
             let covered_binaries = self.coverage.is_some() && spec.cover_binaries;
             if let Some(coverage) = self.coverage
-                && covered_binaries
+                && spec.cover_binaries
             {
                 coverage
                     .cover_binaries(self.manifest, self.ctx, &mut spec, reporter)
