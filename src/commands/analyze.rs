@@ -111,13 +111,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         print!("{text}");
     }
     let write = |path: &PathBuf, text: String| {
-        crate::base::paths::write_atomically(&globals.cwd.join(path), text.as_bytes()).map_err(
-            |source| GobError::Io {
-                action: "cannot write",
-                path: path.clone(),
-                source,
-            },
-        )
+        crate::commands::context::write_file(&globals.cwd.join(path), text.as_bytes())
     };
     if let Some(path) = &args.trace {
         write(

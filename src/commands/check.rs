@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::base::state::CHECK_DIR;
 use crate::cli::CheckArgs;
-use crate::commands::context::{Context, Globals, load_manifest};
+use crate::commands::context::{Context, Globals, load_manifest, write_file as write};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckRound, CheckSuite, plain_packages, plan_check, typecheck_command};
@@ -219,13 +219,4 @@ async fn capture(command: &GoCommand) -> Result<Vec<u8>, GobError> {
         Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
         _ => Err(GobError::Failed(format!("{command} failed"))),
     }
-}
-
-/// Writes a listing for the type checker (its dir created as needed).
-fn write(path: &Path, contents: &[u8]) -> Result<(), GobError> {
-    crate::base::paths::write_atomically(path, contents).map_err(|source| GobError::Io {
-        action: "cannot write",
-        path: path.to_path_buf(),
-        source,
-    })
 }

@@ -121,6 +121,16 @@ pub fn budget_env(globals: &Globals) -> Result<(Budget, BTreeMap<String, String>
     Ok((budget, env))
 }
 
+/// Writes `contents` to `path` atomically (a reader sees the old file or the new one, never
+/// half of it); the error names the file.
+pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), GobError> {
+    crate::base::paths::write_atomically(path, contents).map_err(|source| GobError::Io {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// gob's own executable, which go runs as GOCACHEPROG and `-exec` program.
 pub fn own_executable() -> Result<PathBuf, GobError> {
     std::env::current_exe().map_err(|source| GobError::Io {

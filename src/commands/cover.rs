@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::base::state::COVER_DIR;
 use crate::cli::{CoverArgs, CoverCommand, TestArgs};
-use crate::commands::context::Context;
+use crate::commands::context::{Context, write_file as write};
 use crate::error::GobError;
 use crate::exec::{Outcome, run_merged};
 use crate::go::coverprofile::{Mode, Profile};
@@ -351,14 +351,6 @@ fn files_below(dir: &Path) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), GobError> {
-    crate::base::paths::write_atomically(path, bytes).map_err(|source| GobError::Io {
-        action: "cannot write",
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Appends `text` to the GitHub step summary; a failure is a warning.

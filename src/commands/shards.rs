@@ -29,13 +29,7 @@ pub fn run(globals: &Globals, args: &ShardsArgs) -> Result<(), GobError> {
     if let Some(out) = &args.plan {
         let json =
             serde_json::to_string_pretty(&super::sharding::split_file(&shards)).unwrap_or_default();
-        crate::base::paths::write_atomically(out, format!("{json}\n").as_bytes()).map_err(
-            |source| GobError::Io {
-                action: "cannot write",
-                path: out.clone(),
-                source,
-            },
-        )?;
+        crate::commands::context::write_file(out, format!("{json}\n").as_bytes())?;
     }
     for (i, shard) in shards.iter().enumerate() {
         println!(

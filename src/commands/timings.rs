@@ -14,13 +14,7 @@ pub fn run(args: &TimingsArgs) -> Result<(), GobError> {
     }
     merged.version = 1;
     let text = serde_json::to_string_pretty(&merged).unwrap_or_default();
-    crate::base::paths::write_atomically(output, format!("{text}\n").as_bytes()).map_err(
-        |source| GobError::Io {
-            action: "cannot write",
-            path: output.clone(),
-            source,
-        },
-    )?;
+    crate::commands::context::write_file(output, format!("{text}\n").as_bytes())?;
     eprintln!(
         "gob: merged {} into {} ({})",
         crate::report::plural(files.len(), "history"),
