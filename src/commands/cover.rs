@@ -19,6 +19,7 @@ use crate::plan::test::{TestPlanContext, plan_untested};
 use crate::report::{Reporter, coverage};
 use crate::runners::Events;
 use crate::runners::cover::Fragments;
+use crate::workspace::gotool::GoTool;
 
 /// The coverage a run writes.
 pub struct Coverage {
@@ -30,8 +31,9 @@ pub struct Coverage {
     html: Option<PathBuf>,
     xml: Option<PathBuf>,
     workspace_dir: PathBuf,
-    /// go and its environment (none in a run from an archive).
-    go: Option<(String, BTreeMap<String, String>)>,
+    /// go (for `go list`) and the environment of its planned calls (none in a run from an
+    /// archive).
+    go: Option<(GoTool, BTreeMap<String, String>)>,
 }
 
 /// The counter mode test binaries are built with: with a profile (or `--cover`, for an
@@ -112,7 +114,7 @@ impl Coverage {
 
     /// The same, converting and reporting with the go of `ctx`.
     pub fn with_go(mut self, ctx: &Context) -> Coverage {
-        self.go = Some((ctx.go.program.clone(), ctx.command_env()));
+        self.go = Some((ctx.go.clone(), ctx.command_env()));
         self
     }
 
@@ -180,25 +182,15 @@ impl Coverage {
     /// the reports asked for, and reports the summary.
     pub async fn finish(&self, reporter: &mut Reporter) -> Result<(), GobError> {
         self.convert_covdata().await?;
-        let mut profile = Profile::new(self.mode);
-        for fragment in files_below(&fragments_dir(&self.workspace_dir)) {
-            let text = std::fs::read_to_string(&fragment).map_err(|source| GobError::Io {
-                action: "cannot read",
-                path: fragment.clone(),
-                source,
-            })?;
-            let part = Profile::parse(&text)
-                .map_err(|e| GobError::Failed(format!("{}: {e}", fragment.display())))?;
-            profile
-                .merge(part)
-                .map_err(|e| GobError::Failed(format!("{}: {e}", fragment.display())))?;
-        }
+        let fragments = files_below(&fragments_dir(&self.workspace_dir));
+        let merged = merge_files(Some(Profile::new(self.mode)), &fragments, GobError::Failed)?;
+        let profile = merged.unwrap_or_else(|| Profile::new(self.mode));
         write(&self.profile, profile.render().as_bytes())?;
         if let Some(html) = &self.html {
             self.write_html(html).await?;
         }
         if let Some(xml) = &self.xml {
-            let dirs = self.package_dirs(&profile).await;
+            let dirs = self.package_dirs(&profile);
             let source = self.workspace_dir.display().to_string();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -222,31 +214,21 @@ impl Coverage {
     }
 
     /// Each package of `profile` with its dir relative to the workspace, as go lists them
-    /// (none without go: Cobertura then names files by import path).
-    async fn package_dirs(&self, profile: &Profile) -> BTreeMap<String, String> {
-        let mut dirs = BTreeMap::new();
-        let packages: Vec<String> = profile.packages().keys().map(|p| p.to_string()).collect();
-        if packages.is_empty() {
-            return dirs;
-        }
-        let mut args: Vec<String> = ["list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}"]
-            .map(String::from)
-            .to_vec();
-        args.extend(packages);
-        let Some(command) = self.go_command(args) else {
-            return dirs;
+    /// (none without go, or when go cannot list them: Cobertura then names files by import
+    /// path).
+    fn package_dirs(&self, profile: &Profile) -> BTreeMap<String, String> {
+        let packages: Vec<&str> = profile.packages().into_keys().collect();
+        let listed = match &self.go {
+            Some((go, _)) if !packages.is_empty() => go.list(&packages, &[]).unwrap_or_default(),
+            _ => Vec::new(),
         };
-        let workspace_dir = &self.workspace_dir;
-        let on_line = |line: &str| {
-            if let Some((package, dir)) = line.split_once('\t')
-                && !dir.is_empty()
-            {
-                let relative = crate::base::paths::relative_to(Path::new(dir), workspace_dir);
-                dirs.insert(package.to_string(), relative.display().to_string());
-            }
-        };
-        let _ = crate::exec::run_lines(&command, on_line, None).await;
-        dirs
+        listed
+            .into_iter()
+            .filter_map(|p| {
+                let relative = crate::base::paths::relative_to(&p.dir?, &self.workspace_dir);
+                Some((p.import_path, relative.display().to_string()))
+            })
+            .collect()
     }
 
     /// `go tool covdata textfmt` of each suite's `GOCOVERDIR` into a fragment.
@@ -294,22 +276,18 @@ impl Coverage {
         write(html, &bytes)
     }
 
-    /// go with `args`, in the workspace.
-    fn go_command(&self, args: Vec<String>) -> Option<GoCommand> {
-        let (program, env) = self.go.clone()?;
-        Some(GoCommand {
-            program,
-            args,
-            env,
-            dir: self.workspace_dir.clone(),
-        })
-    }
-
     /// Runs go with `args` in the workspace; its output is shown only when it fails.
     async fn go(&self, args: Vec<String>, what: &str) -> Result<(), GobError> {
-        let command = self
-            .go_command(args)
+        let (go, env) = self
+            .go
+            .as_ref()
             .ok_or_else(|| GobError::Failed(format!("{what} needs go")))?;
+        let command = GoCommand {
+            program: go.program.clone(),
+            args,
+            env: env.clone(),
+            dir: self.workspace_dir.clone(),
+        };
         self.run(&command, what).await
     }
 
@@ -369,25 +347,33 @@ fn append(path: &Path, text: &str) {
     }
 }
 
-/// Runs `gob cover merge FILE... --output FILE`.
-pub fn run(args: &CoverArgs) -> Result<(), GobError> {
-    let CoverCommand::Merge { files, output } = &args.command;
-    let mut merged: Option<Profile> = None;
+/// Reads each of `files` and merges it into `merged` (none: the first file's mode wins); a
+/// file that is not a profile, or of another mode, is `bad` with its name.
+fn merge_files(
+    mut merged: Option<Profile>,
+    files: &[PathBuf],
+    bad: fn(String) -> GobError,
+) -> Result<Option<Profile>, GobError> {
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|source| GobError::Io {
             action: "cannot read",
             path: file.clone(),
             source,
         })?;
-        let profile = Profile::parse(&text)
-            .map_err(|e| GobError::Usage(format!("{}: {e}", file.display())))?;
+        let named = |e: String| bad(format!("{}: {e}", file.display()));
+        let profile = Profile::parse(&text).map_err(named)?;
         match &mut merged {
             None => merged = Some(profile),
-            Some(merged) => merged
-                .merge(profile)
-                .map_err(|e| GobError::Usage(format!("{}: {e}", file.display())))?,
+            Some(merged) => merged.merge(profile).map_err(named)?,
         }
     }
+    Ok(merged)
+}
+
+/// Runs `gob cover merge FILE... --output FILE`.
+pub fn run(args: &CoverArgs) -> Result<(), GobError> {
+    let CoverCommand::Merge { files, output } = &args.command;
+    let merged = merge_files(None, files, GobError::Usage)?;
     let merged = merged.unwrap_or_else(|| Profile::new(Mode::Set));
     write(output, merged.render().as_bytes())?;
     let total = merged.total();
