@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::actiongraph::Action;
 use super::stats::Analysis;
+use crate::base::text::xml_escape;
 
 /// One event of go's `-debug-trace` file (Chrome trace-event format).
 #[derive(Debug, Deserialize)]
@@ -197,8 +198,8 @@ pub fn svg(
             top + lanes[i] as f64 * row + 2.0,
             (a.duration() / wall * width).max(0.5),
             row - 4.0,
-            xml(&a.mode),
-            xml(&a.package),
+            xml_escape(&a.mode),
+            xml_escape(&a.package),
             a.tool.name(),
             a.duration()
         );
@@ -216,18 +217,11 @@ pub fn svg(
             PALETTE[k],
             lx + 14.0,
             ly,
-            xml(module)
+            xml_escape(module)
         );
     }
     out.push_str("</svg>\n");
     out
-}
-
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub async fn run(globals: &Globals, args: &AnalyzeArgs) -> Result<(), GobError> 
         if let Some(path) = &args.html {
             let page = format!(
                 "<!doctype html><meta charset=\"utf-8\"><title>gob analyze</title>\n<pre>{}</pre>\n{svg}",
-                text.replace('&', "&amp;").replace('<', "&lt;")
+                crate::base::text::xml_escape(&text)
             );
             write(path, page)?;
         }

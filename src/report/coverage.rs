@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::base::events::{GobEvent, PackageCoverage};
+use crate::base::text::xml_escape;
 use crate::go::coverprofile::{Profile, Totals, package_of};
 
 /// Packages the terminal lists by name; the rest are counted.
@@ -153,14 +154,14 @@ pub fn cobertura(
     let _ = writeln!(
         out,
         "  <sources>\n    <source>{}</source>\n  </sources>\n  <packages>",
-        escape(source)
+        xml_escape(source)
     );
     for (package, package_files) in &files {
         let lines = rate(&mut package_files.values().flat_map(|l| l.values().copied()));
         let _ = writeln!(
             out,
             "    <package name=\"{}\" line-rate=\"{}\" branch-rate=\"0\" complexity=\"0\">\n      <classes>",
-            escape(package),
+            xml_escape(package),
             ratio(lines)
         );
         let dir = dirs.get(*package).map(String::as_str);
@@ -174,8 +175,8 @@ pub fn cobertura(
             let _ = writeln!(
                 out,
                 "        <class name=\"{}\" filename=\"{}\" line-rate=\"{}\" branch-rate=\"0\" complexity=\"0\">\n          <methods/>\n          <lines>",
-                escape(name),
-                escape(&filename),
+                xml_escape(name),
+                xml_escape(&filename),
                 ratio(rate(&mut lines.values().copied()))
             );
             for (number, hits) in lines {
@@ -189,24 +190,6 @@ pub fn cobertura(
         out.push_str("      </classes>\n    </package>\n");
     }
     out.push_str("  </packages>\n</coverage>\n");
-    out
-}
-
-/// `text` as an XML attribute value or text.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            '\u{fffe}' | '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
     out
 }
 
