@@ -39,21 +39,22 @@ pub fn fragments_dir(workspace_dir: &Path) -> PathBuf {
 /// profile (`mode`), else `-cover` when the suite asks for it; `-coverpkg` when it names
 /// packages.
 pub fn test_flags(suite: &SuiteSpec, mode: Option<Mode>) -> Vec<String> {
-    let mut flags = match mode {
-        Some(mode) => vec!["-cover".to_string(), format!("-covermode={}", mode.name())],
-        None if suite.cover => vec!["-cover".to_string()],
-        None => return Vec::new(),
-    };
-    if !suite.coverpkg.is_empty() {
-        flags.push(format!("-coverpkg={}", suite.coverpkg.join(",")));
+    match (mode, suite.cover) {
+        (None, false) => Vec::new(),
+        _ => flags(mode, &suite.coverpkg),
     }
-    flags
 }
 
 /// The flags of a `go build -cover` of binaries: with `coverpkg` empty, go instruments the
 /// main module's packages.
 pub fn build_flags(mode: Mode, coverpkg: &[String]) -> Vec<String> {
-    let mut flags = vec!["-cover".to_string(), format!("-covermode={}", mode.name())];
+    flags(Some(mode), coverpkg)
+}
+
+/// `-cover`, `-covermode` when one is given, `-coverpkg` when packages are named.
+fn flags(mode: Option<Mode>, coverpkg: &[String]) -> Vec<String> {
+    let mut flags = vec!["-cover".to_string()];
+    flags.extend(mode.map(|m| format!("-covermode={}", m.name())));
     if !coverpkg.is_empty() {
         flags.push(format!("-coverpkg={}", coverpkg.join(",")));
     }

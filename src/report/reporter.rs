@@ -61,15 +61,6 @@ impl Reporter {
         }
     }
 
-    /// `package` runs as `parts` parts (a package split by test on a cluster), each reported
-    /// whole from its `RunStart`: its result is the parts' merged, reported once the last one
-    /// ends.
-    fn expect(&mut self, package: &str, parts: usize) {
-        if parts > 1 {
-            self.parts.insert(package.to_string(), (parts, None));
-        }
-    }
-
     /// The suite's `packages` run only some of their tests (their results are marked
     /// partial, so the timing history keeps their whole time).
     pub fn partial(&mut self, packages: impl IntoIterator<Item = String>) {
@@ -203,8 +194,13 @@ impl Reporter {
 
 /// Runners report to the reporter: events fan out to the sinks, finished packages are kept.
 impl crate::runners::Events for Reporter {
+    /// `package` runs as `parts` parts (a package split by test on a cluster), each reported
+    /// whole from its `RunStart`: its result is the parts' merged, reported once the last one
+    /// ends.
     fn expect_parts(&mut self, package: &str, parts: usize) {
-        self.expect(package, parts);
+        if parts > 1 {
+            self.parts.insert(package.to_string(), (parts, None));
+        }
     }
 
     /// One of gob's own events. The run of a part of a split package starts the package
