@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-/// gob: build and test Go projects from one manifest, gobuild.toml.
+/// Build and test Go projects from one manifest, gobuild.toml.
 #[derive(Debug, Parser)]
 #[command(
     name = "gob",
-    version,
+    disable_help_subcommand = true,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GOB_COMMIT"), ")"),
     after_help = "Examples:\n  gob build                 build every [[binary]] of ./gobuild.toml\n  gob build alpha --dry-run show the go commands without running them\n  gob -C examples/mesh env  show the CPU budget and where it comes from"
 )]
 pub struct Cli {
@@ -69,6 +70,11 @@ pub enum Command {
     Cover(CoverArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print gob's man page (roff), or write one page per command into a dir.
+    Man(ManArgs),
+    /// Show the help of a command (`gob help test`) or a reference topic (`gob help manifest
+    /// test`: the keys of [test.NAME]); `gob help topics` lists the topics.
+    Help(HelpArgs),
     /// The GOCACHEPROG program gob sets for go when [cache] remote is configured: go's build
     /// cache in a local dir, shared through a Bazel HTTP remote cache.
     Cacheprog(CacheprogArgs),
@@ -134,7 +140,9 @@ impl Cli {
             | Command::Env(_)
             | Command::List
             | Command::Init
+            | Command::Help(_)
             | Command::Completions(_) => {}
+            Command::Man(args) => fix(&mut args.out_dir),
         }
     }
 }
@@ -150,7 +158,9 @@ impl Command {
             | Command::Test2json(_)
             | Command::List
             | Command::Completions(_)
+            | Command::Help(_)
             | Command::Analyze(_) => true,
+            Command::Man(args) => args.out_dir.is_none(),
             Command::Build(args) => args.dry_run,
             Command::Test(args) => args.dry_run,
             Command::Check(args) => args.dry_run,
@@ -271,6 +281,22 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `gob man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write gob.1 and a gob-COMMAND.1 per command into DIR instead of printing gob.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `gob help`.
+#[derive(Debug, clap::Args)]
+pub struct HelpArgs {
+    /// A command (`test`, `cover merge`) or a reference topic (`topics` lists them).
+    #[arg(value_name = "TOPIC")]
+    pub topic: Vec<String>,
 }
 
 /// `gob build`.

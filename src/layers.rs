@@ -1,6 +1,6 @@
 //! The pipeline as data, and a test that holds the code to it: every module may import only
 //! from its own stage and from earlier ones (the bottom layer first), never from a later one.
-//! README.md's Layout section describes each stage in this order.
+//! The book's "How gob is built" page (docs/src/internals.md) describes each stage in this order.
 
 /// Stages in pipeline order. A module of stage `i` may import from stages `0..=i`.
 const STAGES: &[&[&str]] = &[

@@ -110,6 +110,8 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
             clap_complete::generate(args.shell, &mut command, "gob", &mut std::io::stdout());
             Ok(())
         }
+        Command::Man(args) => commands::help::man(args),
+        Command::Help(args) => commands::help::run(args),
     }
 }
 

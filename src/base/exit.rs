@@ -1,4 +1,4 @@
-//! gob's exit codes, in one place. README.md documents each.
+//! gob's exit codes, in one place. docs/src/reference/exit-codes.md documents each (`gob help exit-codes`).
 
 /// How a gob run ended, as a process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,3 +9,4 @@ pub mod paths;
 pub mod redact;
 pub mod state;
 pub mod text;
+pub mod tls;

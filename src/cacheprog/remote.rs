@@ -110,6 +110,7 @@ impl HttpRemote {
         if let Some(client) = self.client.get() {
             return Ok(client);
         }
+        crate::base::tls::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .default_headers(self.headers.clone())
             .redirect(same_origin_redirects())

@@ -103,7 +103,7 @@ fn toml_list<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
 /// The manifest for the packages of a module in `dir`, with its test layout.
 fn manifest_text(listed: &[ListedPackage], dir: &Path, layout: &TestLayout) -> String {
     let mut text = String::from(
-        "# gobuild.toml: written by `gob init`; see README.md of gob for every key.\n\n[build]\nout_dir = \"bin\"\n",
+        "# gobuild.toml: written by `gob init`; `gob help manifest` lists every key.\n\n[build]\nout_dir = \"bin\"\n",
     );
     let mains = listed
         .iter()

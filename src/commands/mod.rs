@@ -12,6 +12,7 @@ pub mod check;
 pub mod context;
 pub mod cover;
 pub mod env;
+pub mod help;
 pub mod init;
 pub mod integ;
 pub mod list;

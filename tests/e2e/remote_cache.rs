@@ -429,6 +429,49 @@ fn env_shows_the_gocacheprog_and_old_go_builds_without_it() {
     );
 }
 
+/// TLS (ring, gob's one crypto provider) on both paths: HTTPS to the Bazel HTTP cache (the
+/// system's roots: `SSL_CERT_FILE` here) and grpcs:// with `ca_file`, against bazel-remote
+/// serving a certificate of a CA made for the test; an unknown CA is one warning.
+#[test]
+fn tls_to_the_remote_cache_over_https_and_grpcs() {
+    let Some((server, https, ca)) = Server::bazel_remote_tls() else {
+        return;
+    };
+    let grpcs = format!(
+        "[cache]\nremote = \"{}\"\nca_file = \"{}\"\n",
+        server.url,
+        ca.display()
+    );
+    let over_https = format!("[cache]\nremote = \"{https}\"\ntimeout = \"5s\"\n");
+    for (what, toml, cert_file) in [
+        ("grpcs:// with ca_file", grpcs.as_str(), None),
+        (
+            "https:// with SSL_CERT_FILE",
+            over_https.as_str(),
+            Some(&ca),
+        ),
+    ] {
+        let m = Machine::new(toml);
+        let mut cmd = m.gob(&["build", "alpha"]);
+        if let Some(file) = cert_file {
+            cmd.env("SSL_CERT_FILE", file);
+        }
+        let (code, _, stderr) = run(&mut cmd);
+        assert_eq!(code, 0, "{what}: {stderr}");
+        assert!(warnings(&stderr).is_empty(), "{what}: {stderr}");
+        let summary = Summary::parse(&stderr);
+        assert!(summary.puts > 0, "{what}: {}", summary.line);
+        assert_eq!(summary.uploaded, summary.puts, "{what}: {}", summary.line);
+    }
+    // The certificate is checked: without the CA the remote is off, with one warning.
+    let m = Machine::new(&over_https);
+    let (code, _, stderr) = run(m.gob(&["build", "alpha"]).env("SSL_CERT_FILE", "/dev/null"));
+    assert_eq!(code, 0, "{stderr}");
+    let warned = warnings(&stderr);
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(warned[0].to_lowercase().contains("certificate"), "{stderr}");
+}
+
 /// The REAPI gRPC path, against bazel-remote's gRPC port.
 mod grpc {
     use super::*;

@@ -52,6 +52,29 @@ impl Server {
         Some(server)
     }
 
+    /// bazel-remote with TLS on both ports, its certificate (for `localhost` and 127.0.0.1)
+    /// signed by a CA made for the test: `grpcs://localhost:PORT` as `url`, the HTTPS cache's
+    /// URL and the CA's PEM file beside it.
+    pub fn bazel_remote_tls() -> Option<(Server, String, PathBuf)> {
+        let (grpc, http) = (free_port(), free_port());
+        let listen = [
+            "--grpc_address",
+            &format!("127.0.0.1:{grpc}"),
+            "--http_address",
+            &format!("127.0.0.1:{http}"),
+        ];
+        let (mut command, root, log, tmp) = bazel_remote_command(&listen, None)?;
+        let ca = test_ca(tmp.path())?;
+        command
+            .arg("--tls_cert_file")
+            .arg(tmp.path().join("server.pem"))
+            .arg("--tls_key_file")
+            .arg(tmp.path().join("server.key"));
+        let mut server = Server::start(command, grpc, root, log, tmp);
+        server.url = format!("grpcs://localhost:{grpc}");
+        Some((server, format!("https://localhost:{http}"), ca))
+    }
+
     /// nginx serving a WebDAV dir (GET, PUT with create_full_put_path) that answers 401
     /// without `Authorization: Bearer NGINX_TOKEN`.
     pub fn nginx() -> Option<Server> {
@@ -207,6 +230,84 @@ fn bazel_remote_command(
         command.arg("--htpasswd_file").arg(file);
     }
     Some((command, root, log, tmp))
+}
+
+/// A CA and a server certificate for `localhost` and 127.0.0.1 signed by it, written by the
+/// openssl command into `dir` (ca.pem, server.pem, server.key); returns the CA's file.
+fn test_ca(dir: &Path) -> Option<PathBuf> {
+    let openssl = find_tool("GOB_TEST_OPENSSL", Path::new("/usr/bin/openssl"), "openssl")?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gob test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    ];
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    for args in steps {
+        let out = Command::new(&openssl)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Some(dir.join("ca.pem"))
 }
 
 pub fn find_tool(env: &str, default: &Path, what: &str) -> Option<PathBuf> {
