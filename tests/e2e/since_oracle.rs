@@ -138,6 +138,24 @@ fn go(dir: &Path) -> Command {
     cmd
 }
 
+/// Where the oracle has go write a suite's test binaries: one dir per test thread (each test
+/// runs on its own) and tags, kept across its edits. With -trimpath a binary is the same
+/// bytes wherever its tree lives, so go finds the unchanged ones up to date by their build
+/// IDs and links only what an edit changed: the digests are go's as before, for a fraction
+/// of the links.
+fn oracle_bin_dir(tags: &str) -> PathBuf {
+    thread_local! {
+        static DIRS: tempfile::TempDir = tempfile::tempdir().unwrap();
+    }
+    DIRS.with(|dirs| {
+        let dir = dirs
+            .path()
+            .join(if tags.is_empty() { "untagged" } else { tags });
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+}
+
 /// What go says of each test package of a suite in the tree at `root`: its test binary's
 /// SHA-256 and its test output (durations removed), or how its build failed.
 fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
@@ -153,10 +171,10 @@ fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once('|'))
         .map(|(p, d)| (p.to_string(), PathBuf::from(d)))
         .collect();
-    let bin = tempfile::tempdir().unwrap();
+    let bin = oracle_bin_dir(&tags);
     let all_built = go(root)
         .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
-        .arg(format!("{}/", bin.path().display()))
+        .arg(format!("{}/", bin.display()))
         .args(packages.iter().map(|(p, _)| p))
         .output()
         .unwrap()
@@ -165,7 +183,7 @@ fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
     let mut keys = BTreeMap::new();
     for (package, dir) in &packages {
         let name = format!("{}.test", package.rsplit('/').next().unwrap());
-        let binary = bin.path().join(&name);
+        let binary = bin.join(&name);
         if !all_built {
             let out = go(root)
                 .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
