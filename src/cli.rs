@@ -47,7 +47,8 @@ pub enum Command {
     /// Run tasks ([task.NAME]) and their deps; skip those whose sources and outputs are
     /// unchanged.
     Run(RunArgs),
-    /// Compile every suite's packages and tests, linking and running nothing.
+    /// Compile the suites' packages and tests (every suite, or those named), linking and
+    /// running nothing.
     Check(CheckArgs),
     /// Show the CPU budget, where it comes from, and the Go toolchain gob will use.
     Env(EnvArgs),
@@ -419,6 +420,9 @@ pub struct AffectedArgs {
 /// `gob check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
+    /// Suites to check, by name (default: every suite, unit and integration).
+    #[arg(value_name = "SUITE")]
+    pub suites: Vec<String>,
     /// Print the exact go commands (dir, env, argv) and run nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -688,7 +692,7 @@ mod tests {
     fn check_analyze_and_cacheprog_options() {
         assert!(matches!(
             ok(&["check", "--dry-run"]).command,
-            Command::Check(CheckArgs { dry_run: true })
+            Command::Check(CheckArgs { dry_run: true, .. })
         ));
         let Command::Analyze(args) =
             ok(&["analyze", "--test", "integ", "--warm", "--top", "3"]).command

@@ -1,5 +1,5 @@
-//! `gob check`: compile and type-check every suite's packages and tests without linking or
-//! running (the rounds of [`crate::plan::check`]).
+//! `gob check [SUITE...]`: compile and type-check the suites' packages and tests (every
+//! suite, or those named) without linking or running (the rounds of [`crate::plan::check`]).
 
 use std::path::Path;
 use std::time::Instant;
@@ -28,15 +28,20 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             ctx.go_env.goversion, ctx.go_env.goroot
         );
     }
-    // Generated code the packages need comes first: `[build] before` and every suite's.
+    // The suites named, else every suite (unit and integration alike).
+    let specs: Vec<_> = if args.suites.is_empty() {
+        manifest.suites.iter().collect()
+    } else {
+        crate::workspace::suites::select(&manifest, &args.suites, false)?
+    };
+    // Generated code the packages need comes first: `[build] before` and the suites'.
     let tasks = crate::commands::tasks::Tasks::new(&manifest, &ctx);
     let before = manifest
         .build
         .before
         .iter()
-        .chain(manifest.suites.iter().flat_map(|s| &s.before));
+        .chain(specs.iter().flat_map(|s| &s.before));
     tasks.run_before(before, args.dry_run, false).await?;
-    let specs: Vec<_> = manifest.suites.iter().collect();
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let suites: Vec<CheckSuite> = expanded
         .iter()
@@ -89,8 +94,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         eprintln!("gob: {summary}");
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let names: Vec<String> = manifest
-        .suites
+    let names: Vec<String> = specs
         .iter()
         .map(|s| {
             let kind = if s.integ { " (integration)" } else { "" };
@@ -99,8 +103,9 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         .collect();
     if failed {
         return Err(GobError::Failed(format!(
-            "check failed ({} suites: {}) in {elapsed:.1}s",
+            "check failed ({} suite{}: {}) in {elapsed:.1}s",
             names.len(),
+            if names.len() == 1 { "" } else { "s" },
             names.join(", ")
         )));
     }

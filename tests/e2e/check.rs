@@ -277,3 +277,29 @@ fn a_go_mod_asking_for_a_newer_go_is_gos_own_error_once() {
     );
     assert!(stderr.contains("GOTOOLCHAIN=local"), "{stderr}");
 }
+
+#[test]
+fn check_with_suite_names_checks_only_those_suites() {
+    let ws = Workspace::example(SUITES);
+    // A broken integ-only test: checking the unit suite alone must not see it.
+    ws.write(
+        "tests/integration/gateway/broken_test.go",
+        "//go:build integ\n\npackage gateway\n\nvar broken int = \"no\"\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check", "unit", "--dry-run"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("# round 1 of 1:"), "{stdout}");
+    assert!(!stdout.contains("-tags integ"), "{stdout}");
+
+    let (code, _, stderr) = run(&mut ws.gob(&["check", "unit"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("of 1 suite [unit] in 1 round"), "{stderr}");
+
+    let (code, _, stderr) = run(&mut ws.gob(&["check", "integ"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("broken_test.go"), "{stderr}");
+
+    let (code, _, stderr) = run(&mut ws.gob(&["check", "integ", "unti"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("did you mean `unit`"), "{stderr}");
+}

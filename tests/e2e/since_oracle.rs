@@ -138,27 +138,45 @@ fn go(dir: &Path) -> Command {
     cmd
 }
 
-/// Where the oracle has go write a suite's test binaries: one dir per test thread (each test
-/// runs on its own) and tags, kept across its edits. With -trimpath a binary is the same
+/// Where the oracle has go write a suite's test binaries: one dir per test (each runs on a
+/// thread of its own) and suite, kept across its edits. With -trimpath a binary is the same
 /// bytes wherever its tree lives, so go finds the unchanged ones up to date by their build
 /// IDs and links only what an edit changed: the digests are go's as before, for a fraction
 /// of the links.
-fn oracle_bin_dir(tags: &str) -> PathBuf {
+fn oracle_bin_dir(suite: &str) -> PathBuf {
     thread_local! {
         static DIRS: tempfile::TempDir = tempfile::tempdir().unwrap();
     }
     DIRS.with(|dirs| {
-        let dir = dirs
-            .path()
-            .join(if tags.is_empty() { "untagged" } else { tags });
+        let dir = dirs.path().join(suite);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     })
 }
 
+/// The oracle of every suite at `root`, the suites at once (each is mostly one go process
+/// waiting on files and the cache, not on the CPU).
+fn oracles(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    let dirs: Vec<PathBuf> = SUITES
+        .iter()
+        .map(|(suite, _)| oracle_bin_dir(suite))
+        .collect();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = SUITES
+            .iter()
+            .zip(&dirs)
+            .map(|((suite, tags), bin)| (*suite, scope.spawn(move || oracle(root, tags, bin))))
+            .collect();
+        running
+            .into_iter()
+            .map(|(suite, thread)| (suite.to_string(), thread.join().unwrap()))
+            .collect()
+    })
+}
+
 /// What go says of each test package of a suite in the tree at `root`: its test binary's
 /// SHA-256 and its test output (durations removed), or how its build failed.
-fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
+fn oracle(root: &Path, tags: &[&str], bin: &Path) -> BTreeMap<String, String> {
     let tags = tags.join(",");
     let format = "{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}|{{.Dir}}{{end}}";
     let out = go(root)
@@ -171,7 +189,6 @@ fn oracle(root: &Path, tags: &[&str]) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once('|'))
         .map(|(p, d)| (p.to_string(), PathBuf::from(d)))
         .collect();
-    let bin = oracle_bin_dir(&tags);
     let all_built = go(root)
         .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
         .arg(format!("{}/", bin.display()))
@@ -230,13 +247,7 @@ fn without_durations(line: &str) -> String {
 /// The oracle at the base, per suite (the same for every generated repository).
 fn base_oracle() -> &'static BTreeMap<String, BTreeMap<String, String>> {
     static BASE: OnceLock<BTreeMap<String, BTreeMap<String, String>>> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let repo = Generated::new();
-        SUITES
-            .iter()
-            .map(|(suite, tags)| (suite.to_string(), oracle(&repo.root(), tags)))
-            .collect()
-    })
+    BASE.get_or_init(|| oracles(&Generated::new().root()))
 }
 
 /// A scripted edit.
@@ -255,11 +266,12 @@ pub fn check(edit: &Edit) {
     let start = (edit.apply)(&repo).unwrap_or_else(|| repo.root());
     let selected = repo.affected_from(&start);
     let mut missed = Vec::new();
-    for (suite, tags) in SUITES {
-        let now = oracle(&repo.root(), tags);
+    let all_now = oracles(&repo.root());
+    for (suite, _) in SUITES {
+        let now = &all_now[suite];
         let base = &base_oracle()[suite];
         let chosen: BTreeSet<&String> = selected[suite].keys().collect();
-        for (package, key) in &now {
+        for (package, key) in now {
             if base.get(package) != Some(key) && !chosen.contains(package) {
                 missed.push(format!(
                     "suite {suite}: {package} (go at the base: {:?}; now: {key:?})",
