@@ -30,6 +30,12 @@ pub fn run(args: &HelpArgs) -> Result<(), GobError> {
     let mut command = Cli::command();
     // Built, so a subcommand's usage line names its parents (`gob cover merge`).
     command.build();
+    if let [topic] = words.as_slice()
+        && let Some(text) = page(topic)
+    {
+        print!("{}", plain(text));
+        return Ok(());
+    }
     match words.as_slice() {
         [] => print_clap_help(&mut command),
         ["topics"] => print!("{}", topics_list()),
@@ -38,7 +44,6 @@ pub fn run(args: &HelpArgs) -> Result<(), GobError> {
             Some(text) => print!("{}", plain(text)),
             None => return Err(unknown(&words)),
         },
-        [topic] if page(topic).is_some() => print!("{}", plain(page(topic).unwrap_or(""))),
         _ => match subcommand(&mut command, &words) {
             Some(found) => print_clap_help(found),
             None => return Err(unknown(&words)),

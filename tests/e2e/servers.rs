@@ -39,14 +39,7 @@ impl Server {
     /// bazel-remote serving REAPI over gRPC (`grpc://127.0.0.1:PORT`); with `htpasswd`
     /// (`user:{SHA}…` lines) it requires basic auth in the `authorization` metadata.
     pub fn bazel_remote_grpc(htpasswd: Option<&str>) -> Option<Server> {
-        let (grpc, http) = (free_port(), free_port());
-        let listen = [
-            "--grpc_address",
-            &format!("127.0.0.1:{grpc}"),
-            "--http_address",
-            &format!("127.0.0.1:{http}"),
-        ];
-        let (command, root, log, tmp) = bazel_remote_command(&listen, htpasswd)?;
+        let (grpc, _, (command, root, log, tmp)) = bazel_remote_both_ports(htpasswd)?;
         let mut server = Server::start(command, grpc, root, log, tmp);
         server.url = format!("grpc://127.0.0.1:{grpc}");
         Some(server)
@@ -56,14 +49,7 @@ impl Server {
     /// signed by a CA made for the test: `grpcs://localhost:PORT` as `url`, the HTTPS cache's
     /// URL and the CA's PEM file beside it.
     pub fn bazel_remote_tls() -> Option<(Server, String, PathBuf)> {
-        let (grpc, http) = (free_port(), free_port());
-        let listen = [
-            "--grpc_address",
-            &format!("127.0.0.1:{grpc}"),
-            "--http_address",
-            &format!("127.0.0.1:{http}"),
-        ];
-        let (mut command, root, log, tmp) = bazel_remote_command(&listen, None)?;
+        let (grpc, http, (mut command, root, log, tmp)) = bazel_remote_both_ports(None)?;
         let ca = test_ca(tmp.path())?;
         command
             .arg("--tls_cert_file")
@@ -204,12 +190,13 @@ impl Server {
     }
 }
 
+/// A bazel-remote command not yet started: the command, its data dir, its log and the temp
+/// dir holding both.
+type BazelRemote = (Command, PathBuf, PathBuf, tempfile::TempDir);
+
 /// The bazel-remote command (with `listen` addresses and, given `htpasswd` lines, basic
 /// auth), its data dir, its log and the temp dir holding both; `None` where it is missing.
-fn bazel_remote_command(
-    listen: &[&str],
-    htpasswd: Option<&str>,
-) -> Option<(Command, PathBuf, PathBuf, tempfile::TempDir)> {
+fn bazel_remote_command(listen: &[&str], htpasswd: Option<&str>) -> Option<BazelRemote> {
     let binary = find_tool(
         "GOB_TEST_BAZEL_REMOTE",
         &crate::support::repo().join("target/tools/bazel-remote"),
@@ -230,6 +217,19 @@ fn bazel_remote_command(
         command.arg("--htpasswd_file").arg(file);
     }
     Some((command, root, log, tmp))
+}
+
+/// [`bazel_remote_command`] listening for gRPC and HTTP on free loopback ports: (gRPC port,
+/// HTTP port, what it returns).
+fn bazel_remote_both_ports(htpasswd: Option<&str>) -> Option<(u16, u16, BazelRemote)> {
+    let (grpc, http) = (free_port(), free_port());
+    let listen = [
+        "--grpc_address",
+        &format!("127.0.0.1:{grpc}"),
+        "--http_address",
+        &format!("127.0.0.1:{http}"),
+    ];
+    Some((grpc, http, bazel_remote_command(&listen, htpasswd)?))
 }
 
 /// A CA and a server certificate for `localhost` and 127.0.0.1 signed by it, written by the
@@ -296,16 +296,9 @@ fn test_ca(dir: &Path) -> Option<PathBuf> {
     )
     .unwrap();
     for args in steps {
-        let out = Command::new(&openssl)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, _, stderr) =
+            crate::support::run(Command::new(&openssl).args(args).current_dir(dir));
+        assert_eq!(code, 0, "openssl {args:?}: {stderr}");
     }
     Some(dir.join("ca.pem"))
 }
