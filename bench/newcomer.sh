@@ -38,7 +38,7 @@ if [ "${1:-}" != --skip-clone ]; then
   timed "fresh clone: cargo test" "$work/gob" cargo test
 fi
 
-tarball=$(ls "$repo"/dist/gob-*-x86_64-unknown-linux-gnu.tar.gz 2>/dev/null | head -1)
+tarball=$(ls "$repo"/dist/gob-*-x86_64-unknown-linux-gnu.tar.gz 2>/dev/null | sed -n 1p)
 [ -n "$tarball" ] || { echo "error: no tarball in dist/ (run tools/dist.sh)" >&2; exit 1; }
 mkdir -p "$work/www/latest/download"
 cp "$tarball" "$repo/dist/SHA256SUMS" "$work/www/latest/download/"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 target=${1:-$host}
-version=v$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+version=v$(sed -n 's/^version = "\(.*\)"/\1/p;T;q' Cargo.toml)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 name=gob-$version-$target
 
@@ -57,7 +57,7 @@ fi
 "$gen" completions fish >"$dir/completions/gob.fish"
 
 mkdir -p dist
-if tar --version 2>/dev/null | grep -q GNU; then
+if tar --version 2>/dev/null | grep GNU >/dev/null; then
   # Deterministic archive: sorted names, one owner, the commit's time.
   mtime=$(git log -1 --format=%ct 2>/dev/null || date +%s)
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$mtime" \
