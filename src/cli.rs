@@ -418,19 +418,33 @@ pub struct AffectedArgs {
 }
 
 /// `gob check`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Suites to check, by name (default: every suite, unit and integration).
     #[arg(value_name = "SUITE")]
     pub suites: Vec<String>,
     /// Print the exact go commands (dir, env, argv) and run nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub dry_run: bool,
+    /// Check once, then again after each save: only the packages the saved files can
+    /// affect (dependents included). Keys: Enter rerun, a all, f failed, c clear, q quit.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: print a `gob-watch-cycle` JSON event on stdout after each cycle.
+    #[arg(long, requires = "watch")]
+    pub json: bool,
 }
 
 /// `gob test`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct TestArgs {
+    /// Run once, then again after each save: check the packages the saved files can affect
+    /// (dependents included), then run their tests. Keys: Enter rerun, a all, f failed,
+    /// c clear, q quit.
+    #[arg(long, conflicts_with_all = [
+        "dry_run", "archive", "from_archive", "shard", "since", "failed",
+    ])]
+    pub watch: bool,
     /// Print the exact go commands and the test binaries' runs (dir, env, flags), in order,
     /// and run nothing.
     #[arg(long, conflicts_with_all = ["json", "junit", "timings_out"])]

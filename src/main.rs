@@ -91,8 +91,12 @@ fn run(mut cli: Cli) -> Result<(), GobError> {
     }
     match &cli.command {
         Command::Build(args) => block_on(grace, commands::build::run(&globals, args)),
+        Command::Test(args) if args.watch => block_on(grace, commands::watch::test(&globals, args)),
         Command::Test(args) => block_on(grace, commands::test::run(&globals, args)),
         Command::Run(args) => block_on(grace, commands::run::run(&globals, args)),
+        Command::Check(args) if args.watch => {
+            block_on(grace, commands::watch::check(&globals, args))
+        }
         Command::Check(args) => block_on(grace, commands::check::run(&globals, args)),
         Command::Env(args) => commands::env::run(&globals, args),
         Command::Shards(args) => commands::shards::run(&globals, args),

@@ -99,6 +99,7 @@ pub fn explain(reason: &Reason) -> String {
         Reason::BaseUnlisted(why) => format!("go cannot list the packages at the base: {why}"),
         Reason::Problem(why) => format!("go reports a problem now: {}", first_line(why)),
         Reason::NotAtBase(None) => "no tests at the base".to_string(),
+        Reason::Asked(what) => what.clone(),
         Reason::NotAtBase(Some(why)) => format!("at the base, go reported: {}", first_line(why)),
         Reason::Differs { first, chain, .. } => {
             let name = first.input.rsplit('/').next().unwrap_or_default();

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::base::state::CHECK_DIR;
 use crate::cli::CheckArgs;
 use crate::commands::context::{Context, Globals, load_manifest, write_file as write};
+use crate::commands::selection::Narrow;
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckRound, CheckSuite, plain_packages, plan_check, typecheck_command};
@@ -15,6 +16,16 @@ use crate::plan::goflags::{JSON, drop_goflags};
 
 /// Runs `gob check`.
 pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
+    check(globals, args, None).await.map(|_| ())
+}
+
+/// Checks the suites' packages, those `narrow` keeps of them when given; returns how many
+/// packages were checked (none: nothing to check, and nothing ran).
+pub async fn check(
+    globals: &Globals,
+    args: &CheckArgs,
+    narrow: Option<Narrow<'_>>,
+) -> Result<usize, GobError> {
     let started = Instant::now();
     let manifest = load_manifest(globals)?;
     let ctx =
@@ -43,19 +54,40 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         .chain(specs.iter().flat_map(|s| &s.before));
     tasks.run_before(before, args.dry_run, false).await?;
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
+    let narrowed = match narrow {
+        Some(narrow) => narrow(&ctx, &manifest, &expanded)?,
+        None => None,
+    };
+    let keeps = |suite: usize, package: &str| {
+        narrowed
+            .as_ref()
+            .is_none_or(|s| !s[suite].not_affected.iter().any(|p| p == package))
+    };
     let suites: Vec<CheckSuite> = expanded
         .iter()
-        .map(|s| CheckSuite {
+        .enumerate()
+        .map(|(i, s)| CheckSuite {
             tags: s.spec.tags.clone(),
-            packages: s.packages.iter().map(|p| p.import_path.clone()).collect(),
+            packages: s
+                .packages
+                .iter()
+                .map(|p| p.import_path.clone())
+                .filter(|p| keeps(i, p))
+                .collect(),
             vet: s.spec.vet.clone(),
             tested: s
                 .test_packages()
                 .into_iter()
                 .map(|p| p.import_path)
+                .filter(|p| keeps(i, p))
                 .collect(),
         })
+        .filter(|s| narrowed.is_none() || !s.packages.is_empty())
         .collect();
+    let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
+    if narrowed.is_some() && packages == 0 {
+        return Ok(0);
+    }
     // A -json in the user's GOFLAGS would turn go list's errors into JSON events.
     let mut env = ctx.command_env();
     drop_goflags(&mut env, &ctx.go_env.goflags, &JSON);
@@ -67,7 +99,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             "{}",
             crate::plan::dryrun::check(&rounds, &vet_flags, &ctx.go.program, dir, &env)
         );
-        return Ok(());
+        return Ok(packages);
     }
 
     let tools = crate::runners::typecheck::tools_dir(&ctx.go_env.gocache, dir);
@@ -109,7 +141,6 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
             names.join(", ")
         )));
     }
-    let packages: usize = suites.iter().map(|s| s.packages.len()).sum();
     let excluded: usize = expanded.iter().map(|s| s.excluded.len()).sum();
     eprintln!(
         "gob: checked {packages} packages ({excluded} excluded) of {} suite{} [{}] in {} round{} in {elapsed:.1}s, nothing linked",
@@ -119,7 +150,7 @@ pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
         rounds.len(),
         if rounds.len() == 1 { "" } else { "s" },
     );
-    Ok(())
+    Ok(packages)
 }
 
 /// One round being run: its listings go to files under `files`.

@@ -26,3 +26,4 @@ pub mod tasks;
 pub mod test;
 pub mod test2json;
 pub mod timings;
+pub mod watch;

@@ -16,6 +16,14 @@ use crate::plan::select::{Candidates, Selected, Split, Steps, select};
 use crate::plan::split::Splits;
 use crate::report::timings::History;
 
+/// What a command hands its caller once the suites are expanded: each suite's selection
+/// (`None`: every package), as a watch cycle decides it.
+pub type Narrow<'a> = &'a mut dyn FnMut(
+    &crate::commands::context::Context,
+    &crate::manifest::Manifest,
+    &[crate::workspace::suites::ExpandedSuite],
+) -> Result<Option<Vec<Selection>>, GobError>;
+
 /// Reads the record of the last run's failures strictly: `--failed` with no record, or one
 /// gob cannot read, must not pass as "nothing failed".
 pub fn load_failed_strictly(path: &Path) -> Result<FailedTests, GobError> {

@@ -13,6 +13,7 @@ use crate::commands::integ::prepare_compile;
 use crate::commands::outcome::{SuiteEnd, outcome, suite_ended, write_reports};
 use crate::commands::retries::{load_failed, record_failed, rerun_failures, save_failed};
 use crate::commands::selection;
+use crate::commands::selection::Narrow;
 use crate::commands::tasks::{Tasks, start_for_suite, stop_for_suite};
 use crate::error::GobError;
 use crate::plan::select::{Candidates, Selected};
@@ -26,6 +27,16 @@ use crate::workspace::suites::ExpandedSuite;
 
 /// Runs `gob test`: the selection stage, then each suite here (or the archive, or a dry run).
 pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
+    test(globals, args, None).await
+}
+
+/// Runs the tests, those `narrow` keeps of the suites' packages when given (a watch
+/// cycle's selection, which the selection stage takes as `--since`'s).
+pub async fn test(
+    globals: &Globals,
+    args: &TestArgs,
+    narrow: Option<Narrow<'_>>,
+) -> Result<(), GobError> {
     if let Some(archive) = &args.from_archive {
         return super::archive::run_from(globals, args, archive).await;
     }
@@ -48,11 +59,16 @@ pub async fn run(globals: &Globals, args: &TestArgs) -> Result<(), GobError> {
         eprintln!("{note}");
     }
     let packages: Vec<Vec<TestPackage>> = expanded.iter().map(|s| s.test_packages()).collect();
-    let since = match &args.since {
-        Some(since) => Some(since_selection(
+    let since = match (&args.since, narrow) {
+        (Some(since), _) => Some(since_selection(
             &ctx, &manifest, &expanded, &packages, since, args,
         )?),
-        None => None,
+        (None, Some(narrow)) => narrow(&ctx, &manifest, &expanded)?.map(|suites| Affected {
+            base: "the last run".into(),
+            changed: Vec::new(),
+            suites,
+        }),
+        (None, None) => None,
     };
     let timings = super::sharding::timings_path(globals, &manifest, &args.selection);
     let failed_path = manifest.workspace_dir.join(FAILED_FILE);

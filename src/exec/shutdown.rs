@@ -37,10 +37,11 @@ impl StopState {
         }
     }
 
-    /// The state after one more signal `sig`.
+    /// The state after one more signal `sig` (a real signal after a [`cancel`] is a first
+    /// signal: it sets the exit code).
     fn after(self, sig: i32) -> StopState {
         match self {
-            StopState::Running => StopState::Stopping(sig),
+            StopState::Running | StopState::Stopping(CANCEL) => StopState::Stopping(sig),
             StopState::Stopping(first) | StopState::Killing(first) => StopState::Killing(first),
         }
     }
@@ -95,6 +96,33 @@ pub fn install(grace: Duration) -> std::io::Result<()> {
         }
     });
     Ok(())
+}
+
+/// The "signal" of a stop that [`cancel`] asked for: no signal arrived.
+pub const CANCEL: i32 = 0;
+
+/// Stops what runs as the first signal does (SIGTERM to each child's group, SIGKILL after
+/// the grace period), without a signal: how a watch cancels a run a save made stale.
+pub fn cancel() {
+    shutdown().state.send_modify(|s| {
+        if *s == StopState::Running {
+            *s = StopState::Stopping(CANCEL);
+        }
+    });
+}
+
+/// Ends a [`cancel`]: children may start again. False when a real signal arrived, which
+/// stays.
+pub fn resume() -> bool {
+    let state = &shutdown().state;
+    state.send_if_modified(|s| match s.signal() {
+        Some(CANCEL) => {
+            *s = StopState::Running;
+            true
+        }
+        _ => false,
+    });
+    state.borrow().signal().is_none()
 }
 
 /// The first stop signal received so far, if any.
@@ -166,5 +194,11 @@ mod tests {
         assert_eq!(s, StopState::Killing(libc::SIGTERM));
         assert_eq!(s.after(libc::SIGINT).signal(), Some(libc::SIGTERM));
         assert_eq!(StopState::Running.signal(), None);
+    }
+
+    #[test]
+    fn a_signal_after_a_cancel_is_the_first_signal() {
+        let s = StopState::Stopping(CANCEL).after(libc::SIGINT);
+        assert_eq!(s, StopState::Stopping(libc::SIGINT));
     }
 }

@@ -48,6 +48,8 @@ pub enum Reason {
     Problem(String),
     /// At the base the package had no tests (`None`), or go could not load it.
     NotAtBase(Option<String>),
+    /// A watch was asked to run it (every package, or the last set again).
+    Asked(String),
     /// An input of its test closure differs.
     Differs {
         /// The first difference, nearest the test package.
@@ -105,7 +107,10 @@ pub fn select(packages: &[TestPackage], sides: &Sides) -> Selection {
     for package in packages {
         let reason = match (&whole_suite, &sides.base) {
             (Some(reason), _) => Some(reason.clone()),
-            (None, Ok(base)) => compare(&package.import_path, sides.now, base, &mut same),
+            (None, Ok(base)) => {
+                let main = format!("{}.test", package.import_path);
+                compare(&package.import_path, &main, sides.now, base, &mut same)
+            }
             (None, Err(_)) => unreachable!("a base that was not listed selects the suite"),
         };
         match reason {
@@ -118,27 +123,68 @@ pub fn select(packages: &[TestPackage], sides: &Sides) -> Selection {
     selection
 }
 
+/// Selects, among a suite's `packages` (import paths, with tests or not), those whose inputs
+/// differ between the two sides, by the rules of [`select`]: a package with tests by its
+/// test binary's closure, one without by its own (what `gob check` compiles of it).
+pub fn select_packages(packages: &[String], sides: &Sides) -> Selection {
+    let tests: Vec<TestPackage> = packages
+        .iter()
+        .filter(|p| has_tests(p, sides))
+        .map(|p| TestPackage {
+            import_path: p.clone(),
+            dir: Default::default(),
+        })
+        .collect();
+    let tested = select(&tests, sides);
+    let mut selection = Selection::default();
+    let mut same = HashMap::new();
+    for package in packages {
+        let reason = match tested.selected.iter().find(|(p, _)| p == package) {
+            Some((_, reason)) => Some(reason.clone()),
+            None if tested.not_affected.contains(package) => None,
+            None => match &sides.base {
+                Ok(base) => compare(package, package, sides.now, base, &mut same),
+                Err(why) => Some(Reason::BaseUnlisted(why.to_string())),
+            },
+        };
+        match reason {
+            Some(reason) => selection.selected.push((package.clone(), reason)),
+            None => selection.not_affected.push(package.clone()),
+        }
+    }
+    selection
+}
+
+/// Whether either side lists a test binary for `package`.
+fn has_tests(package: &str, sides: &Sides) -> bool {
+    let main = format!("{package}.test");
+    sides.now.packages.contains_key(&main)
+        || sides
+            .base
+            .is_ok_and(|base| base.packages.contains_key(&main))
+}
+
 /// Why `package` must run, if it must: the first difference found breadth first from its
 /// test main now (so the chain is a shortest one), then what only the base's closure held.
 fn compare<'s>(
     package: &str,
+    main: &str,
     now: &'s Snapshot,
     base: &'s Snapshot,
     same: &mut HashMap<&'s str, bool>,
 ) -> Option<Reason> {
-    let main = format!("{package}.test");
-    if !now.packages.contains_key(&main) {
+    if !now.packages.contains_key(main) {
         return Some(Reason::Problem("go lists no test binary for it".into()));
     }
-    let now_closure = Closure::of(&main, now);
+    let now_closure = Closure::of(main, now);
     if let Some(problem) = now_closure.problem(now) {
         return Some(Reason::Problem(problem));
     }
-    if !base.packages.contains_key(&main) {
+    if !base.packages.contains_key(main) {
         let error = base.packages.get(package).and_then(|p| p.error.clone());
         return Some(Reason::NotAtBase(error));
     }
-    let base_closure = Closure::of(&main, base);
+    let base_closure = Closure::of(main, base);
     let changed = now_closure.order.iter().copied().find(|name| {
         !*same
             .entry(name)
@@ -380,6 +426,34 @@ mod tests {
                 .selected
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_watch_selects_packages_without_tests_by_their_own_closure() {
+        let (now, base) = (snapshot("2", "v1"), snapshot("1", "v1"));
+        let empty = BTreeMap::new();
+        let sides = Sides {
+            now: &now,
+            base: Ok(&base),
+            settings: &[],
+            inputs_now: &empty,
+            inputs_base: &empty,
+        };
+        let all: Vec<String> = ["m/leaf", "m/mid", "m/t", "m/u"].map(String::from).to_vec();
+        let s = select_packages(&all, &sides);
+        let selected: Vec<&str> = s.selected.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(selected, ["m/leaf", "m/mid", "m/t"]);
+        assert_eq!(s.not_affected, ["m/u"]);
+        let Reason::Differs { chain, .. } = &s.selected[1].1 else {
+            panic!("{s:?}");
+        };
+        assert_eq!(chain, &["m/mid", "m/leaf"]);
+        let same = snapshot("1", "v1");
+        let sides = Sides {
+            now: &same,
+            ..sides
+        };
+        assert!(select_packages(&all, &sides).selected.is_empty());
     }
 
     #[test]

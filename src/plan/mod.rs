@@ -20,6 +20,7 @@ pub mod shard;
 pub mod split;
 pub mod tasks;
 pub mod test;
+pub mod watch;
 
 pub use build::{BuildPlan, PlanContext, plan_build};
 pub use command::GoCommand;

@@ -14,6 +14,7 @@ mod reporter;
 mod sink;
 pub mod terminal;
 pub mod timings;
+pub mod watch;
 
 #[cfg(test)]
 pub use collect::TestResult;

@@ -22,6 +22,7 @@ pub mod snapshot;
 pub mod stamps;
 pub mod suites;
 pub mod taskfiles;
+pub mod watch;
 
 pub use binaries::{
     ResolvedBinary, Resolving, UnknownBinary, out_dir, resolve_binaries, select_binaries,

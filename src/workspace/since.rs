@@ -141,6 +141,65 @@ pub fn compare(
     })
 }
 
+/// One suite as a watch compares it with its last run: the closures of all its packages
+/// (those without tests too, which `gob check` compiles) and the files its `inputs` and
+/// `include` globs match (key → digest).
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// The closures now.
+    pub snapshot: Snapshot,
+    /// Its globs' files now.
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// Reads one suite's [`Current`] side (keys relative to the repository root, else to the
+/// workspace dir when it is in no repository).
+pub fn current(
+    go: &GoTool,
+    workspace: &Path,
+    suite: &ExpandedSuite,
+) -> Result<Current, SinceError> {
+    let workspace = std::fs::canonicalize(workspace).unwrap_or_else(|_| workspace.to_path_buf());
+    let root = repository_root(&workspace).unwrap_or_else(|_| workspace.clone());
+    let packages: Vec<String> = suite
+        .packages
+        .iter()
+        .map(|p| p.import_path.clone())
+        .collect();
+    if packages.is_empty() {
+        return Ok(Current::default());
+    }
+    let go_work = go_facts(go)?.go_work;
+    let mut snapshot = closures(go, &root, go_work.as_deref(), &suite.spec.tags, &packages)?.0;
+    // What git ignores (a test's log, a build output) is no one's save: as `--since` lays
+    // ignored files over the base, they never differ.
+    let keys: BTreeSet<PathBuf> = snapshot
+        .packages
+        .values()
+        .flat_map(|p| p.files.keys())
+        .filter(|k| !k.starts_with("module "))
+        .map(PathBuf::from)
+        .collect();
+    let keys: Vec<PathBuf> = keys.into_iter().collect();
+    let ignored: BTreeSet<String> = crate::workspace::git::ignored(&root, &keys)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    for package in snapshot.packages.values_mut() {
+        package.files.retain(|key, _| !ignored.contains(key));
+    }
+    Ok(Current {
+        snapshot,
+        inputs: keyed(glob_inputs(&workspace, &root, suite)),
+    })
+}
+
+/// The settings of suite `name` that differ between two texts of the manifest.
+pub fn settings_differ(now: &str, before: &str, name: &str) -> Vec<String> {
+    settings_changes(&settings_table(now), &settings_table(before), name)
+}
+
 fn io_failure(path: &Path, error: std::io::Error) -> GitError {
     GitError::Failed {
         command: "(locking the tree of the base)".into(),
@@ -179,6 +238,30 @@ fn go_facts(go: &GoTool) -> Result<GoFacts, GoToolError> {
     })
 }
 
+/// The snapshot of `tests`' closures in the work tree at `root`, with the files it read.
+fn closures(
+    go: &GoTool,
+    root: &Path,
+    go_work: Option<&Path>,
+    tags: &[String],
+    tests: &[String],
+) -> Result<(Snapshot, BTreeSet<PathBuf>), GoToolError> {
+    let names: Vec<&str> = tests.iter().map(String::as_str).collect();
+    let listed = go.test_closure(&names, tags)?;
+    let go_work = go_work.map(|w| std::fs::canonicalize(w).unwrap_or(w.to_path_buf()));
+    let tree = Tree {
+        root,
+        foreign: None,
+        go_work: go_work.as_deref(),
+        tests,
+    };
+    let built = build(&listed, &tree).map_err(|e| GoToolError::Unreadable {
+        command: "go list -deps -test".into(),
+        detail: e.to_string(),
+    })?;
+    Ok((built.snapshot, built.read))
+}
+
 /// The paths and what each is compared by.
 struct Sides<'a> {
     root: &'a Path,
@@ -198,22 +281,7 @@ impl Sides<'_> {
         if tests.is_empty() {
             return Ok(Default::default());
         }
-        let names: Vec<&str> = tests.iter().map(String::as_str).collect();
-        let listed = go.test_closure(&names, tags)?;
-        let go_work = self
-            .go_work
-            .map(|w| std::fs::canonicalize(w).unwrap_or(w.to_path_buf()));
-        let tree = Tree {
-            root: self.root,
-            foreign: None,
-            go_work: go_work.as_deref(),
-            tests,
-        };
-        let built = build(&listed, &tree).map_err(|e| GoToolError::Unreadable {
-            command: "go list -deps -test".into(),
-            detail: e.to_string(),
-        })?;
-        Ok((built.snapshot, built.read))
+        closures(go, self.root, self.go_work, tags, tests)
     }
 
     /// go in the base's workspace dir: `GOWORK` is the base's own `go.work` (or the one

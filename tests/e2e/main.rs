@@ -32,3 +32,4 @@ mod support;
 mod tasks;
 mod test2json;
 mod test_suites;
+mod watch;
