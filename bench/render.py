@@ -149,6 +149,25 @@ def svg(report):
     )
 
 
+def watch_markdown(report):
+    """The watch latencies (bench/watch.py): one row per scenario, medians and minimums."""
+    lines = [
+        "## Watch latency (`bench/watch.py`)",
+        "",
+        f"{report['workload']}; {report['cpus']} CPUs, {report['date']}. From a file's save to the",
+        "end of the cycle it starts (the `gob-watch-cycle` event, after the last result line),",
+        f"{len(report['rows'][0]['samples'])} saves each; the no-op and one-shot rows are whole `gob check` runs.",
+        "",
+        "| scenario | packages checked | median | min | goal |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in report["rows"]:
+        goal = f"≤ {row['goal']} s" if "goal" in row else "—"
+        affected = str(row["affected"]) if "affected" in row else "—"
+        lines.append(f"| {row['name']} | {affected} | {fmt(row['median'])} | {fmt(row['min'])} | {goal} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_all(out_dir):
     """BENCHMARKS.md and a chart per preset, from every results file in out_dir/bench."""
     sections = []
@@ -162,6 +181,10 @@ def write_all(out_dir):
         sections.append(markdown(report))
         with open(os.path.join(out_dir, "bench", f"chart-{preset}.svg"), "w") as f:
             f.write(svg(report))
+    watch = os.path.join(out_dir, "bench", "results-watch.json")
+    if os.path.exists(watch):
+        with open(watch) as f:
+            sections.append(watch_markdown(json.load(f)))
     text = HEADER + "\n" + "\n".join(sections)
     if os.path.exists(notes):
         with open(notes) as f:

@@ -182,7 +182,9 @@ impl RoundRun<'_> {
             .round
             .export_command(&plain, self.go, self.dir, self.env);
         write(&export, &capture(&exported).await?)?;
-        let typecheck = typecheck_command(checker, goarch, &list, &export, self.dir, self.env);
+        let results = self.round.results_file(&self.dir.join(CHECK_DIR));
+        let files = [list.as_path(), export.as_path(), results.as_path()];
+        let typecheck = typecheck_command(checker, goarch, files, self.dir, self.env);
         if !succeeded(&typecheck).await? {
             // go test reports a package that does not build, and vets nothing of it.
             return Ok(false);

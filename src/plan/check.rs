@@ -49,6 +49,16 @@ pub struct CheckRound {
     pub vet: Vec<VetGroup>,
 }
 
+impl CheckRound {
+    /// The file under `check_dir` where the type checker keeps the clean results of rounds
+    /// with these tags (one per tag set, so rounds do not overwrite each other's).
+    pub fn results_file(&self, check_dir: &Path) -> std::path::PathBuf {
+        let tags = self.tags.join(",");
+        let key = crate::base::hash::fnv1a(tags.as_bytes());
+        check_dir.join(format!("clean-{key:016x}.json"))
+    }
+}
+
 /// Packages vetted alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VetGroup {
@@ -183,12 +193,13 @@ impl CheckRound {
     }
 }
 
-/// Step 3: the type checker over the two listings, for target architecture `goarch`.
+/// Step 3: the type checker over the two listings, for target architecture `goarch`; it
+/// keeps which test binaries were clean, and by what inputs, in `results` (and checks those
+/// again only when an input differs).
 pub fn typecheck_command(
     checker: &Path,
     goarch: &str,
-    list: &Path,
-    export: &Path,
+    [list, export, results]: [&Path; 3],
     dir: &Path,
     env: &BTreeMap<String, String>,
 ) -> GoCommand {
@@ -198,6 +209,7 @@ pub fn typecheck_command(
             goarch.to_string(),
             list.display().to_string(),
             export.display().to_string(),
+            results.display().to_string(),
         ],
         env: env.clone(),
         dir: dir.to_path_buf(),

@@ -1,6 +1,6 @@
 // The type checker behind `gob check`, built by gob with the workspace's own go (stdlib only).
 //
-// Usage: typecheck GOARCH LIST EXPORT
+// Usage: typecheck GOARCH LIST EXPORT [RESULTS]
 //
 // LIST is `go list -e -compiled -test -deps -json` of the suites' packages, EXPORT is
 // `go list -e -export -json` of every plain package LIST names. go compiles the plain
@@ -12,9 +12,16 @@
 //
 // It prints errors as go does ("# ID" and "file:line:col: message" lines) and exits 1 when
 // there were any, 2 when its input cannot be read.
+//
+// RESULTS, when given, is a JSON file of the test binaries that were clean when last checked
+// (ID -> key): a binary whose key is the same is not checked again. The key is a hash of
+// everything its check reads: the source files of its test-only packages (with their import
+// maps and Go versions) and the export files of the rest, which go names by their content.
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -51,15 +58,19 @@ type pkg struct {
 }
 
 func main() {
-	if len(os.Args) != 4 {
-		fmt.Fprintln(os.Stderr, "usage: typecheck GOARCH LIST EXPORT")
+	if len(os.Args) != 4 && len(os.Args) != 5 {
+		fmt.Fprintln(os.Stderr, "usage: typecheck GOARCH LIST EXPORT [RESULTS]")
 		os.Exit(2)
+	}
+	results := ""
+	if len(os.Args) == 5 {
+		results = os.Args[4]
 	}
 	listed, err := decode(os.Args[2])
 	if err == nil {
 		var exported []*pkg
 		if exported, err = decode(os.Args[3]); err == nil {
-			os.Exit(check(os.Args[1], listed, exported))
+			os.Exit(check(os.Args[1], listed, exported, results))
 		}
 	}
 	fmt.Fprintln(os.Stderr, "typecheck:", err)
@@ -91,7 +102,7 @@ func isTestOnly(id string) bool { return strings.Contains(id, " [") }
 // isTestMain says whether p is the main package go generates for a test binary ("P.test").
 func isTestMain(p *pkg) bool { return p.Name == "main" && strings.HasSuffix(p.ImportPath, ".test") }
 
-func check(goarch string, listed, exported []*pkg) int {
+func check(goarch string, listed, exported []*pkg, results string) int {
 	failed := map[string]bool{} // IDs that cannot be used: they have errors of their own
 	exports := map[string]string{}
 	var reports []string
@@ -117,6 +128,7 @@ func check(goarch string, listed, exported []*pkg) int {
 		}
 	}
 	sizes := types.SizesFor("gc", goarch)
+	clean := readResults(results)
 	var mu sync.Mutex
 	work := make(chan *pkg)
 	var wg sync.WaitGroup
@@ -125,9 +137,21 @@ func check(goarch string, listed, exported []*pkg) int {
 		go func() {
 			defer wg.Done()
 			for b := range work {
+				key := binaryKey(goarch, b, all, exports)
+				mu.Lock()
+				same := key != "" && clean[b.ImportPath] == key
+				mu.Unlock()
+				if same {
+					continue
+				}
 				found := checkBinary(b, all, exports, sizes)
 				mu.Lock()
 				reports = append(reports, found...)
+				if len(found) == 0 && key != "" {
+					clean[b.ImportPath] = key
+				} else {
+					delete(clean, b.ImportPath)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -135,10 +159,13 @@ func check(goarch string, listed, exported []*pkg) int {
 	for _, b := range binaries {
 		if usable(b, failed, exports) {
 			work <- b
+		} else {
+			delete(clean, b.ImportPath)
 		}
 	}
 	close(work)
 	wg.Wait()
+	writeResults(results, clean)
 	sort.Strings(reports)
 	for _, r := range reports {
 		fmt.Print(r)
@@ -164,6 +191,76 @@ func usable(b *pkg, failed map[string]bool, exports map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// readResults reads the binaries that were clean (ID -> key); none when there is no file or
+// it cannot be read.
+func readResults(path string) map[string]string {
+	clean := map[string]string{}
+	if path == "" {
+		return clean
+	}
+	if data, err := os.ReadFile(path); err == nil {
+		if json.Unmarshal(data, &clean) != nil {
+			clean = map[string]string{}
+		}
+	}
+	return clean
+}
+
+// writeResults replaces the file at path with clean, by a rename (a failure only costs the
+// next run a check).
+func writeResults(path string, clean map[string]string) {
+	if path == "" {
+		return
+	}
+	data, err := json.Marshal(clean)
+	if err != nil {
+		return
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+	if os.WriteFile(tmp, data, 0o644) == nil && os.Rename(tmp, path) != nil {
+		os.Remove(tmp)
+	}
+}
+
+// binaryKey hashes everything checking binary b reads; "" when a file cannot be read (the
+// binary is then checked, and its result not kept).
+func binaryKey(goarch string, b *pkg, all map[string]*pkg, exports map[string]string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "typecheck 1\n%s\n%s\n%s\n%q\n", runtime.Version(), goarch, b.ImportPath, b.Imports)
+	for _, dep := range b.Deps {
+		p := all[dep]
+		if !isTestOnly(dep) || p == nil {
+			fmt.Fprintf(h, "export %s %s\n", dep, exports[dep])
+			continue
+		}
+		goVersion := ""
+		if p.Module != nil {
+			goVersion = p.Module.GoVersion
+		}
+		keys := make([]string, 0, len(p.ImportMap))
+		for k := range p.ImportMap {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(h, "source %s %s %s\n", dep, p.Dir, goVersion)
+		for _, k := range keys {
+			fmt.Fprintf(h, "map %s %s\n", k, p.ImportMap[k])
+		}
+		for _, name := range p.CompiledGoFiles {
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(p.Dir, name)
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return ""
+			}
+			sum := sha256.Sum256(data)
+			fmt.Fprintf(h, "file %s %x\n", name, sum)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // goError is a package error of go list, as go prints it.

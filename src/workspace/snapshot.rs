@@ -103,8 +103,25 @@ struct Problem {
 }
 
 impl ClosurePackage {
-    /// Every file name go builds the package from (relative to its dir).
+    /// Every file name go builds the package from (relative to its dir), its test files
+    /// included.
     fn files(&self) -> impl Iterator<Item = &String> {
+        self.built_files().chain(
+            [
+                &self.test_go_files,
+                &self.x_test_go_files,
+                &self.test_embed_files,
+                &self.x_test_embed_files,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    }
+
+    /// The files that make the package as its importers get it: a plain package's test files
+    /// go only into its own test binary (whose test main holds them), while a test variant
+    /// (`p [p.test]`) lists them among its Go files.
+    fn built_files(&self) -> impl Iterator<Item = &String> {
         [
             &self.go_files,
             &self.cgo_files,
@@ -118,10 +135,6 @@ impl ClosurePackage {
             &self.swig_cxx_files,
             &self.syso_files,
             &self.embed_files,
-            &self.test_go_files,
-            &self.x_test_go_files,
-            &self.test_embed_files,
-            &self.x_test_embed_files,
         ]
         .into_iter()
         .flatten()
@@ -238,7 +251,12 @@ pub fn build(listed: &[ClosurePackage], tree: &Tree) -> Result<Built, EscapedTre
                 // A test main's Go file is generated in go's cache: its tests' names come
                 // from the test files, which its package variants hold.
                 if test_of.is_none() {
-                    for name in package.files() {
+                    let variant = package.import_path.contains(' ');
+                    let names: Vec<&String> = match variant {
+                        true => package.files().collect(),
+                        false => package.built_files().collect(),
+                    };
+                    for name in names {
                         digests.add(&dir.join(name), &mut files);
                     }
                 }

@@ -303,3 +303,50 @@ fn check_with_suite_names_checks_only_those_suites() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("did you mean `unit`"), "{stderr}");
 }
+
+#[test]
+fn a_kept_clean_result_never_hides_an_error_a_dependency_change_makes() {
+    // vet off: vet type-checks too, and would report what a stale kept result hid.
+    let ws = Workspace::fixture(
+        "watch",
+        "[test.unit]\npackages = [\"./...\"]\nvet = \"off\"\n",
+    );
+    let leaf = "package leaf\n\n// Answer is what mid and the tests read.\nfunc Answer() int { return 42 }\n";
+    ws.write(
+        "leaf/leaf.go",
+        &format!(
+            "{leaf}\n// Answer2 is read by mid's tests only.\nfunc Answer2() int {{ return 2 }}\n"
+        ),
+    );
+    ws.write(
+        "mid/extra_test.go",
+        "package mid\n\nimport (\n\t\"testing\"\n\n\t\"example.com/w/leaf\"\n)\n\nfunc TestExtra(t *testing.T) { _ = leaf.Answer2() }\n",
+    );
+    for _ in 0..2 {
+        let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+    let kept: Vec<_> = std::fs::read_dir(ws.dir().join(".gob/check"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("clean-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(
+        kept.iter()
+            .any(|k| k.contains("\"example.com/w/mid.test\"")),
+        "{kept:?}"
+    );
+    // Only leaf's export data changes: mid's test files are the same, and must fail.
+    ws.write("leaf/leaf.go", leaf);
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("mid/extra_test.go:9") || stderr.contains("mid/extra_test.go:9"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        format!("{stdout}{stderr}").contains("undefined: leaf.Answer2"),
+        "{stdout}\n{stderr}"
+    );
+}

@@ -291,6 +291,11 @@ fn editor_saves_each_make_one_cycle_and_ignored_files_none() {
     assert_eq!(nothing["Result"], "nothing");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(watch.cycles().len(), 4, "{:?}", watch.cycles());
+
+    // A test file goes into its own package's test binary only: mid imports leaf, not its
+    // tests.
+    watch.ws.write("leaf/leaf_test.go", LEAF_TEST_43);
+    assert_eq!(affected(&watch.cycle(5)), ["leaf"]);
     assert_eq!(watch.quit(), 0);
 }
 
