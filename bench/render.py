@@ -165,6 +165,23 @@ def watch_markdown(report):
         goal = f"≤ {row['goal']} s" if "goal" in row else "—"
         affected = str(row["affected"]) if "affected" in row else "—"
         lines.append(f"| {row['name']} | {affected} | {fmt(row['median'])} | {fmt(row['min'])} | {goal} |")
+    compared = report.get("compared") or []
+    if compared:
+        lines += [
+            "",
+            "Side by side with `gotestsum --watch` (gotest.tools/gotestsum v1.13.0), the same saves: to the",
+            "end of the tests each runs. gotestsum runs `go test` on the dir of the saved file;",
+            "gob checks and tests the packages the save can affect. The last rows: a save to the deep",
+            "library that breaks only the packages importing it (its own tests pass).",
+            "",
+            "| tool and save | packages tested | median | min |",
+            "| --- | --- | --- | --- |",
+        ]
+        for row in compared:
+            if "caught" in row:
+                lines.append(f"| {row['name']} | — | {'yes' if row['caught'] else 'no'} | |")
+            else:
+                lines.append(f"| {row['name']} | {row.get('affected', '—')} | {fmt(row['median'])} | {fmt(row['min'])} |")
     return "\n".join(lines) + "\n"
 
 

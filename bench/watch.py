@@ -5,10 +5,16 @@ wide preset generated at a scale that gives >= 250 packages; and a no-op `gob ch
 edit, side by side. Writes bench/results-watch.json; bench/render.py puts it in
 BENCHMARKS.md.
 
+With target/tools/gotestsum (gotest.tools/gotestsum, built from the Go module proxy), the
+same saves also go to `gob test --watch` and `gotestsum --watch` side by side: latency to the
+end of the tests each runs, how many packages each tested, and whether each caught a save
+that breaks the packages importing a deep library (not the library's own tests).
+
 usage: python3 bench/watch.py [--scale 50] [--saves 10] [--gob target/release/gob] [--scratch DIR]
 """
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -31,14 +37,15 @@ def env():
 
 
 class Watch:
-    """A running `gob check --watch --json`, its cycle events as they come."""
+    """A running `gob check|test --watch --json`, its cycle events as they come."""
 
-    def __init__(self, gob, ws):
+    def __init__(self, gob, ws, command="check"):
         self.proc = subprocess.Popen(
-            [gob, "check", "--watch", "--json"], cwd=ws, env=env(),
+            [gob, command, "--watch", "--json"], cwd=ws, env=env(),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         self.events = []
+        self.tested = set()
         self.cond = threading.Condition()
         threading.Thread(target=self.read, daemon=True).start()
 
@@ -48,10 +55,27 @@ class Watch:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("Action") == "gob-watch-cycle":
-                with self.cond:
+            with self.cond:
+                if event.get("Action") in ("pass", "fail") and not event.get("Test"):
+                    self.tested.add(event.get("Package"))
+                if event.get("Action") == "gob-watch-cycle":
+                    event["Tested"] = sorted(self.tested)
+                    self.tested = set()
                     self.events.append((time.monotonic(), event))
                     self.cond.notify_all()
+
+    def after(self, moment, limit=600):
+        """The first run that ended after `moment`, then waits until none ends for 0.5 s (a
+        tool that runs once per file event ends several runs per save)."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: any(t > moment for t, _ in self.events), timeout=limit):
+                raise SystemExit(f"no run ended within {limit}s of a save")
+            first = next((t, e) for t, e in self.events if t > moment)
+        while True:
+            seen = len(self.events)
+            time.sleep(0.5)
+            if len(self.events) == seen:
+                return first
 
     def wait(self, count, limit=600):
         with self.cond:
@@ -65,6 +89,40 @@ class Watch:
         self.proc.wait(timeout=60)
 
 
+class Gotestsum:
+    """A running `gotestsum --watch`: each run's end (its DONE line) and the packages it ran."""
+
+    def __init__(self, binary, ws):
+        self.proc = subprocess.Popen(
+            [binary, "--format", "standard-quiet", "--watch"], cwd=ws, env=env(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.events = []
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip())
+                if line.startswith("DONE"):
+                    ran = [l for l in self.lines if l.startswith(("ok ", "FAIL\t"))]
+                    failed = "failure" in line or "error" in line or any(l.startswith("FAIL") for l in self.lines)
+                    self.events.append((time.monotonic(), {"Result": "failed" if failed else "passed", "Tested": ran, "Lines": self.lines}))
+                    self.lines = []
+                    self.cond.notify_all()
+
+    after = Watch.after
+
+    def quit(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+EDITS = itertools.count(1)
+
+
 def edit(path, n):
     """A save that changes what go compiles: a new exported constant."""
     with open(path, "a") as f:
@@ -76,19 +134,55 @@ def edit_test(path, n):
         f.write(f"\nfunc TestWatchEdit{n}(t *testing.T) {{ _ = {n} }}\n")
 
 
-def latencies(watch, path, saves, how):
+def latencies(watch, path, saves, how, count=None):
     out, affected = [], None
     for _ in range(saves):
-        before = len(watch.events)
         time.sleep(0.3)  # apart from the last cycle, as a person saves
         saved = time.monotonic()
-        how(path, before)
-        ended, event = watch.wait(before + 1)
+        how(path, next(EDITS))
+        ended, event = watch.after(saved)
         if event["Result"] != "passed":
             raise SystemExit(f"cycle failed: {event}")
         out.append(ended - saved)
-        affected = sum(len(v) for v in event["Affected"].values())
+        affected = count(event) if count else sum(len(v) for v in event["Affected"].values())
     return out, affected
+
+
+def caught(watch, path):
+    """Saves a change that breaks the importers of `path` (not its own tests): whether the
+    run that follows fails; then puts the file back and waits for that run too."""
+    with open(path) as f:
+        text = f.read()
+    saved = time.monotonic()
+    with open(path, "w") as f:
+        f.write(text.replace("func Score2(n int) float64 {", "func Score2(n, m int) float64 {"))
+    _, event = watch.after(saved)
+    saved = time.monotonic()
+    with open(path, "w") as f:
+        f.write(text)
+    watch.after(saved)
+    return event["Result"] != "passed"
+
+
+def side_by_side(gob, gotestsum, ws, saves, files):
+    """gob test --watch and gotestsum --watch over the same saves."""
+    rows = []
+    for name, tool in (("gob test --watch", lambda: Watch(gob, ws, "test")), ("gotestsum --watch", lambda: Gotestsum(gotestsum, ws))):
+        watch = tool()
+        if name.startswith("gob"):
+            watch.wait(1)
+            count = lambda e: len(e["Tested"])
+        else:
+            time.sleep(3)
+            count = lambda e: len(e["Tested"])
+        for label, path, how in files:
+            samples, n = latencies(watch, path, saves, how, count)
+            rows.append(summary(f"{name}: {label}", samples, affected=n))
+        hit = caught(watch, files[-1][1])
+        rows.append({"name": f"{name}: caught a deep save that breaks only its importers", "caught": hit})
+        print(f"{name}: caught the breaking deep save: {hit}", flush=True)
+        watch.quit()
+    return rows
 
 
 def timed(cmd, ws, runs, before=None):
@@ -142,19 +236,22 @@ def main():
     samples, n = latencies(watch, deep, a.saves, edit)
     rows.append(summary("watch: save a deep library → check of it and its dependents", samples, affected=n))
     watch.quit()
-    counter = [10_000]
-
     def deep_edit(_):
-        counter[0] += 1
-        edit(deep, counter[0])
+        edit(deep, next(EDITS))
 
     rows.append(summary("one-shot warm gob check after the same deep save", timed([a.gob, "check"], ws, a.saves, deep_edit)))
+    gotestsum = os.path.join(REPO, "target", "tools", "gotestsum")
+    compared = []
+    if os.path.exists(gotestsum):
+        files = [("save a test file", test_file, edit_test), ("save a leaf library", leaf, edit), ("save a deep library", deep, edit)]
+        compared = side_by_side(a.gob, gotestsum, ws, a.saves, files)
     report = {
         "preset": "watch",
         "workload": f"wide preset at scale {a.scale}: {packages} packages ({info['library_packages']} libraries, {info['integ_packages']} integration test packages)",
         "date": time.strftime("%Y-%m-%d"),
         "cpus": os.cpu_count(),
         "rows": rows,
+        "compared": compared,
     }
     with open(os.path.join(REPO, "bench", "results-watch.json"), "w") as f:
         json.dump(report, f, indent=1)

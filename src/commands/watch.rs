@@ -82,7 +82,16 @@ impl Memory {
         };
         let mut narrowed = Vec::new();
         let mut watched = BTreeSet::new();
-        for suite in expanded {
+        // Each suite's closures at once (a go list per tag set, answered from go's cache).
+        let go = &ctx.go;
+        let currents: Vec<_> = std::thread::scope(|scope| {
+            let reads: Vec<_> = expanded
+                .iter()
+                .map(|suite| scope.spawn(move || current(go, &manifest.workspace_dir, suite)))
+                .collect();
+            reads.into_iter().map(|read| read.join()).collect()
+        });
+        for (suite, now) in expanded.iter().zip(currents) {
             let name = &suite.spec.name;
             let packages: Vec<String> = suite
                 .packages
@@ -90,7 +99,8 @@ impl Memory {
                 .map(|p| p.import_path.clone())
                 .collect();
             watched.extend(packages.iter().cloned());
-            let now = current(&ctx.go, &manifest.workspace_dir, suite)
+            let now = now
+                .map_err(|_| GobError::Failed("reading a suite's closures failed".into()))?
                 .map_err(|e| GobError::Failed(e.to_string()))?;
             let settings = settings_differ(&manifest.text, &self.manifest, name);
             let sides = self.base.get(name).map(|base| Sides {

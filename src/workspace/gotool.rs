@@ -156,7 +156,29 @@ impl GoTool {
 
     /// The flags `go test` gives the vet tool for a test package (`go test -n`, which runs
     /// nothing): `None` when it runs no vet. `vet_flag` is the suite's `-vet=…`, if any.
+    /// Asked once per process for each go, environment, setting and tag set (a watch asks
+    /// every cycle; the answer depends on the go release only).
     pub fn vet_flags(
+        &self,
+        vet_flag: Option<&str>,
+        tags: &[String],
+        package: &str,
+    ) -> Result<Option<Vec<String>>, GoToolError> {
+        type Known = std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>>;
+        static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
+        let key = format!("{}\n{:?}\n{vet_flag:?}\n{tags:?}", self.program, self.env);
+        let known = KNOWN.get_or_init(Default::default);
+        if let Some(flags) = known.lock().ok().and_then(|k| k.get(&key).cloned()) {
+            return Ok(flags);
+        }
+        let flags = self.ask_vet_flags(vet_flag, tags, package)?;
+        if let Ok(mut known) = known.lock() {
+            known.insert(key, flags.clone());
+        }
+        Ok(flags)
+    }
+
+    fn ask_vet_flags(
         &self,
         vet_flag: Option<&str>,
         tags: &[String],
