@@ -155,24 +155,18 @@ async fn cycle(
     };
     let checked = match job {
         Job::Check(args) => super::check::check(globals, args, Some(&mut narrow)).await,
-        Job::Test(args) => {
-            let specs = {
-                let manifest = load_manifest(globals)?;
-                let specs = crate::workspace::suites::select(
-                    &manifest,
-                    &args.selection.suites,
-                    args.selection.integ,
-                )?;
-                specs.iter().map(|s| s.name.clone()).collect()
-            };
-            let check = CheckArgs {
-                suites: specs,
-                dry_run: false,
-                watch: false,
-                json: false,
-            };
-            super::check::check(globals, &check, Some(&mut narrow)).await
-        }
+        Job::Test(args) => match suite_names(globals, args) {
+            Ok(suites) => {
+                let check = CheckArgs {
+                    suites,
+                    dry_run: false,
+                    watch: false,
+                    json: false,
+                };
+                super::check::check(globals, &check, Some(&mut narrow)).await
+            }
+            Err(error) => Err(error),
+        },
     };
     let result = match (checked, job) {
         (Ok(0), _) => CycleResult::Nothing,
@@ -212,6 +206,14 @@ async fn cycle(
         decision: decided,
         complete,
     })
+}
+
+/// The suites `gob test` selects, by name (what its check checks).
+fn suite_names(globals: &Globals, args: &TestArgs) -> Result<Vec<String>, GobError> {
+    let manifest = load_manifest(globals)?;
+    let specs =
+        crate::workspace::suites::select(&manifest, &args.selection.suites, args.selection.integ)?;
+    Ok(specs.iter().map(|s| s.name.clone()).collect())
 }
 
 /// A command's end as a cycle's result; a real signal ends the watch.

@@ -213,6 +213,18 @@ fn a_broken_file_fails_the_check_and_its_fix_tests_the_package_and_its_importers
     watch.send("a");
     assert_eq!(watch.cycle(6)["Trigger"], "all");
     assert_eq!(watch.tested_in(6), ["leaf", "mid", "other", "slow"]);
+
+    // A manifest that does not parse is a cycle's error, not the watch's end.
+    watch.ws.write("gobuild.toml", "[test.unit\n");
+    let broken = watch.cycle(7);
+    assert_eq!(broken["Result"], "error", "{broken}");
+    assert!(
+        watch.stderr().contains("gobuild.toml"),
+        "{}",
+        watch.stderr()
+    );
+    watch.ws.write("gobuild.toml", MANIFEST);
+    assert_eq!(watch.cycle(8)["Result"], "nothing");
     assert_eq!(watch.quit(), 0);
 }
 
