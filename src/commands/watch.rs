@@ -82,6 +82,7 @@ impl Memory {
         };
         let mut narrowed = Vec::new();
         let mut watched = BTreeSet::new();
+        let record = super::retries::load_failed(&manifest.workspace_dir.join(FAILED_FILE));
         // Each suite's closures at once (a go list per tag set, answered from go's cache).
         let go = &ctx.go;
         let currents: Vec<_> = std::thread::scope(|scope| {
@@ -110,7 +111,12 @@ impl Memory {
                 inputs_now: &now.inputs,
                 inputs_base: &base.inputs,
             });
-            let selection = choose(trigger, &packages, sides.as_ref(), self.last.get(name))
+            let failed: Vec<String> = record
+                .get(name)
+                .map(|packages| packages.keys().cloned().collect())
+                .unwrap_or_default();
+            let last = self.last.get(name);
+            let selection = choose(trigger, &packages, sides.as_ref(), last, &failed)
                 .unwrap_or_else(|| everything(&packages));
             let affected = selection.selected.iter().map(|(p, _)| p.clone()).collect();
             decision.affected.insert(name.clone(), affected);

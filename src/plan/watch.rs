@@ -78,21 +78,38 @@ pub fn request(input: &str) -> Option<Request> {
     }
 }
 
-/// What one suite runs in a cycle: `None` is every package (the first cycle, `a`, `f`
-/// whose record narrows it, or a suite the last cycle did not see), else the selection.
-/// `sides` compares the suite now with the last complete cycle (`None`: no such cycle);
-/// `last` is what the last cycle selected of it.
+/// What one suite runs in a cycle: `None` is every package (the first cycle, `a`, or a
+/// suite the last cycle did not see), else the selection. `sides` compares the suite now
+/// with the last complete cycle (`None`: no such cycle); `last` is what the last cycle
+/// selected of it; `failed`, the suite's packages with failures on record (for `f`).
 pub fn choose(
     trigger: &Trigger,
     packages: &[String],
     sides: Option<&Sides>,
     last: Option<&Selection>,
+    failed: &[String],
 ) -> Option<Selection> {
     match trigger {
-        Trigger::Start | Trigger::All | Trigger::Failed => None,
+        Trigger::Start | Trigger::All => None,
+        Trigger::Failed => Some(only(packages, failed)),
         Trigger::Rerun => last.map(|last| again(last, packages)),
         Trigger::Changes(_) => sides.map(|sides| select_packages(packages, sides)),
     }
+}
+
+/// The `packages` that failed, selected.
+fn only(packages: &[String], failed: &[String]) -> Selection {
+    let mut selection = Selection::default();
+    for package in packages {
+        match failed.contains(package) {
+            true => selection.selected.push((
+                package.clone(),
+                Reason::Asked("it failed in the last run".into()),
+            )),
+            false => selection.not_affected.push(package.clone()),
+        }
+    }
+    selection
 }
 
 /// The packages `last` selected that still exist, for the same reasons.
@@ -166,15 +183,25 @@ mod tests {
         };
         let packages = vec!["m/a".to_string(), "m/b".to_string()];
         let changes = Trigger::Changes(vec!["a/a.go".into()]);
-        let chosen = choose(&changes, &packages, Some(&sides), None).unwrap();
+        let chosen = choose(&changes, &packages, Some(&sides), None, &[]).unwrap();
         assert_eq!(chosen.selected.len(), 1);
         assert_eq!(chosen.not_affected, ["m/b"]);
-        let again = choose(&Trigger::Rerun, &packages[1..], None, Some(&chosen)).unwrap();
+        let again = choose(&Trigger::Rerun, &packages[1..], None, Some(&chosen), &[]).unwrap();
         assert!(again.selected.is_empty(), "m/a is gone: {again:?}");
-        assert_eq!(choose(&Trigger::All, &packages, Some(&sides), None), None);
-        assert_eq!(choose(&changes, &packages, None, None), None, "no base yet");
+        assert_eq!(
+            choose(&Trigger::All, &packages, Some(&sides), None, &[]),
+            None
+        );
+        assert_eq!(
+            choose(&changes, &packages, None, None, &[]),
+            None,
+            "no base yet"
+        );
         let all = everything(&packages);
-        let again = choose(&Trigger::Rerun, &packages, None, Some(&all)).unwrap();
+        let again = choose(&Trigger::Rerun, &packages, None, Some(&all), &[]).unwrap();
         assert_eq!(again.selected.len(), 2);
+        let failed = choose(&Trigger::Failed, &packages, None, None, &packages[1..]).unwrap();
+        assert_eq!(failed.not_affected, ["m/a"]);
+        assert_eq!(failed.selected[0].0, "m/b");
     }
 }
