@@ -203,10 +203,11 @@ async fn cycle(
         (Err(GobError::Failed(_)), Job::Test(_)) => CycleResult::CheckFailed,
         (checked, _) => outcome(checked.map(|_| ()))?,
     };
+    // A cycle whose check held the tests back, or that was cancelled, leaves the base.
     let complete = matches!(
         result,
         CycleResult::Passed | CycleResult::Failed | CycleResult::Nothing
-    ) || matches!((&result, job), (CycleResult::CheckFailed, Job::Check(_)));
+    );
     Ok(CycleEnd {
         result,
         decision: decided,
