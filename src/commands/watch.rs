@@ -286,7 +286,7 @@ async fn watch(globals: &Globals, job: Job<'_>, json: bool) -> Result<(), GobErr
             return Err(GobError::Interrupted(sig));
         }
         let failed = match job {
-            Job::Test(_) => failed_count(&manifest.workspace_dir),
+            Job::Test(_) => Some(failed_count(&manifest.workspace_dir)),
             Job::Check(_) => None,
         };
         let event = CycleEvent {
@@ -369,9 +369,9 @@ fn relative(paths: &BTreeSet<PathBuf>, dir: &Path) -> Vec<String> {
 }
 
 /// Test packages the record of failures holds (what `f` would run).
-fn failed_count(workspace_dir: &Path) -> Option<usize> {
+fn failed_count(workspace_dir: &Path) -> usize {
     let record = super::retries::load_failed(&workspace_dir.join(FAILED_FILE));
-    Some(record.values().map(|suite| suite.len()).sum())
+    record.values().map(|suite| suite.len()).sum()
 }
 
 /// Says how a cycle ended: the status line on stderr, the event on stdout with `--json`.
