@@ -45,6 +45,25 @@ pub async fn check(
     } else {
         crate::workspace::suites::select(&manifest, &args.suites, false)?
     };
+    // What go test gives vet is asked of go while the suites are listed.
+    let priming = {
+        let go = ctx.go.clone();
+        let version = ctx.go_env.goversion.clone();
+        // Per setting, the tag sets of its suites (one probe answers for all of them).
+        let mut asks: Vec<(Option<String>, Vec<Vec<String>>)> = Vec::new();
+        for spec in specs.iter().filter(|s| s.vet != crate::go::vet::Vet::Off) {
+            let (flag, tags) = (spec.vet.flag(), crate::plan::check::round_tags(&spec.tags));
+            match asks.iter_mut().find(|(f, _)| *f == flag) {
+                Some((_, sets)) => sets.push(tags),
+                None => asks.push((flag, vec![tags])),
+            }
+        }
+        std::thread::spawn(move || {
+            for (flag, tag_sets) in asks {
+                go.prime_vet_flags(flag.as_deref(), &tag_sets, &version);
+            }
+        })
+    };
     // Generated code the packages need comes first: `[build] before` and the suites'.
     let tasks = crate::commands::tasks::Tasks::new(&manifest, &ctx);
     let before = manifest
@@ -93,7 +112,9 @@ pub async fn check(
     drop_goflags(&mut env, &ctx.go_env.goflags, &JSON);
     let rounds = plan_check(&suites);
     let dir = &manifest.workspace_dir;
-    let vet_flags = vet_flags(&ctx, &rounds)?;
+    // The probe's answers, when it had them, are what vet_flags finds.
+    let _ = priming.join();
+    let vet_flags = vet_flags(&ctx.go, &rounds)?;
     if args.dry_run {
         print!(
             "{}",
@@ -101,16 +122,13 @@ pub async fn check(
         );
         return Ok(packages);
     }
-
-    let tools = crate::runners::typecheck::tools_dir(&ctx.go_env.gocache, dir);
-    let checker = crate::runners::typecheck::ensure_checker(
-        &ctx.go.program,
-        &ctx.go_env.goversion,
-        &tools,
-        &env,
-    )
-    .await
-    .map_err(GobError::Failed)?;
+    let mut checker = Checker {
+        go: &ctx.go.program,
+        go_version: &ctx.go_env.goversion,
+        tools: crate::runners::typecheck::tools_dir(&ctx.go_env.gocache, dir),
+        env: &env,
+        built: None,
+    };
     let mut failed = false;
     for (index, (round, vet)) in rounds.iter().zip(&vet_flags).enumerate() {
         let run = RoundRun {
@@ -120,7 +138,7 @@ pub async fn check(
             env: &env,
             files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
         };
-        failed |= !run.check(&checker, &ctx.go_env.goarch, vet).await?;
+        failed |= !run.check(&mut checker, &ctx.go_env.goarch, vet).await?;
     }
     if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
         eprintln!("gob: {summary}");
@@ -162,15 +180,95 @@ struct RoundRun<'a> {
     files: std::path::PathBuf,
 }
 
+/// gob's type checker, built when a round first needs it (a round that vet checks whole
+/// and that passes never does).
+struct Checker<'a> {
+    go: &'a str,
+    go_version: &'a str,
+    tools: std::path::PathBuf,
+    env: &'a std::collections::BTreeMap<String, String>,
+    built: Option<std::path::PathBuf>,
+}
+
+impl Checker<'_> {
+    /// The checker's path, building it first when this machine has none for this go.
+    async fn path(&mut self) -> Result<std::path::PathBuf, GobError> {
+        if let Some(path) = &self.built {
+            return Ok(path.clone());
+        }
+        let path = crate::runners::typecheck::ensure_checker(
+            self.go,
+            self.go_version,
+            &self.tools,
+            self.env,
+        )
+        .await
+        .map_err(GobError::Failed)?;
+        self.built = Some(path.clone());
+        Ok(path)
+    }
+}
+
 impl RoundRun<'_> {
-    /// Lists, compiles the plain packages, type-checks the rest, then vets what `go test`
-    /// vets (with `vet`, the flags of each of the round's vet groups); false when errors
-    /// were reported.
+    /// Checks the round (with `vet`, the flags of each of its vet groups): the short form
+    /// when vet type-checks all its tests, the full form when that is not so or the short
+    /// form failed; false when errors were reported.
     async fn check(
         &self,
-        checker: &Path,
+        checker: &mut Checker<'_>,
         goarch: &str,
         vet: &[Option<Vec<String>>],
+    ) -> Result<bool, GobError> {
+        let mut findings = None;
+        if self.round.vet_checks_tests(vet) {
+            match self.check_by_vet(vet).await? {
+                Short::Passed => return Ok(true),
+                Short::Failed(output) => findings = output,
+            }
+        }
+        self.check_in_full(checker, goarch, vet, findings).await
+    }
+
+    /// The short form: vet the tested packages (which type-checks their tests and compiles
+    /// what they need), holding its output back, then have go compile the round's plain
+    /// packages (what vet left: the packages themselves, and those no test imports). Vet
+    /// goes first so that its analyses overlap go's compiles.
+    async fn check_by_vet(&self, vet: &[Option<Vec<String>>]) -> Result<Short, GobError> {
+        let mut output = Vec::new();
+        let mut clean = true;
+        for (group, flags) in self.round.vet.iter().zip(vet) {
+            if let Some(flags) = flags {
+                let vet = self
+                    .round
+                    .vet_command(group, flags, self.go, self.dir, self.env);
+                clean &= succeeded_into(&vet, &mut output).await?;
+            }
+        }
+        if !clean {
+            return Ok(Short::Failed(Some(output)));
+        }
+        for line in output {
+            eprintln!("{line}");
+        }
+        let compiled = capture(&self.round.compile_command(self.go, self.dir, self.env)).await?;
+        let errors = crate::plan::check::any_error(&compiled)
+            .map_err(|e| GobError::Failed(format!("go list printed what gob cannot read ({e})")))?;
+        Ok(if errors {
+            Short::Failed(None)
+        } else {
+            Short::Passed
+        })
+    }
+
+    /// The full form: lists, compiles the plain packages, type-checks the rest, then vets
+    /// what `go test` vets. `findings`: the output of the short form's vet, when it ran and
+    /// failed; shown instead of vetting again when the type checker finds nothing.
+    async fn check_in_full(
+        &self,
+        checker: &mut Checker<'_>,
+        goarch: &str,
+        vet: &[Option<Vec<String>>],
+        findings: Option<Vec<String>>,
     ) -> Result<bool, GobError> {
         let list = self.files.with_extension("list.json");
         let export = self.files.with_extension("export.json");
@@ -184,9 +282,16 @@ impl RoundRun<'_> {
         write(&export, &capture(&exported).await?)?;
         let results = self.round.results_file(&self.dir.join(CHECK_DIR));
         let files = [list.as_path(), export.as_path(), results.as_path()];
-        let typecheck = typecheck_command(checker, goarch, files, self.dir, self.env);
+        let typecheck =
+            typecheck_command(&checker.path().await?, goarch, files, self.dir, self.env);
         if !succeeded(&typecheck).await? {
             // go test reports a package that does not build, and vets nothing of it.
+            return Ok(false);
+        }
+        if let Some(findings) = findings {
+            for line in findings {
+                eprintln!("{line}");
+            }
             return Ok(false);
         }
         let mut clean = true;
@@ -202,20 +307,42 @@ impl RoundRun<'_> {
     }
 }
 
+/// How a round's short form ended.
+enum Short {
+    /// Compiled and vetted clean.
+    Passed,
+    /// Something failed; vet's output when vet ran.
+    Failed(Option<Vec<String>>),
+}
+
+/// Runs `command`, its output (stdout and stderr) kept in `output`; false when it failed.
+async fn succeeded_into(command: &GoCommand, output: &mut Vec<String>) -> Result<bool, GobError> {
+    let outcome = crate::exec::run_merged(command, |line| output.push(line.to_string())).await?;
+    outcome_passed(outcome)
+}
+
 /// Runs `command`, its output to stderr; false when it failed.
 async fn succeeded(command: &GoCommand) -> Result<bool, GobError> {
-    match run_lines(command, |line| eprintln!("{line}"), None).await? {
+    outcome_passed(run_lines(command, |line| eprintln!("{line}"), None).await?)
+}
+
+/// Whether a command's `outcome` is a pass; an interrupt is an error.
+fn outcome_passed(outcome: Outcome) -> Result<bool, GobError> {
+    match outcome {
         Outcome::Succeeded => Ok(true),
         Outcome::Interrupted(sig) => Err(GobError::Interrupted(sig)),
         Outcome::Failed(_) | Outcome::Signaled(_) | Outcome::TimedOut => Ok(false),
     }
 }
 
+/// Per round, per vet group: the flags go test gives vet, `None` when it vets nothing.
+type RoundsVetFlags = Vec<Vec<Option<Vec<String>>>>;
+
 /// The vet flags of each round's vet groups, asked of go once per setting (`go test -n`).
 fn vet_flags(
-    ctx: &Context,
+    go: &crate::workspace::gotool::GoTool,
     rounds: &[CheckRound],
-) -> Result<Vec<Vec<Option<Vec<String>>>>, GobError> {
+) -> Result<RoundsVetFlags, GobError> {
     let mut known: Vec<(crate::go::vet::Vet, Option<Vec<String>>)> = Vec::new();
     let mut out = Vec::new();
     for round in rounds {
@@ -225,9 +352,7 @@ fn vet_flags(
                 Some((_, flags)) => flags.clone(),
                 None => {
                     let flag = group.setting.flag();
-                    let asked =
-                        ctx.go
-                            .vet_flags(flag.as_deref(), &round.tags, &group.packages[0])?;
+                    let asked = go.vet_flags(flag.as_deref(), &round.tags, &group.packages[0])?;
                     known.push((group.setting.clone(), asked.clone()));
                     asked
                 }

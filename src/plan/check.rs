@@ -1,7 +1,7 @@
 //! Planning `gob check`: every package of every suite, tests included, compiled or
 //! type-checked with each suite's tags, linking and running nothing.
 //!
-//! Suites with equal tags share one round of three steps:
+//! Suites with equal tags share one round. Its full form has four steps:
 //! 1. `go list -e -compiled -test -deps -json`: every package the suites' test binaries
 //!    need, test-only ones (`P [P.test]`) included, with their files after cgo;
 //! 2. `go list -e -export -json` of every plain package of step 1: go compiles them (their
@@ -12,6 +12,15 @@
 //!    suite's `vet` setting: go's default subset, the listed checks, all, or none) over the
 //!    packages with tests, as `go test` vets them (`P [P.test]` and `P_test`): a check that
 //!    passes what `go test` fails would be a false green.
+//!
+//! `go vet` type-checks what it vets from source too (it reports type errors: go sets
+//! `SucceedOnTypecheckFailure` only inside `go test`) and compiles the test-only packages in
+//! between. So a round whose tested packages are all vetted first takes a short form: step 4,
+//! then step 2 over its packages (`go list -e -export`, which compiles what they import). When both
+//! pass, the round passes without the type checker (which a machine with a cold build cache
+//! would first have to build, for longer than all of go vet takes); when either fails, the
+//! full form runs to report the errors as the compiler prints them (every package, up to 10
+//! errors each, none twice), and vet's findings are shown only when it finds none.
 //!
 //! Test-only packages are where the time went before: go compiles a package again with its
 //! tests and again for every test binary whose external tests import it, and links a binary
@@ -47,6 +56,8 @@ pub struct CheckRound {
     pub packages: Vec<String>,
     /// Step 4: the tested packages per vet setting (none for `vet = "off"`).
     pub vet: Vec<VetGroup>,
+    /// Tested packages no group vets (only suites with `vet = "off"` have them).
+    pub unvetted: Vec<String>,
 }
 
 impl CheckRound {
@@ -80,13 +91,19 @@ fn add_each(list: &mut Vec<String>, more: &[String]) {
     }
 }
 
+/// A suite's tags as its round has them: sorted, each once.
+pub fn round_tags(tags: &[String]) -> Vec<String> {
+    let mut tags = tags.to_vec();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
 /// Groups the suites into rounds, one per distinct set of tags; empty suites make none.
 pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
     let mut rounds: Vec<CheckRound> = Vec::new();
     for suite in suites {
-        let mut tags = suite.tags.clone();
-        tags.sort();
-        tags.dedup();
+        let tags = round_tags(&suite.tags);
         let index = match rounds.iter().position(|r| r.tags == tags) {
             Some(i) => i,
             None => {
@@ -94,13 +111,18 @@ pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
                     tags,
                     packages: Vec::new(),
                     vet: Vec::new(),
+                    unvetted: Vec::new(),
                 });
                 rounds.len() - 1
             }
         };
         let round = &mut rounds[index];
         add_each(&mut round.packages, &suite.packages);
-        if suite.vet == Vet::Off || suite.tested.is_empty() {
+        if suite.vet == Vet::Off {
+            add_each(&mut round.unvetted, &suite.tested);
+            continue;
+        }
+        if suite.tested.is_empty() {
             continue;
         }
         match round.vet.iter_mut().find(|g| g.setting == suite.vet) {
@@ -112,10 +134,38 @@ pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
         }
     }
     rounds.retain(|r| !r.packages.is_empty());
+    for round in &mut rounds {
+        let vetted: Vec<String> = round.vet.iter().flat_map(|g| g.packages.clone()).collect();
+        round.unvetted.retain(|p| !vetted.contains(p));
+    }
     rounds
 }
 
 impl CheckRound {
+    /// Whether the round may take the short form: every package with tests is vetted (no
+    /// suite says `vet = "off"` of it, and go test vets each group: `flags`, the vet flags
+    /// of each group, are all known), so go vet type-checks all that the type checker would.
+    pub fn vet_checks_tests(&self, flags: &[Option<Vec<String>>]) -> bool {
+        self.unvetted.is_empty() && flags.iter().all(Option::is_some)
+    }
+
+    /// The short form's step 2: go compiles the round's packages (and what they import) and
+    /// lists each with its errors and those of its dependencies, if any.
+    pub fn compile_command(
+        &self,
+        go: &str,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> GoCommand {
+        self.go_list(
+            &["-export", "-json=ImportPath,Error,DepsErrors"],
+            &self.packages,
+            go,
+            dir,
+            env,
+        )
+    }
+
     /// Step 1: the listing of every package the round's test binaries need.
     pub fn list_command(&self, go: &str, dir: &Path, env: &BTreeMap<String, String>) -> GoCommand {
         let json = format!("-json={LIST_FIELDS}");
@@ -225,6 +275,25 @@ struct Listed {
     name: String,
 }
 
+/// Whether a listing of go list names an error of a package or of its dependencies.
+pub fn any_error(listing: &[u8]) -> Result<bool, serde_json::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Errored {
+        #[serde(default)]
+        error: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        deps_errors: Vec<serde::de::IgnoredAny>,
+    }
+    for listed in serde_json::Deserializer::from_slice(listing).into_iter::<Errored>() {
+        let listed = listed?;
+        if listed.error.is_some() || !listed.deps_errors.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The plain packages of step 1's output: not test-only (`P [P.test]`) and not a test
 /// binary's main package (`P.test`).
 pub fn plain_packages(listing: &[u8]) -> Result<Vec<String>, serde_json::Error> {
@@ -283,6 +352,24 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(
+            rounds[0].unvetted,
+            ["m/c"],
+            "vet = off vets none of its tests"
+        );
+        assert!(!rounds[0].vet_checks_tests(&[Some(vec![]), Some(vec![])]));
+        let mut vetted_elsewhere = suite(&[], &["m/a"]);
+        vetted_elsewhere.vet = Vet::Off;
+        let rounds_vetted = plan_check(&[vetted_elsewhere, suite(&[], &["m/a"])]);
+        assert!(
+            rounds_vetted[0].unvetted.is_empty(),
+            "another suite vets m/a"
+        );
+        assert!(rounds_vetted[0].vet_checks_tests(&[Some(vec![])]));
+        assert!(
+            !rounds_vetted[0].vet_checks_tests(&[None]),
+            "go test vets nothing under GOFLAGS=-vet=off"
+        );
         let flags = ["-printf".to_string()];
         let vet = rounds[0].vet_command(
             &rounds[0].vet[0],
@@ -322,6 +409,19 @@ mod tests {
             ]
         );
         assert_eq!(list.env["GOMAXPROCS"], "2");
+        let compile = rounds[1].compile_command("go", "/ws".as_ref(), &env);
+        assert_eq!(
+            compile.args,
+            [
+                "list",
+                "-e",
+                "-export",
+                "-json=ImportPath,Error,DepsErrors",
+                "-tags",
+                "integ",
+                "m/it/x"
+            ]
+        );
         let plain = ["m/it/x".to_string(), "fmt".to_string()];
         let export = rounds[1].export_command(&plain, "go", "/ws".as_ref(), &env);
         assert_eq!(
@@ -349,5 +449,18 @@ mod tests {
 {"ImportPath": "m/a.test", "Name": "main"}"#;
         assert_eq!(plain_packages(listing).unwrap(), ["fmt", "m/a"]);
         assert!(plain_packages(b"{\"ImportPath\": ").is_err());
+    }
+
+    #[test]
+    fn any_error_finds_a_package_error_in_a_listing() {
+        let clean = br#"{"ImportPath": "fmt"}
+{"ImportPath": "m/b", "DepsErrors": []}"#;
+        assert!(!any_error(clean).unwrap());
+        let dep_failed = br#"{"ImportPath": "m/b", "DepsErrors": [{"Err": "m/a: no"}]}"#;
+        assert!(any_error(dep_failed).unwrap());
+        let failed = br#"{"ImportPath": "fmt"}
+{"ImportPath": "m/a", "Error": {"ImportStack": [], "Pos": "", "Err": "no"}}"#;
+        assert!(any_error(failed).unwrap());
+        assert!(any_error(b"{\"ImportPath\"").is_err());
     }
 }

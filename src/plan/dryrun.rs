@@ -189,19 +189,31 @@ pub fn check(
         .zip(vet_flags)
         .enumerate()
         .map(|(i, (round, vet))| {
+            let n = i + 1;
+            let vets: String = round
+                .vet
+                .iter()
+                .zip(vet)
+                .filter_map(|(group, flags)| flags.as_ref().map(|f| (group, f)))
+                .map(|(group, flags)| format!("{}\n", round.vet_command(group, flags, go, dir, env)))
+                .collect();
             let list = round.list_command(go, dir, env);
             let export = round.export_command(&placeholder, go, dir, env);
-            let mut text = format!(
-                "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does\n{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n",
-                rounds.len(),
-                n = i + 1
+            let full = format!(
+                "{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n"
             );
-            for (group, flags) in round.vet.iter().zip(vet) {
-                if let Some(flags) = flags {
-                    text.push_str(&format!("{}\n", round.vet_command(group, flags, go, dir, env)));
-                }
+            if round.vet_checks_tests(vet) {
+                format!(
+                    "# round {n} of {}: vet the tests as go test does (vet type-checks them), then compile the packages\n{vets}{}\n# only when that fails, to report the errors as the compiler does: list, compile, type-check, then vet's findings\n{full}",
+                    rounds.len(),
+                    round.compile_command(go, dir, env),
+                )
+            } else {
+                format!(
+                    "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does\n{full}{vets}",
+                    rounds.len(),
+                )
             }
-            text
         })
         .collect()
 }

@@ -122,6 +122,19 @@ pub fn parse_go_list(bytes: &[u8]) -> Result<Vec<ListedPackage>, serde_json::Err
         .collect()
 }
 
+/// The vet flags known in this process, by go, environment, setting and tags.
+fn known_vet_flags() -> &'static std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>> {
+    static KNOWN: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>>> =
+        std::sync::OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// The import path of [`GoTool::prime_vet_flags`]'s probe module.
+const PROBE: &str = "gobvetprobe";
+
+/// The probe's test file.
+const PROBE_TEST: &str = "package probe\n\nimport \"testing\"\n\nfunc TestProbe(t *testing.T) {}\n";
+
 /// Fields gob asks `go list -json=` for.
 const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,Match";
 
@@ -164,18 +177,71 @@ impl GoTool {
         tags: &[String],
         package: &str,
     ) -> Result<Option<Vec<String>>, GoToolError> {
-        type Known = std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>>;
-        static KNOWN: std::sync::OnceLock<Known> = std::sync::OnceLock::new();
-        let key = format!("{}\n{:?}\n{vet_flag:?}\n{tags:?}", self.program, self.env);
-        let known = KNOWN.get_or_init(Default::default);
-        if let Some(flags) = known.lock().ok().and_then(|k| k.get(&key).cloned()) {
+        let key = self.vet_flags_key(vet_flag, tags);
+        if let Some(flags) = known_vet_flags()
+            .lock()
+            .ok()
+            .and_then(|k| k.get(&key).cloned())
+        {
             return Ok(flags);
         }
-        let flags = self.ask_vet_flags(vet_flag, tags, package)?;
-        if let Ok(mut known) = known.lock() {
+        let flags = self.ask_vet_flags(vet_flag, tags, package, &self.dir)?;
+        if let Ok(mut known) = known_vet_flags().lock() {
             known.insert(key, flags.clone());
         }
         Ok(flags)
+    }
+
+    /// Answers [`GoTool::vet_flags`] ahead, before the workspace is listed, by asking go
+    /// test about a probe module of gob's own (one test file in a temp dir, its go line
+    /// `go_version`, `go env GOVERSION`, so go runs the same toolchain): outside the
+    /// standard library the flags depend on the go release and the environment, not on the
+    /// package or the tags (`tag_sets`: those it answers for). Leaves the question to the
+    /// later call when the probe fails.
+    pub fn prime_vet_flags(
+        &self,
+        vet_flag: Option<&str>,
+        tag_sets: &[Vec<String>],
+        go_version: &str,
+    ) {
+        let keys: Vec<String> = tag_sets
+            .iter()
+            .map(|tags| self.vet_flags_key(vet_flag, tags))
+            .collect();
+        let Some(version) = go_version.strip_prefix("go").filter(|v| !v.contains(' ')) else {
+            return;
+        };
+        if known_vet_flags()
+            .lock()
+            .is_ok_and(|k| keys.iter().all(|key| k.contains_key(key)))
+        {
+            return;
+        }
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = std::env::temp_dir().join(format!("gob-vet-probe-{}-{n}", std::process::id()));
+        let written = std::fs::create_dir_all(&probe)
+            .and_then(|()| {
+                let module = format!("module {PROBE}\n\ngo {version}\n");
+                std::fs::write(probe.join("go.mod"), module)
+            })
+            .and_then(|()| std::fs::write(probe.join("probe.go"), "package probe\n"))
+            .and_then(|()| std::fs::write(probe.join("probe_test.go"), PROBE_TEST));
+        let mut go = self.clone();
+        go.env.insert("GOWORK".into(), "off".into());
+        let asked = written
+            .ok()
+            .and_then(|()| go.ask_vet_flags(vet_flag, &[], PROBE, &probe).ok());
+        let _ = std::fs::remove_dir_all(&probe);
+        if let (Some(flags), Ok(mut known)) = (asked, known_vet_flags().lock()) {
+            for key in keys {
+                known.insert(key, flags.clone());
+            }
+        }
+    }
+
+    fn vet_flags_key(&self, vet_flag: Option<&str>, tags: &[String]) -> String {
+        format!("{}\n{:?}\n{vet_flag:?}\n{tags:?}", self.program, self.env)
     }
 
     fn ask_vet_flags(
@@ -183,6 +249,7 @@ impl GoTool {
         vet_flag: Option<&str>,
         tags: &[String],
         package: &str,
+        dir: &Path,
     ) -> Result<Option<Vec<String>>, GoToolError> {
         let tags = tags.join(",");
         let mut args = vec!["test", "-n", "-run=^$"];
@@ -191,7 +258,11 @@ impl GoTool {
             args.extend(["-tags", tags.as_str()]);
         }
         args.push(package);
-        let plan = self.output(&args)?;
+        let in_dir = GoTool {
+            dir: dir.to_path_buf(),
+            ..self.clone()
+        };
+        let plan = in_dir.output(&args)?;
         let plan = String::from_utf8_lossy(&plan.stderr);
         Ok(crate::go::vet::flags_from_plan(&plan, package))
     }

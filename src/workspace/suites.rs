@@ -80,14 +80,28 @@ pub fn expand<'m>(
     specs: &[&'m SuiteSpec],
     go: &GoTool,
 ) -> Result<Vec<ExpandedSuite<'m>>, GoToolError> {
-    specs
-        .iter()
-        .map(|spec| {
-            let patterns: Vec<&str> = spec.packages.iter().map(|p| p.value.as_str()).collect();
-            let listed = go.list(&patterns, &spec.tags)?;
-            Ok(apply_excludes(manifest, spec, listed))
-        })
-        .collect()
+    // Each suite's go list on its own thread: the calls are independent, and each waits
+    // mostly on go loading the module.
+    std::thread::scope(|scope| {
+        let listing: Vec<_> = specs
+            .iter()
+            .map(|spec| {
+                scope.spawn(move || {
+                    let patterns: Vec<&str> =
+                        spec.packages.iter().map(|p| p.value.as_str()).collect();
+                    go.list(&patterns, &spec.tags)
+                })
+            })
+            .collect();
+        specs
+            .iter()
+            .zip(listing)
+            .map(|(spec, listing)| {
+                let listed = listing.join().expect("a suite's go list thread panicked")?;
+                Ok(apply_excludes(manifest, spec, listed))
+            })
+            .collect()
+    })
 }
 
 /// A name on the command line that matches no suite.

@@ -25,6 +25,12 @@ fn check_compiles_tests_of_every_suite_without_linking() {
         !stdout.contains("ok  \t"),
         "per-package ok lines are dropped:\n{stdout}"
     );
+    // Every suite vets its tests, so vet type-checked them: gob's type checker did not run
+    // (it would have been given a listing to read).
+    assert!(
+        !ws.dir().join(".gob/check/round-1.list.json").exists(),
+        "a passing check whose tests are all vetted takes the short form"
+    );
 
     let plain = Command::new("go")
         .args(["test", "-exec=true", "-vet=off", "./internal/nolink"])

@@ -33,3 +33,4 @@ mod tasks;
 mod test2json;
 mod test_suites;
 mod watch;
+mod watch_oracle;

@@ -77,7 +77,7 @@ fn since_sees_an_edit_when_gob_starts_through_a_symlink() {
 }
 
 /// Edits whose selection is pinned: precision as well as soundness.
-const PINNED: &[Edit] = &[
+pub const PINNED: &[Edit] = &[
     Edit {
         name: "a README changes",
         apply: |r| {
@@ -157,7 +157,7 @@ const PINNED: &[Edit] = &[
 ];
 
 /// Edits held to the oracle only.
-const EDITS: &[Edit] = &[
+pub const EDITS: &[Edit] = &[
     Edit {
         name: "a library in a replace dir changes, uncommitted",
         apply: |r| {

@@ -120,7 +120,7 @@ pub fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-fn short(package: &str) -> String {
+pub fn short(package: &str) -> String {
     package
         .trim_start_matches("example.com/app/")
         .trim_start_matches("example.com/tools/")
@@ -156,7 +156,7 @@ fn oracle_bin_dir(suite: &str) -> PathBuf {
 
 /// The oracle of every suite at `root`, the suites at once (each is mostly one go process
 /// waiting on files and the cache, not on the CPU).
-fn oracles(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn oracles(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let dirs: Vec<PathBuf> = SUITES
         .iter()
         .map(|(suite, _)| oracle_bin_dir(suite))

@@ -14,9 +14,10 @@ use crate::support::Workspace;
 
 const MANIFEST: &str = "[test.unit]\npackages = [\"./...\"]\n";
 
-/// A running `gob ... --watch --json` with its stdin and what it printed.
-struct Watching {
-    ws: Workspace,
+/// A running `gob ... --watch --json` with its stdin and what it printed, over `ws` (a
+/// workspace, or another tree the test owns).
+pub struct Watching<W = Workspace> {
+    pub ws: W,
     _logs: tempfile::TempDir,
     child: Child,
     stdin: ChildStdin,
@@ -26,11 +27,18 @@ struct Watching {
 
 impl Watching {
     fn start(ws: Workspace, args: &[&str]) -> Watching {
+        let command = ws.gob(args);
+        Watching::spawn(ws, command)
+    }
+}
+
+impl<W> Watching<W> {
+    /// Runs `command` (a `gob ... --watch --json`) over `ws`.
+    pub fn spawn(ws: W, mut command: Command) -> Watching<W> {
         // Outside the workspace: a write there would be a save.
         let logs = tempfile::tempdir().unwrap();
         let stderr = logs.path().join("gob.err");
-        let mut child = ws
-            .gob(args)
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -56,7 +64,7 @@ impl Watching {
     }
 
     /// The `n`-th cycle's event (from 1), waiting for it.
-    fn cycle(&self, n: usize) -> Value {
+    pub fn cycle(&self, n: usize) -> Value {
         let found = wait_for(Duration::from_secs(120), || {
             self.cycles().get(n - 1).cloned()
         });
@@ -69,7 +77,7 @@ impl Watching {
         })
     }
 
-    fn cycles(&self) -> Vec<Value> {
+    pub fn cycles(&self) -> Vec<Value> {
         crate::support::events(&self.stdout.lock().unwrap().join("\n"), "gob-watch-cycle")
     }
 
@@ -96,7 +104,7 @@ impl Watching {
         tested
     }
 
-    fn stderr(&self) -> String {
+    pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
@@ -105,7 +113,7 @@ impl Watching {
     }
 
     /// Sends `q` and returns the exit code.
-    fn quit(mut self) -> i32 {
+    pub fn quit(mut self) -> i32 {
         self.send("q");
         let started = Instant::now();
         loop {
@@ -121,7 +129,7 @@ impl Watching {
     }
 }
 
-impl Drop for Watching {
+impl<W> Drop for Watching<W> {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
