@@ -236,13 +236,8 @@ impl RoundRun<'_> {
     async fn check_by_vet(&self, vet: &[Option<Vec<String>>]) -> Result<Short, GobError> {
         let mut output = Vec::new();
         let mut clean = true;
-        for (group, flags) in self.round.vet.iter().zip(vet) {
-            if let Some(flags) = flags {
-                let vet = self
-                    .round
-                    .vet_command(group, flags, self.go, self.dir, self.env);
-                clean &= succeeded_into(&vet, &mut output).await?;
-            }
+        for vet in self.round.vet_commands(vet, self.go, self.dir, self.env) {
+            clean &= succeeded_into(&vet, &mut output).await?;
         }
         if !clean {
             return Ok(Short::Failed(Some(output)));
@@ -295,13 +290,8 @@ impl RoundRun<'_> {
             return Ok(false);
         }
         let mut clean = true;
-        for (group, flags) in self.round.vet.iter().zip(vet) {
-            if let Some(flags) = flags {
-                let vet = self
-                    .round
-                    .vet_command(group, flags, self.go, self.dir, self.env);
-                clean &= succeeded(&vet).await?;
-            }
+        for vet in self.round.vet_commands(vet, self.go, self.dir, self.env) {
+            clean &= succeeded(&vet).await?;
         }
         Ok(clean)
     }

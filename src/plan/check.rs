@@ -220,6 +220,25 @@ impl CheckRound {
         }
     }
 
+    /// Step 4's commands: a [`CheckRound::vet_command`] for each group go test vets
+    /// (`flags`: each group's flags, `None` where go test vets nothing).
+    pub fn vet_commands(
+        &self,
+        flags: &[Option<Vec<String>>],
+        go: &str,
+        dir: &Path,
+        env: &BTreeMap<String, String>,
+    ) -> Vec<GoCommand> {
+        self.vet
+            .iter()
+            .zip(flags)
+            .filter_map(|(group, flags)| {
+                let flags = flags.as_ref()?;
+                Some(self.vet_command(group, flags, go, dir, env))
+            })
+            .collect()
+    }
+
     fn go_list(
         &self,
         flags: &[&str],
@@ -379,6 +398,18 @@ mod tests {
             &BTreeMap::new(),
         );
         assert_eq!(vet.args, ["vet", "-printf", "m/a", "m/b"]);
+        let commands = rounds[0].vet_commands(
+            &[Some(flags.to_vec()), None],
+            "go",
+            "/ws".as_ref(),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            commands.len(),
+            1,
+            "a group go test does not vet has no command"
+        );
+        assert_eq!(commands[0].args, vet.args);
     }
 
     #[test]

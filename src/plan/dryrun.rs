@@ -191,11 +191,9 @@ pub fn check(
         .map(|(i, (round, vet))| {
             let n = i + 1;
             let vets: String = round
-                .vet
+                .vet_commands(vet, go, dir, env)
                 .iter()
-                .zip(vet)
-                .filter_map(|(group, flags)| flags.as_ref().map(|f| (group, f)))
-                .map(|(group, flags)| format!("{}\n", round.vet_command(group, flags, go, dir, env)))
+                .map(|command| format!("{command}\n"))
                 .collect();
             let list = round.list_command(go, dir, env);
             let export = round.export_command(&placeholder, go, dir, env);
