@@ -462,7 +462,7 @@ fn big_marks(ws: &Workspace) -> BTreeMap<String, Vec<u128>> {
 fn split_workspace(cluster: &Cluster, env: &str) -> Workspace {
     let ws = workspace(
         "\"./big\"",
-        &format!(", BIG_MS = \"1500\"{env}"),
+        &format!(", BIG_MS = \"1200\"{env}"),
         "split = \"2s\"",
         &exec_table(cluster),
     );
@@ -489,7 +489,8 @@ fn a_split_package_runs_as_groups_on_two_workers_each_test_once_reported_as_one(
         run(&mut ws.gob(&["test", "--integ", "--json", "--junit", "remote.xml"]));
     let wall = started.elapsed();
     assert_eq!(code, 0, "{stderr}\n{}", cluster.logs());
-    // ~6s of tests in groups of ~2s: three groups and the catch-all, four actions.
+    // ~4.8s of tests in groups of ~2s: three groups and the catch-all, four actions. (Tests of
+    // 1.5s made 6.00s, on the edge: one reported 1.51s on a loaded machine, four groups.)
     let runs = events(&stdout, "gob-remote-run");
     assert_eq!(runs.len(), 4, "{stdout}");
     let marks_of = big_marks(&ws);
@@ -538,7 +539,7 @@ fn a_failed_test_of_a_split_package_is_retried_alone() {
         "gobuild.toml",
         &std::fs::read_to_string(ws.dir().join("gobuild.toml"))
             .unwrap()
-            .replace("BIG_MS = \"1500\"", "BIG_MS = \"1500\", BIG_FLAKY = \"1\""),
+            .replace("BIG_MS = \"1200\"", "BIG_MS = \"1200\", BIG_FLAKY = \"1\""),
     );
     let (code, stdout, stderr) = run(&mut ws.gob(&["test", "--integ", "--json", "--retries", "1"]));
     assert_eq!(code, 0, "flaky passes: {stderr}\n{}", cluster.logs());
