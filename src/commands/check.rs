@@ -130,6 +130,7 @@ pub async fn check(
         built: None,
     };
     let mut failed = false;
+    let mut shown = Shown::default();
     for (index, (round, vet)) in rounds.iter().zip(&vet_flags).enumerate() {
         let run = RoundRun {
             round,
@@ -138,7 +139,9 @@ pub async fn check(
             env: &env,
             files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
         };
-        failed |= !run.check(&mut checker, &ctx.go_env.goarch, vet).await?;
+        failed |= !run
+            .check(&mut checker, &ctx.go_env.goarch, vet, &mut shown)
+            .await?;
     }
     if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
         eprintln!("gob: {summary}");
@@ -180,6 +183,20 @@ struct RoundRun<'a> {
     files: std::path::PathBuf,
 }
 
+/// What the check has printed of go's and the type checker's reports: an error that two
+/// rounds both find (a package in two suites' tag sets) is printed once.
+#[derive(Default)]
+struct Shown(std::collections::HashSet<String>);
+
+impl Shown {
+    /// Prints the report blocks of `lines` not printed before.
+    fn print(&mut self, lines: &[String]) {
+        for line in crate::go::errblocks::unseen(lines, &mut self.0) {
+            eprintln!("{line}");
+        }
+    }
+}
+
 /// gob's type checker, built when a round first needs it (a round that vet checks whole
 /// and that passes never does).
 struct Checker<'a> {
@@ -218,52 +235,56 @@ impl RoundRun<'_> {
         checker: &mut Checker<'_>,
         goarch: &str,
         vet: &[Option<Vec<String>>],
+        shown: &mut Shown,
     ) -> Result<bool, GobError> {
         let mut findings = None;
         if self.round.vet_checks_tests(vet) {
-            match self.check_by_vet(vet).await? {
+            match self.check_by_vet(vet, shown).await? {
                 Short::Passed => return Ok(true),
-                Short::Failed(output) => findings = output,
+                Short::Failed(output) => findings = Some(output),
             }
         }
-        self.check_in_full(checker, goarch, vet, findings).await
+        self.check_in_full(checker, goarch, vet, findings, shown)
+            .await
     }
 
     /// The short form: vet the tested packages (which type-checks their tests and compiles
     /// what they need), holding its output back, then have go compile the round's plain
     /// packages (what vet left: the packages themselves, and those no test imports). Vet
     /// goes first so that its analyses overlap go's compiles.
-    async fn check_by_vet(&self, vet: &[Option<Vec<String>>]) -> Result<Short, GobError> {
+    async fn check_by_vet(
+        &self,
+        vet: &[Option<Vec<String>>],
+        shown: &mut Shown,
+    ) -> Result<Short, GobError> {
         let mut output = Vec::new();
         let mut clean = true;
         for vet in self.round.vet_commands(vet, self.go, self.dir, self.env) {
             clean &= succeeded_into(&vet, &mut output).await?;
         }
         if !clean {
-            return Ok(Short::Failed(Some(output)));
+            return Ok(Short::Failed(output));
         }
-        for line in output {
-            eprintln!("{line}");
-        }
-        let compiled = capture(&self.round.compile_command(self.go, self.dir, self.env)).await?;
-        let errors = crate::plan::check::any_error(&compiled)
-            .map_err(|e| GobError::Failed(format!("go list printed what gob cannot read ({e})")))?;
-        Ok(if errors {
-            Short::Failed(None)
-        } else {
-            Short::Passed
+        shown.print(&output);
+        let mut errors = Vec::new();
+        let compile = self.round.compile_command(self.go, self.dir, self.env);
+        Ok(match succeeded_into(&compile, &mut errors).await? {
+            true => Short::Passed,
+            false => Short::Failed(errors),
         })
     }
 
     /// The full form: lists, compiles the plain packages, type-checks the rest, then vets
-    /// what `go test` vets. `findings`: the output of the short form's vet, when it ran and
-    /// failed; shown instead of vetting again when the type checker finds nothing.
+    /// what `go test` vets and compiles the tests. `findings`: what the short form printed
+    /// when it ran and failed (vet's findings or the compiler's errors); shown instead of
+    /// vetting and compiling again when the type checker finds nothing.
     async fn check_in_full(
         &self,
         checker: &mut Checker<'_>,
         goarch: &str,
         vet: &[Option<Vec<String>>],
         findings: Option<Vec<String>>,
+        shown: &mut Shown,
     ) -> Result<bool, GobError> {
         let list = self.files.with_extension("list.json");
         let export = self.files.with_extension("export.json");
@@ -279,19 +300,28 @@ impl RoundRun<'_> {
         let files = [list.as_path(), export.as_path(), results.as_path()];
         let typecheck =
             typecheck_command(&checker.path().await?, goarch, files, self.dir, self.env);
-        if !succeeded(&typecheck).await? {
+        let mut reports = Vec::new();
+        let typechecked = succeeded_into(&typecheck, &mut reports).await?;
+        shown.print(&reports);
+        if !typechecked {
             // go test reports a package that does not build, and vets nothing of it.
             return Ok(false);
         }
         if let Some(findings) = findings {
-            for line in findings {
-                eprintln!("{line}");
-            }
+            shown.print(&findings);
             return Ok(false);
         }
         let mut clean = true;
-        for vet in self.round.vet_commands(vet, self.go, self.dir, self.env) {
-            clean &= succeeded(&vet).await?;
+        let compile = self.round.compile_command(self.go, self.dir, self.env);
+        for command in self
+            .round
+            .vet_commands(vet, self.go, self.dir, self.env)
+            .iter()
+            .chain([&compile])
+        {
+            let mut findings = Vec::new();
+            clean &= succeeded_into(command, &mut findings).await?;
+            shown.print(&findings);
         }
         Ok(clean)
     }
@@ -301,19 +331,14 @@ impl RoundRun<'_> {
 enum Short {
     /// Compiled and vetted clean.
     Passed,
-    /// Something failed; vet's output when vet ran.
-    Failed(Option<Vec<String>>),
+    /// Something failed: what vet or go printed.
+    Failed(Vec<String>),
 }
 
 /// Runs `command`, its output (stdout and stderr) kept in `output`; false when it failed.
 async fn succeeded_into(command: &GoCommand, output: &mut Vec<String>) -> Result<bool, GobError> {
     let outcome = crate::exec::run_merged(command, |line| output.push(line.to_string())).await?;
     outcome_passed(outcome)
-}
-
-/// Runs `command`, its output to stderr; false when it failed.
-async fn succeeded(command: &GoCommand) -> Result<bool, GobError> {
-    outcome_passed(run_lines(command, |line| eprintln!("{line}"), None).await?)
 }
 
 /// Whether a command's `outcome` is a pass; an interrupt is an error.

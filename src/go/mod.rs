@@ -8,6 +8,7 @@ pub mod coverpkg;
 pub mod coverprofile;
 pub mod debugflags;
 pub mod duration;
+pub mod errblocks;
 pub mod gomaxprocs;
 pub mod names;
 pub mod outputs;

@@ -1,7 +1,7 @@
 //! Planning `gob check`: every package of every suite, tests included, compiled or
 //! type-checked with each suite's tags, linking and running nothing.
 //!
-//! Suites with equal tags share one round. Its full form has four steps:
+//! Suites with equal tags share one round. Its full form has five steps:
 //! 1. `go list -e -compiled -test -deps -json`: every package the suites' test binaries
 //!    need, test-only ones (`P [P.test]`) included, with their files after cgo;
 //! 2. `go list -e -export -json` of every plain package of step 1: go compiles them (their
@@ -10,21 +10,25 @@
 //!    source with go/types against that export data;
 //! 4. when that found nothing, `go vet` with the checks `go test` runs before a test (each
 //!    suite's `vet` setting: go's default subset, the listed checks, all, or none) over the
-//!    packages with tests, as `go test` vets them (`P [P.test]` and `P_test`): a check that
-//!    passes what `go test` fails would be a false green.
+//!    suite's packages, as `go test` vets them (`P [P.test]` and `P_test`, and a package
+//!    without test files as itself): a check that passes what `go test` fails would be a
+//!    false green;
+//! 5. (when the round did not take the short form) `go list -export -test`: go compiles the
+//!    test packages too, for what only the compiler rejects in a test file.
 //!
 //! `go vet` type-checks what it vets from source too (it reports type errors: go sets
 //! `SucceedOnTypecheckFailure` only inside `go test`) and compiles the test-only packages in
 //! between. So a round whose tested packages are all vetted first takes a short form: step 4,
-//! then step 2 over its packages (`go list -e -export`, which compiles what they import). When both
-//! pass, the round passes without the type checker (which a machine with a cold build cache
-//! would first have to build, for longer than all of go vet takes); when either fails, the
-//! full form runs to report the errors as the compiler prints them (every package, up to 10
-//! errors each, none twice), and vet's findings are shown only when it finds none.
+//! then step 5 (which compiles what go test compiles before it links). When both pass, the
+//! round passes without the type checker (which a machine with a cold build cache would
+//! first have to build, for longer than all of go vet takes); when either fails, the full
+//! form runs to report the errors as the compiler prints them (every package, up to 10
+//! errors each, none twice), and what the short form printed is shown only when the type
+//! checker finds nothing. `tests/e2e/check_oracle.rs` holds the verdict to go's.
 //!
 //! Test-only packages are where the time went before: go compiles a package again with its
 //! tests and again for every test binary whose external tests import it, and links a binary
-//! per package; the type checker does neither.
+//! per package; the type checker does neither, and nothing here links.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -54,7 +58,7 @@ pub struct CheckRound {
     pub tags: Vec<String>,
     /// Import paths of the packages, each once.
     pub packages: Vec<String>,
-    /// Step 4: the tested packages per vet setting (none for `vet = "off"`).
+    /// Step 4: the packages per vet setting (none for `vet = "off"`).
     pub vet: Vec<VetGroup>,
     /// Tested packages no group vets (only suites with `vet = "off"` have them).
     pub unvetted: Vec<String>,
@@ -122,14 +126,12 @@ pub fn plan_check(suites: &[CheckSuite]) -> Vec<CheckRound> {
             add_each(&mut round.unvetted, &suite.tested);
             continue;
         }
-        if suite.tested.is_empty() {
-            continue;
-        }
+        // go test vets a package without test files too (test.go `builderTest`).
         match round.vet.iter_mut().find(|g| g.setting == suite.vet) {
-            Some(group) => add_each(&mut group.packages, &suite.tested),
+            Some(group) => add_each(&mut group.packages, &suite.packages),
             None => round.vet.push(VetGroup {
                 setting: suite.vet.clone(),
-                packages: suite.tested.clone(),
+                packages: suite.packages.clone(),
             }),
         }
     }
@@ -149,8 +151,11 @@ impl CheckRound {
         self.unvetted.is_empty() && flags.iter().all(Option::is_some)
     }
 
-    /// The short form's step 2: go compiles the round's packages (and what they import) and
-    /// lists each with its errors and those of its dependencies, if any.
+    /// The short form's step 2: go compiles the round's packages with their tests (each
+    /// `P [P.test]`, external test and test main, what they import, linking nothing), as
+    /// `go test` compiles them before it links: what only the compiler rejects in a test file
+    /// (a function without a body, a go:embed without its import) fails here, printed as go
+    /// prints it. Not `-e`: go then prints its errors, and nothing else.
     pub fn compile_command(
         &self,
         go: &str,
@@ -158,7 +163,7 @@ impl CheckRound {
         env: &BTreeMap<String, String>,
     ) -> GoCommand {
         self.go_list(
-            &["-export", "-json=ImportPath,Error,DepsErrors"],
+            &["-export", "-test", "-f", "{{if false}}{{end}}"],
             &self.packages,
             go,
             dir,
@@ -170,7 +175,7 @@ impl CheckRound {
     pub fn list_command(&self, go: &str, dir: &Path, env: &BTreeMap<String, String>) -> GoCommand {
         let json = format!("-json={LIST_FIELDS}");
         self.go_list(
-            &["-compiled", "-test", "-deps", &json],
+            &["-e", "-compiled", "-test", "-deps", &json],
             &self.packages,
             go,
             dir,
@@ -188,7 +193,7 @@ impl CheckRound {
         env: &BTreeMap<String, String>,
     ) -> GoCommand {
         self.go_list(
-            &["-export", "-json=ImportPath,Export,Error"],
+            &["-e", "-export", "-json=ImportPath,Export,Error"],
             plain,
             go,
             dir,
@@ -247,7 +252,7 @@ impl CheckRound {
         dir: &Path,
         env: &BTreeMap<String, String>,
     ) -> GoCommand {
-        let mut args: Vec<String> = ["list", "-e"].iter().map(|s| s.to_string()).collect();
+        let mut args = vec!["list".to_string()];
         args.extend(flags.iter().map(|s| s.to_string()));
         if !self.tags.is_empty() {
             args.extend(["-tags".to_string(), self.tags.join(",")]);
@@ -294,25 +299,6 @@ struct Listed {
     name: String,
 }
 
-/// Whether a listing of go list names an error of a package or of its dependencies.
-pub fn any_error(listing: &[u8]) -> Result<bool, serde_json::Error> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Errored {
-        #[serde(default)]
-        error: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        deps_errors: Vec<serde::de::IgnoredAny>,
-    }
-    for listed in serde_json::Deserializer::from_slice(listing).into_iter::<Errored>() {
-        let listed = listed?;
-        if listed.error.is_some() || !listed.deps_errors.is_empty() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// The plain packages of step 1's output: not test-only (`P [P.test]`) and not a test
 /// binary's main package (`P.test`).
 pub fn plain_packages(listing: &[u8]) -> Result<Vec<String>, serde_json::Error> {
@@ -342,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn tested_packages_are_vetted_per_setting_and_off_vets_nothing() {
+    fn packages_are_vetted_per_setting_tested_or_not_and_off_vets_nothing() {
         let mut off = suite(&[], &["m/c"]);
         off.vet = Vet::Off;
         let mut all = suite(&[], &["m/a"]);
@@ -363,7 +349,7 @@ mod tests {
             [
                 VetGroup {
                     setting: Vet::Default,
-                    packages: vec!["m/a".into(), "m/b".into()]
+                    packages: vec!["m/a".into(), "m/b".into(), "m/d".into()]
                 },
                 VetGroup {
                     setting: Vet::Checks("all".into()),
@@ -397,7 +383,7 @@ mod tests {
             "/ws".as_ref(),
             &BTreeMap::new(),
         );
-        assert_eq!(vet.args, ["vet", "-printf", "m/a", "m/b"]);
+        assert_eq!(vet.args, ["vet", "-printf", "m/a", "m/b", "m/d"]);
         let commands = rounds[0].vet_commands(
             &[Some(flags.to_vec()), None],
             "go",
@@ -445,9 +431,10 @@ mod tests {
             compile.args,
             [
                 "list",
-                "-e",
                 "-export",
-                "-json=ImportPath,Error,DepsErrors",
+                "-test",
+                "-f",
+                "{{if false}}{{end}}",
                 "-tags",
                 "integ",
                 "m/it/x"
@@ -480,18 +467,5 @@ mod tests {
 {"ImportPath": "m/a.test", "Name": "main"}"#;
         assert_eq!(plain_packages(listing).unwrap(), ["fmt", "m/a"]);
         assert!(plain_packages(b"{\"ImportPath\": ").is_err());
-    }
-
-    #[test]
-    fn any_error_finds_a_package_error_in_a_listing() {
-        let clean = br#"{"ImportPath": "fmt"}
-{"ImportPath": "m/b", "DepsErrors": []}"#;
-        assert!(!any_error(clean).unwrap());
-        let dep_failed = br#"{"ImportPath": "m/b", "DepsErrors": [{"Err": "m/a: no"}]}"#;
-        assert!(any_error(dep_failed).unwrap());
-        let failed = br#"{"ImportPath": "fmt"}
-{"ImportPath": "m/a", "Error": {"ImportStack": [], "Pos": "", "Err": "no"}}"#;
-        assert!(any_error(failed).unwrap());
-        assert!(any_error(b"{\"ImportPath\"").is_err());
     }
 }

@@ -200,15 +200,15 @@ pub fn check(
             let full = format!(
                 "{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n"
             );
+            let compile = round.compile_command(go, dir, env);
             if round.vet_checks_tests(vet) {
                 format!(
-                    "# round {n} of {}: vet the tests as go test does (vet type-checks them), then compile the packages\n{vets}{}\n# only when that fails, to report the errors as the compiler does: list, compile, type-check, then vet's findings\n{full}",
+                    "# round {n} of {}: vet as go test does (vet type-checks the tests), then compile the packages and their tests\n{vets}{compile}\n# only when that fails, to report the errors as the compiler does: list, compile, type-check, then what vet or go printed\n{full}",
                     rounds.len(),
-                    round.compile_command(go, dir, env),
                 )
             } else {
                 format!(
-                    "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does\n{full}{vets}",
+                    "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does, compile the tests\n{full}{vets}{compile}\n",
                     rounds.len(),
                 )
             }

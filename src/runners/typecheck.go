@@ -42,7 +42,13 @@ import (
 // maxErrors is how many errors of one package are printed, as the compiler does.
 const maxErrors = 10
 
-type listError struct{ Err string }
+// listError is go list's PackageError: the importing packages, where the import is, and
+// what is wrong.
+type listError struct {
+	ImportStack []string
+	Pos         string
+	Err         string
+}
 
 type pkg struct {
 	ImportPath      string
@@ -106,17 +112,24 @@ func check(goarch string, listed, exported []*pkg, results string) int {
 	failed := map[string]bool{} // IDs that cannot be used: they have errors of their own
 	exports := map[string]string{}
 	var reports []string
+	all := map[string]*pkg{}
+	for _, p := range listed {
+		all[p.ImportPath] = p
+	}
 	for _, p := range exported {
 		exports[p.ImportPath] = p.Export
 		if p.Error != nil {
 			failed[p.ImportPath] = true
+			// The listing's error says where the package is imported (the export step
+			// names it on the command line, where it has no importer).
+			if l := all[p.ImportPath]; l != nil && l.Error != nil {
+				p = l
+			}
 			reports = append(reports, goError(p))
 		}
 	}
-	all := map[string]*pkg{}
 	var binaries []*pkg
 	for _, p := range listed {
-		all[p.ImportPath] = p
 		if isTestOnly(p.ImportPath) || isTestMain(p) {
 			if p.Error != nil {
 				failed[p.ImportPath] = true
@@ -263,13 +276,26 @@ func binaryKey(goarch string, b *pkg, all map[string]*pkg, exports map[string]st
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// goError is a package error of go list, as go prints it.
+// goError is a package error of go list, as go test prints it (cmd/go's
+// PackageError.Error): at its position when it has one, under the package whose file it is
+// in (an import's error belongs to the importer); else with the import stack.
 func goError(p *pkg) string {
-	text := strings.TrimRight(p.Error.Err, "\n") + "\n"
-	if !strings.HasPrefix(text, "# ") {
-		text = "# " + p.ImportPath + "\n" + text
+	e := p.Error
+	text := strings.TrimRight(e.Err, "\n") + "\n"
+	if strings.HasPrefix(text, "# ") {
+		return text
 	}
-	return text
+	header := p.ImportPath
+	switch {
+	case e.Pos != "":
+		text = e.Pos + ": " + text
+		if len(e.ImportStack) > 0 {
+			header = e.ImportStack[len(e.ImportStack)-1]
+		}
+	case len(e.ImportStack) > 0:
+		text = "package " + strings.Join(e.ImportStack, "\n\timports ") + ": " + text
+	}
+	return "# " + header + "\n" + text
 }
 
 // checkBinary type-checks the test-only packages of test binary b and returns its errors,

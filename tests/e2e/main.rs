@@ -7,6 +7,7 @@ mod build;
 mod buildbarn;
 mod cgroup;
 mod check;
+mod check_oracle;
 mod coverage;
 mod docs;
 mod dry_run;
