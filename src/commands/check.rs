@@ -129,18 +129,28 @@ pub async fn check(
         env: &env,
         built: None,
     };
-    let mut failed = false;
-    let mut shown = Shown::default();
-    for (index, (round, vet)) in rounds.iter().zip(&vet_flags).enumerate() {
-        let run = RoundRun {
+    let runs: Vec<RoundRun> = rounds
+        .iter()
+        .enumerate()
+        .map(|(index, round)| RoundRun {
             round,
             go: &ctx.go.program,
             dir,
             env: &env,
             files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
+        })
+        .collect();
+    let mut shown = Shown::default();
+    let shorts = short_forms(&runs, &vet_flags, &mut shown).await?;
+    let mut failed = false;
+    for ((run, vet), short) in runs.iter().zip(&vet_flags).zip(shorts) {
+        let findings = match short {
+            Some(Short::Passed) => continue,
+            Some(Short::Failed(output)) => Some(output),
+            None => None,
         };
         failed |= !run
-            .check(&mut checker, &ctx.go_env.goarch, vet, &mut shown)
+            .check_in_full(&mut checker, &ctx.go_env.goarch, vet, findings, &mut shown)
             .await?;
     }
     if let Some(crate::report::GobEvent::RemoteCache { summary, .. }) = ctx.remote_cache_event() {
@@ -227,45 +237,20 @@ impl Checker<'_> {
 }
 
 impl RoundRun<'_> {
-    /// Checks the round (with `vet`, the flags of each of its vet groups): the short form
-    /// when vet type-checks all its tests, the full form when that is not so or the short
-    /// form failed; false when errors were reported.
-    async fn check(
-        &self,
-        checker: &mut Checker<'_>,
-        goarch: &str,
-        vet: &[Option<Vec<String>>],
-        shown: &mut Shown,
-    ) -> Result<bool, GobError> {
-        let mut findings = None;
-        if self.round.vet_checks_tests(vet) {
-            match self.check_by_vet(vet, shown).await? {
-                Short::Passed => return Ok(true),
-                Short::Failed(output) => findings = Some(output),
-            }
-        }
-        self.check_in_full(checker, goarch, vet, findings, shown)
-            .await
-    }
-
-    /// The short form: vet the tested packages (which type-checks their tests and compiles
-    /// what they need), holding its output back, then have go compile the round's plain
-    /// packages (what vet left: the packages themselves, and those no test imports). Vet
-    /// goes first so that its analyses overlap go's compiles.
-    async fn check_by_vet(
-        &self,
-        vet: &[Option<Vec<String>>],
-        shown: &mut Shown,
-    ) -> Result<Short, GobError> {
+    /// The short form's step 4: vet the round's packages (which type-checks their tests and
+    /// compiles what they need) with `vet`, the flags of each of its vet groups, its output
+    /// held back; whether vet passed.
+    async fn vet(&self, vet: &[Option<Vec<String>>]) -> Result<(bool, Vec<String>), GobError> {
         let mut output = Vec::new();
         let mut clean = true;
         for vet in self.round.vet_commands(vet, self.go, self.dir, self.env) {
             clean &= succeeded_into(&vet, &mut output).await?;
         }
-        if !clean {
-            return Ok(Short::Failed(output));
-        }
-        shown.print(&output);
+        Ok((clean, output))
+    }
+
+    /// The short form's step 5: go compiles the round's packages and their tests.
+    async fn compile(&self) -> Result<Short, GobError> {
         let mut errors = Vec::new();
         let compile = self.round.compile_command(self.go, self.dir, self.env);
         Ok(match succeeded_into(&compile, &mut errors).await? {
@@ -325,6 +310,45 @@ impl RoundRun<'_> {
         }
         Ok(clean)
     }
+}
+
+/// The short form of each round that may take it (`None` for the others: a `vet = "off"`
+/// suite, or go test vets nothing): vet, then compile (see [`crate::plan::check`]). A
+/// round's compile runs while the next round's vet does: the compile needs what its own vet
+/// built, the next vet mostly what the rounds before built, so the two seldom do the same
+/// work, and with nothing to do each is mostly go reading its cache.
+async fn short_forms(
+    runs: &[RoundRun<'_>],
+    vet_flags: &RoundsVetFlags,
+    shown: &mut Shown,
+) -> Result<Vec<Option<Short>>, GobError> {
+    let mut shorts: Vec<Option<Short>> = runs.iter().map(|_| None).collect();
+    let mut compiling = None;
+    for (index, (run, vet)) in runs.iter().zip(vet_flags).enumerate() {
+        if !run.round.vet_checks_tests(vet) {
+            continue;
+        }
+        let ((clean, output), compiled) = match compiling.take() {
+            Some((earlier, compile)) => {
+                let (vetted, compiled) = futures_util::future::join(run.vet(vet), compile).await;
+                (vetted?, Some((earlier, compiled?)))
+            }
+            None => (run.vet(vet).await?, None),
+        };
+        if let Some((earlier, short)) = compiled {
+            shorts[earlier] = Some(short);
+        }
+        if clean {
+            shown.print(&output);
+            compiling = Some((index, run.compile()));
+        } else {
+            shorts[index] = Some(Short::Failed(output));
+        }
+    }
+    if let Some((earlier, compile)) = compiling {
+        shorts[earlier] = Some(compile.await?);
+    }
+    Ok(shorts)
 }
 
 /// How a round's short form ended.

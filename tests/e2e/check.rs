@@ -356,3 +356,31 @@ fn a_kept_clean_result_never_hides_an_error_a_dependency_change_makes() {
         "{stdout}\n{stderr}"
     );
 }
+
+#[test]
+fn what_only_the_compiler_rejects_in_a_test_file_and_vet_in_an_untested_package_fail() {
+    let ws = Workspace::example(SUITES);
+    // A package without test files: go test vets it, and so does the check.
+    ws.write(
+        "internal/untested/untested.go",
+        "package untested\n\n// S converts.\nfunc S() string { n := 65; return string(n) }\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("internal/untested/untested.go:4:")
+            && stderr.contains("conversion from int to string"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(ws.dir().join("internal/untested")).unwrap();
+    // A function without a body in a test file type-checks and vets clean; the compiler
+    // rejects it, as go test's compile does.
+    ws.write(
+        "internal/greet/body_test.go",
+        "package greet\n\nfunc noBody()\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let error = "internal/greet/body_test.go:3:6: missing function body";
+    assert_eq!(stderr.matches(error).count(), 1, "once: {stderr}");
+}
