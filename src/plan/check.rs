@@ -151,11 +151,11 @@ impl CheckRound {
         self.unvetted.is_empty() && flags.iter().all(Option::is_some)
     }
 
-    /// The short form's step 2: go compiles the round's packages with their tests (each
-    /// `P [P.test]`, external test and test main, what they import, linking nothing), as
-    /// `go test` compiles them before it links: what only the compiler rejects in a test file
-    /// (a function without a body, a go:embed without its import) fails here, printed as go
-    /// prints it. Not `-e`: go then prints its errors, and nothing else.
+    /// Step 5 (the short form's second): go compiles the round's packages with their tests
+    /// (each `P [P.test]`, external test and test main, what they import, linking nothing),
+    /// as `go test` compiles them before it links: what only the compiler rejects in a test
+    /// file (a function without a body, a go:embed without its import) fails here, printed
+    /// as go prints it. Not `-e`: go then prints its errors, and nothing else.
     pub fn compile_command(
         &self,
         go: &str,

@@ -13,9 +13,8 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::since_oracle::Generated;
+use crate::since_oracle::{Generated, go};
 use crate::support::{gob_command, run};
 
 /// The suites of tests/fixtures/since/gobuild.toml and their tags.
@@ -27,118 +26,112 @@ const PATTERNS: [&str; 2] = ["./app/...", "./tools/..."];
 struct Mutation {
     /// What it puts into the file.
     name: &'static str,
-    /// Whether it can be made to a file with this name and text.
-    fits: fn(&str, &str) -> bool,
-    /// The file's new text.
-    apply: fn(&str) -> String,
+    /// Whether it is made only to test files that import "testing".
+    tests_only: bool,
+    /// How the file's text changes.
+    change: Change,
 }
 
-fn any_file(_: &str, _: &str) -> bool {
-    true
+/// How a mutation changes a file's text.
+enum Change {
+    /// These lines added at the end.
+    Append(&'static str),
+    /// This line added right after the package clause.
+    AfterPackageClause(&'static str),
+    /// The package clause names this package instead.
+    PackageName(&'static str),
+    /// These lines put first.
+    Prepend(&'static str),
 }
 
-fn test_file(name: &str, text: &str) -> bool {
-    name.ends_with("_test.go") && text.contains("\"testing\"")
+impl Change {
+    fn apply(&self, text: &str) -> String {
+        let clause = package_clause(text);
+        match self {
+            Change::Append(tail) => format!("{text}\n{tail}\n"),
+            Change::AfterPackageClause(line) => {
+                format!("{}\n{line}\n{}", &text[..clause.end], &text[clause.end..])
+            }
+            Change::PackageName(name) => format!(
+                "{}package {name}\n{}",
+                &text[..clause.start],
+                &text[clause.end..]
+            ),
+            Change::Prepend(head) => format!("{head}{text}"),
+        }
+    }
 }
 
-fn appended(text: &str, tail: &str) -> String {
-    format!("{text}\n{tail}\n")
-}
-
-/// `text` with `line` inserted right after its package clause.
-fn after_package_clause(text: &str, line: &str) -> String {
-    let at = text
+/// Where `text`'s package clause line is, its newline included.
+fn package_clause(text: &str) -> std::ops::Range<usize> {
+    let start = text
         .find("\npackage ")
         .map(|i| i + 1)
         .filter(|_| !text.starts_with("package "))
         .unwrap_or(0);
-    let end = text[at..].find('\n').map_or(text.len(), |n| at + n + 1);
-    format!("{}\n{line}\n{}", &text[..end], &text[end..])
+    let end = text[start..]
+        .find('\n')
+        .map_or(text.len(), |n| start + n + 1);
+    start..end
+}
+
+/// A mutation of any Go file.
+const fn any(name: &'static str, change: Change) -> Mutation {
+    Mutation {
+        name,
+        tests_only: false,
+        change,
+    }
 }
 
 const MUTATIONS: &[Mutation] = &[
-    Mutation {
-        name: "nothing wrong (a comment)",
-        fits: any_file,
-        apply: |t| appended(t, "// An edit that changes nothing."),
-    },
-    Mutation {
-        name: "nothing wrong (a declaration)",
-        fits: any_file,
-        apply: |t| appended(t, "var _ = 1"),
-    },
-    Mutation {
-        name: "a type error",
-        fits: any_file,
-        apply: |t| appended(t, "var _ int = \"gob-oracle\""),
-    },
-    Mutation {
-        name: "an undefined name",
-        fits: any_file,
-        apply: |t| appended(t, "var _ = gobOracleUndefined"),
-    },
-    Mutation {
-        name: "a variable declared and not used",
-        fits: any_file,
-        apply: |t| appended(t, "func init() { gobOracleUnused := 1 }"),
-    },
-    Mutation {
-        name: "a vet finding go test runs (stringintconv)",
-        fits: any_file,
-        apply: |t| {
-            appended(
-                t,
-                "func init() { gobOracleN := 65; _ = string(gobOracleN) }",
-            )
-        },
-    },
-    Mutation {
-        name: "a function without a body (the compiler's error)",
-        fits: any_file,
-        apply: |t| appended(t, "func gobOracleNoBody()"),
-    },
-    Mutation {
-        name: "a go:embed of a file that is not there",
-        fits: any_file,
-        apply: |t| {
-            appended(
-                t,
-                "//go:embed gob-oracle-missing.txt\nvar gobOracleEmbed string",
-            )
-        },
-    },
-    Mutation {
-        name: "an import of a package that does not exist",
-        fits: any_file,
-        apply: |t| after_package_clause(t, "import _ \"example.com/app/gobmissing\""),
-    },
-    Mutation {
-        name: "a second package name in the directory",
-        fits: any_file,
-        apply: |t| {
-            let at = t
-                .find("\npackage ")
-                .map(|i| i + 1)
-                .filter(|_| !t.starts_with("package "))
-                .unwrap_or(0);
-            let end = t[at..].find('\n').map_or(t.len(), |n| at + n);
-            format!("{}package gobother{}", &t[..at], &t[end..])
-        },
-    },
-    Mutation {
-        name: "a build constraint that drops the file",
-        fits: any_file,
-        apply: |t| format!("//go:build gobnever\n\n{t}"),
-    },
+    any(
+        "nothing wrong (a comment)",
+        Change::Append("// An edit that changes nothing."),
+    ),
+    any("nothing wrong (a declaration)", Change::Append("var _ = 1")),
+    any("a type error", Change::Append("var _ int = \"gob-oracle\"")),
+    any(
+        "an undefined name",
+        Change::Append("var _ = gobOracleUndefined"),
+    ),
+    any(
+        "a variable declared and not used",
+        Change::Append("func init() { gobOracleUnused := 1 }"),
+    ),
+    any(
+        "a vet finding go test runs (stringintconv)",
+        Change::Append("func init() { gobOracleN := 65; _ = string(gobOracleN) }"),
+    ),
+    any(
+        "a function without a body (the compiler's error)",
+        Change::Append("func gobOracleNoBody()"),
+    ),
+    any(
+        "a go:embed of a file that is not there",
+        Change::Append("//go:embed gob-oracle-missing.txt\nvar gobOracleEmbed string"),
+    ),
+    any(
+        "an import of a package that does not exist",
+        Change::AfterPackageClause("import _ \"example.com/app/gobmissing\""),
+    ),
+    any(
+        "a second package name in the directory",
+        Change::PackageName("gobother"),
+    ),
+    any(
+        "a build constraint that drops the file",
+        Change::Prepend("//go:build gobnever\n\n"),
+    ),
     Mutation {
         name: "a test with the wrong signature",
-        fits: test_file,
-        apply: |t| appended(t, "func TestGobOracleSignature(n int) {}"),
+        tests_only: true,
+        change: Change::Append("func TestGobOracleSignature(n int) {}"),
     },
     Mutation {
         name: "a test with a malformed name",
-        fits: test_file,
-        apply: |t| appended(t, "func Testgoboracle(t *testing.T) {}"),
+        tests_only: true,
+        change: Change::Append("func Testgoboracle(t *testing.T) {}"),
     },
 ];
 
@@ -172,14 +165,9 @@ fn go_verdict(root: &Path) -> (bool, String) {
             .iter()
             .map(|tags| {
                 scope.spawn(move || {
-                    Command::new("go")
+                    go(root)
                         .args(["test", "-run", "^$", "-exec", "true", "-tags", tags])
                         .args(PATTERNS)
-                        .current_dir(root)
-                        .env("GOTOOLCHAIN", "local")
-                        .env("GOPROXY", "off")
-                        .env("GOFLAGS", "")
-                        .env_remove("GOWORK")
                         .output()
                         .unwrap()
                 })
@@ -224,7 +212,9 @@ fn seed() -> u64 {
 fn files_for(mutation: &Mutation, files: &[(String, String)], seed: u64) -> Vec<PathBuf> {
     let fitting: Vec<&String> = files
         .iter()
-        .filter(|(name, text)| (mutation.fits)(name, text))
+        .filter(|(name, text)| {
+            !mutation.tests_only || (name.ends_with("_test.go") && text.contains("\"testing\""))
+        })
         .map(|(name, _)| name)
         .collect();
     if std::env::var_os("GOB_CHECK_ORACLE_ALL").is_some() {
@@ -257,7 +247,7 @@ fn check_fails_exactly_when_go_test_fails_over_generated_edits() {
         for rel in files_for(mutation, &files, seed) {
             let path = root.join(&rel);
             let before = std::fs::read_to_string(&path).unwrap();
-            std::fs::write(&path, (mutation.apply)(&before)).unwrap();
+            std::fs::write(&path, mutation.change.apply(&before)).unwrap();
             let (go_ok, go_said) = go_verdict(&root);
             let (gob_ok, gob_said) = gob_verdict(&root);
             std::fs::write(&path, &before).unwrap();

@@ -127,8 +127,8 @@ pub fn short(package: &str) -> String {
         .to_string()
 }
 
-/// go, offline, with nothing of the caller's GOFLAGS.
-fn go(dir: &Path) -> Command {
+/// go in `dir`, offline, with nothing of the caller's GOFLAGS.
+pub fn go(dir: &Path) -> Command {
     let mut cmd = Command::new("go");
     cmd.current_dir(dir)
         .env("GOTOOLCHAIN", "local")
