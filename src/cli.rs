@@ -433,6 +433,9 @@ pub struct CheckArgs {
     /// With --watch: print a `gob-watch-cycle` JSON event on stdout after each cycle.
     #[arg(long, requires = "watch")]
     pub json: bool,
+    /// Check even when nothing changed since the last check that passed.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `gob test`.

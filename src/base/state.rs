@@ -16,6 +16,8 @@ pub const GO_TMP_DIR: &str = ".gob/tmp";
 pub const TOOLS_DIR: &str = ".gob/tools";
 /// `gob check`'s listings, read by its type checker.
 pub const CHECK_DIR: &str = ".gob/check";
+/// The last `gob check` that passed, with a key of everything it depended on.
+pub const CHECK_PASSED_FILE: &str = ".gob/check/passed.json";
 /// Cached `go list` answers.
 pub const LIST_CACHE_DIR: &str = ".gob/cache";
 /// `--since`: the files of compared commits (`<commit>/tree`) and go's listings of them.

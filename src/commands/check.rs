@@ -13,6 +13,7 @@ use crate::exec::{Outcome, run_lines};
 use crate::plan::check::{CheckRound, CheckSuite, plain_packages, plan_check, typecheck_command};
 use crate::plan::command::GoCommand;
 use crate::plan::goflags::{JSON, drop_goflags};
+use crate::workspace::cleancheck;
 
 /// Runs `gob check`.
 pub async fn run(globals: &Globals, args: &CheckArgs) -> Result<(), GobError> {
@@ -72,6 +73,22 @@ pub async fn check(
         .iter()
         .chain(specs.iter().flat_map(|s| &s.before));
     tasks.run_before(before, args.dry_run, false).await?;
+    // A check of everything, as the last one that passed, with nothing changed: its verdict.
+    let remembered = (narrow.is_none() && !args.dry_run)
+        .then(|| check_inputs(&ctx, &manifest, &args.suites))
+        .flatten();
+    if !args.force
+        && let Some(passed) = remembered
+            .as_ref()
+            .and_then(|inputs| cleancheck::passed_before(&manifest.workspace_dir, inputs))
+    {
+        eprintln!(
+            "gob: nothing changed since the check that passed at {} ({} packages); not checked again (--force checks anyway)",
+            local_time(&passed.at),
+            passed.packages
+        );
+        return Ok(passed.packages);
+    }
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let narrowed = match narrow {
         Some(narrow) => narrow(&ctx, &manifest, &expanded)?,
@@ -164,6 +181,12 @@ pub async fn check(
             format!("{}{kind}", s.name)
         })
         .collect();
+    if let Some(inputs) = &remembered {
+        match failed {
+            false => cleancheck::remember(dir, inputs, packages),
+            true => cleancheck::forget(dir),
+        }
+    }
     if failed {
         return Err(GobError::Failed(format!(
             "check failed ({} suite{}: {}) in {elapsed:.1}s",
@@ -182,6 +205,42 @@ pub async fn check(
         if rounds.len() == 1 { "" } else { "s" },
     );
     Ok(packages)
+}
+
+/// What this check depends on besides go's settings and the files (see
+/// [`cleancheck`]): the manifest, the suites named, gob itself and the environment it gives
+/// go. The walk leaves out gob's state, and counts the binaries gob writes by name.
+fn check_inputs(
+    ctx: &Context,
+    manifest: &crate::manifest::Manifest,
+    suites: &[String],
+) -> Option<cleancheck::CheckInputs> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .ok()
+        .map(|m| (m.len(), m.modified().ok()));
+    let settings = format!(
+        "{}\0{:?}\0gob {} {exe:?}\0{:?}",
+        manifest.text,
+        suites,
+        env!("GOB_COMMIT"),
+        ctx.go.env
+    );
+    let dir = &manifest.workspace_dir;
+    let skip = vec![dir.join(crate::base::state::STATE_DIR)];
+    let names_only = vec![crate::workspace::out_dir(manifest)];
+    cleancheck::inputs(&ctx.go, dir, skip, names_only, &settings)
+}
+
+/// An RFC 3339 time as the local clock reads it.
+fn local_time(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
 }
 
 /// One round being run: its listings go to files under `files`.

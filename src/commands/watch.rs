@@ -168,6 +168,7 @@ async fn cycle(
                     dry_run: false,
                     watch: false,
                     json: false,
+                    force: false,
                 };
                 super::check::check(globals, &check, Some(&mut narrow)).await
             }

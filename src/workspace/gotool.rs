@@ -287,6 +287,11 @@ impl GoTool {
         })
     }
 
+    /// Every setting `go env -json` prints, as it prints them.
+    pub fn env_all(&self) -> Result<Vec<u8>, GoToolError> {
+        self.run(&["env", "-json"])
+    }
+
     /// `go list -e -json=… [-tags T] patterns…`, in one call.
     pub fn list(
         &self,

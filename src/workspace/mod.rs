@@ -8,6 +8,7 @@
 //! Comes after `manifest/`, before `budget/` and `plan/`; imports neither.
 
 pub mod binaries;
+pub mod cleancheck;
 pub mod git;
 pub mod gotool;
 pub mod inputs;
@@ -22,6 +23,7 @@ pub mod snapshot;
 pub mod stamps;
 pub mod suites;
 pub mod taskfiles;
+pub mod treedigest;
 pub mod watch;
 
 pub use binaries::{

@@ -384,3 +384,86 @@ fn what_only_the_compiler_rejects_in_a_test_file_and_vet_in_an_untested_package_
     let error = "internal/greet/body_test.go:3:6: missing function body";
     assert_eq!(stderr.matches(error).count(), 1, "once: {stderr}");
 }
+
+/// Waits until the files just written are older than what `gob check` trusts by their times
+/// (`treedigest::SETTLE`, 2 s), so that a pass is remembered.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+}
+
+#[test]
+fn a_check_with_nothing_changed_since_it_passed_is_not_run_again_and_any_input_changed_is() {
+    let ws = Workspace::example(SUITES);
+    // A module outside the workspace that go.mod points at, an embedded file, and a file
+    // only a tag builds.
+    let outside = tempfile::tempdir().unwrap();
+    let lib = outside.path().join("lib.go");
+    std::fs::write(
+        outside.path().join("go.mod"),
+        "module example.com/lib\n\ngo 1.19\n",
+    )
+    .unwrap();
+    std::fs::write(&lib, "package lib\n\n// N is a number.\nconst N = 1\n").unwrap();
+    ws.write(
+        "go.mod",
+        &format!(
+            "module example.com/mesh\n\ngo 1.19\n\nrequire example.com/lib v0.0.0\n\nreplace example.com/lib => {}\n",
+            outside.path().display()
+        ),
+    );
+    ws.write("internal/assets/hello.txt", "hello\n");
+    ws.write("internal/assets/assets.go", "package assets\n\nimport _ \"embed\"\n\nimport \"example.com/lib\"\n\n// Hello is embedded.\n//go:embed hello.txt\nvar Hello string\n\n// N is lib's.\nconst N = lib.N\n");
+    ws.write(
+        "internal/assets/broken.go",
+        "//go:build broken\n\npackage assets\n\nvar broken int = \"x\"\n",
+    );
+    let check = |env: &[(&str, &str)], args: &[&str]| {
+        let mut command = ws.gob(&[&["check"], args].concat());
+        command.envs(env.iter().copied());
+        run(&mut command)
+    };
+    let skipped = "gob: nothing changed since the check that passed at";
+    settle();
+    let (code, _, stderr) = check(&[], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("gob: checked 11 packages"), "{stderr}");
+    let (code, _, stderr) = check(&[], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(skipped) && stderr.contains("(11 packages)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(&[], &["--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("gob: checked 11 packages"), "{stderr}");
+
+    // go's settings are inputs: a tag in GOFLAGS builds the broken file.
+    let (code, _, stderr) = check(&[("GOFLAGS", "-tags=broken")], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("broken.go:5:18"), "{stderr}");
+    // The failure forgot the pass; the next check runs and is remembered again.
+    let (code, _, stderr) = check(&[], &[]);
+    assert!(code == 0 && !stderr.contains(skipped), "{stderr}");
+    assert!(check(&[], &[]).2.contains(skipped));
+
+    // A file that is not Go source counts: without the embedded file go fails.
+    let hello = ws.dir().join("internal/assets/hello.txt");
+    std::fs::rename(&hello, ws.dir().join("hello.txt.moved")).unwrap();
+    let (code, _, stderr) = check(&[], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("hello.txt"), "{stderr}");
+    std::fs::rename(ws.dir().join("hello.txt.moved"), &hello).unwrap();
+    settle();
+    assert_eq!(check(&[], &[]).0, 0);
+    assert!(check(&[], &[]).2.contains(skipped));
+
+    // The module outside the workspace counts: a type error there fails the check.
+    std::fs::write(
+        &lib,
+        "package lib\n\n// N is a number.\nconst N int = \"one\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = check(&[], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("lib.go:4:15"), "{stderr}");
+}

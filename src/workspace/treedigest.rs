@@ -1,0 +1,352 @@
+//! One digest over the files of some trees, for deciding that nothing changed: every file and
+//! dir under each root, links followed, and under every dir a `go.mod` or `go.work` there
+//! points go at (a `replace` by a dir, a `use`; see [`crate::go::modfile`]), wherever it is.
+//!
+//! Sources (what [`crate::go::packages::is_source_file`] names, and the module files) count
+//! by content, so a file written again as it was changes nothing. Any other file counts by
+//! its name, size, modification and change times and inode (cgo may `#include` any file, and
+//! `//go:embed` needs the files it names to exist): a write changes the change time, which
+//! nothing can set back; under a dir given as names-only (where gob writes binaries), by its
+//! name alone. A dir counts by its entries' names.
+//!
+//! Besides the digest, a walk gives the stamps (the times of every file, sources included),
+//! so that a caller can tell whether anything was written between two walks, and whether it
+//! is settled: no file changed within [`SETTLE`] of the walk's start (a second write in the
+//! same clock tick as one before the walk could leave a file's times as they were).
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+/// How long before a walk a file must have last changed for its times to be trusted.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// The module files, counted by content wherever they are.
+const MODULE_FILES: [&str; 5] = ["go.mod", "go.sum", "go.work", "go.work.sum", "modules.txt"];
+
+/// What a walk found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeDigest {
+    /// SHA-256 over every entry, in hex.
+    pub digest: String,
+    /// SHA-256 over every file's times, in hex.
+    pub stamps: String,
+    /// The files seen.
+    pub files: usize,
+    /// No file changed within [`SETTLE`] of the walk.
+    pub settled: bool,
+}
+
+/// Dirs a walk treats apart (absolute paths).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Apart<'a> {
+    /// Left out, as every `.git` is.
+    pub skip: &'a [PathBuf],
+    /// Their files other than sources count by name alone.
+    pub names_only: &'a [PathBuf],
+}
+
+/// The digest of the trees at `roots` and of the trees their module files point at. An
+/// error: a root or file that cannot be read.
+pub fn digest(roots: &[PathBuf], apart: Apart) -> io::Result<TreeDigest> {
+    digest_as_of(roots, apart, SystemTime::now())
+}
+
+/// [`digest`], for a walk that started at `started`.
+fn digest_as_of(roots: &[PathBuf], apart: Apart, started: SystemTime) -> io::Result<TreeDigest> {
+    let canonical = |dirs: &[PathBuf]| -> Vec<PathBuf> {
+        dirs.iter()
+            .map(|s| s.canonicalize().unwrap_or_else(|_| s.clone()))
+            .collect()
+    };
+    let (skip, names_only) = (canonical(apart.skip), canonical(apart.names_only));
+    let mut walk = Walk {
+        hasher: Sha256::new(),
+        stamps: Sha256::new(),
+        files: 0,
+        settled: true,
+        unsettled_after: started.checked_sub(SETTLE).unwrap_or(started),
+        queued: VecDeque::new(),
+        seen: Vec::new(),
+        skip: &skip,
+        names_only: &names_only,
+    };
+    // Outer roots first: a root inside one is walked with it.
+    let mut roots: Vec<PathBuf> = roots
+        .iter()
+        .map(|r| r.canonicalize())
+        .collect::<io::Result<_>>()?;
+    roots.sort_by_key(|r| r.components().count());
+    for root in &roots {
+        walk.queue(root)?;
+    }
+    while let Some(root) = walk.queued.pop_front() {
+        walk.tree(&root)?;
+    }
+    Ok(TreeDigest {
+        digest: crate::base::hash::hex(&walk.hasher.finalize()),
+        stamps: crate::base::hash::hex(&walk.stamps.finalize()),
+        files: walk.files,
+        settled: walk.settled,
+    })
+}
+
+/// A walk in progress.
+struct Walk<'a> {
+    hasher: Sha256,
+    stamps: Sha256,
+    files: usize,
+    settled: bool,
+    unsettled_after: SystemTime,
+    /// Roots not walked yet.
+    queued: VecDeque<PathBuf>,
+    /// Roots walked or queued (canonical).
+    seen: Vec<PathBuf>,
+    skip: &'a [PathBuf],
+    names_only: &'a [PathBuf],
+}
+
+impl Walk<'_> {
+    /// Queues `root` unless a root walked or queued holds it.
+    fn queue(&mut self, root: &Path) -> io::Result<()> {
+        let root = root.canonicalize()?;
+        if !self.seen.iter().any(|r| root.starts_with(r)) {
+            self.seen.push(root.clone());
+            self.queued.push_back(root);
+        }
+        Ok(())
+    }
+
+    /// Hashes a file's content; for a go.mod or go.work, queues the dirs it points at.
+    fn by_content(&mut self, path: &Path) -> io::Result<()> {
+        let content = std::fs::read(path)?;
+        self.hasher.update(Sha256::digest(&content));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "go.mod" || name == "go.work" {
+            let base = path.parent().unwrap_or(Path::new("."));
+            for dir in crate::go::modfile::local_dirs(&String::from_utf8_lossy(&content)) {
+                let target = base.join(&dir);
+                // A target that is not there is go's error to report; its absence is hashed.
+                self.hasher
+                    .update(format!("points at {dir} {}\n", target.exists()));
+                if target.is_dir() {
+                    self.queue(&target)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hashes every entry under `root`.
+    fn tree(&mut self, root: &Path) -> io::Result<()> {
+        self.hasher.update(format!("root {}\n", root.display()));
+        let skip = self.skip;
+        let entries = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.file_name() != ".git" && !skip.iter().any(|s| e.path() == s));
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    self.unreadable(root, error)?;
+                    continue;
+                }
+            };
+            let relative = crate::base::paths::escaped(
+                entry.path().strip_prefix(root).unwrap_or(entry.path()),
+            );
+            if entry.file_type().is_dir() {
+                self.hasher.update(format!("dir {relative}\n"));
+                continue;
+            }
+            self.files += 1;
+            let meta = entry.metadata().map_err(io::Error::other)?;
+            let stamp = format!(
+                "{} {}.{} {}.{} {}",
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.ctime(),
+                meta.ctime_nsec(),
+                meta.ino()
+            );
+            self.stamps.update(format!("{relative} {stamp}\n"));
+            if meta.modified().is_ok_and(|t| t >= self.unsettled_after)
+                || changed(&meta) >= self.unsettled_after
+            {
+                self.settled = false;
+            }
+            let name = entry.file_name().to_string_lossy();
+            if crate::go::packages::is_source_file(&name) || MODULE_FILES.contains(&&*name) {
+                self.hasher.update(format!("source {relative} "));
+                self.by_content(entry.path())?;
+                self.hasher.update("\n");
+            } else if self.names_only.iter().any(|d| entry.path().starts_with(d)) {
+                self.hasher.update(format!("name {relative}\n"));
+            } else {
+                self.hasher.update(format!("file {relative} {stamp}\n"));
+            }
+        }
+        Ok(())
+    }
+
+    /// A link that leads nowhere, or back up its own path, counts by where it points; any
+    /// other error ends the walk.
+    fn unreadable(&mut self, root: &Path, error: walkdir::Error) -> io::Result<()> {
+        let Some(path) = error.path().map(Path::to_path_buf) else {
+            return Err(io::Error::other(error));
+        };
+        match std::fs::read_link(&path) {
+            Ok(target) => {
+                let relative = path.strip_prefix(root).unwrap_or(&path);
+                self.hasher.update(format!(
+                    "link {} {}\n",
+                    crate::base::paths::escaped(relative),
+                    target.display()
+                ));
+                Ok(())
+            }
+            Err(_) => Err(io::Error::other(error)),
+        }
+    }
+}
+
+/// A file's change time (ctime).
+fn changed(meta: &std::fs::Metadata) -> SystemTime {
+    let nanos = u32::try_from(meta.ctime_nsec()).unwrap_or(0);
+    match u64::try_from(meta.ctime()) {
+        Ok(secs) => SystemTime::UNIX_EPOCH + Duration::new(secs, nanos),
+        Err(_) => SystemTime::UNIX_EPOCH,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module with a package and its testdata.
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("pkg/testdata")).unwrap();
+        std::fs::write(root.join("go.mod"), "module m\n\ngo 1.22\n").unwrap();
+        std::fs::write(root.join("pkg/a.go"), "package pkg\n").unwrap();
+        std::fs::write(root.join("pkg/testdata/in.txt"), "data").unwrap();
+        dir
+    }
+
+    /// Waits out the file system clock's tick (a few ms), so that a write changes times.
+    fn next_tick() {
+        std::thread::sleep(Duration::from_millis(30));
+    }
+
+    fn of(root: &Path) -> TreeDigest {
+        digest(
+            &[root.to_path_buf()],
+            Apart {
+                skip: &[root.join(".gob")],
+                names_only: &[root.join("bin")],
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn sources_count_by_content_and_other_files_by_their_times() {
+        let dir = tree();
+        let root = dir.path();
+        let first = of(root);
+        assert_eq!(first.files, 3);
+        assert!(!first.settled, "just written");
+        assert_eq!(of(root).digest, first.digest);
+        // A source written again as it was: the same digest.
+        std::fs::write(root.join("pkg/a.go"), "package pkg\n").unwrap();
+        assert_eq!(of(root).digest, first.digest);
+        std::fs::write(root.join("pkg/a.go"), "package pkg // x\n").unwrap();
+        let edited = of(root);
+        assert_ne!(edited.digest, first.digest);
+        // Any other file written again, even as it was (a clock tick later): another digest.
+        next_tick();
+        std::fs::write(root.join("pkg/testdata/in.txt"), "data").unwrap();
+        let rewritten = of(root);
+        assert_ne!(rewritten.digest, edited.digest);
+        // Where binaries go, by name: a new one counts, one written again does not.
+        std::fs::create_dir(root.join("bin")).unwrap();
+        std::fs::write(root.join("bin/app"), "v1").unwrap();
+        let built = of(root);
+        assert_ne!(built.digest, rewritten.digest);
+        next_tick();
+        std::fs::write(root.join("bin/app"), "v2").unwrap();
+        let rebuilt = of(root);
+        assert_eq!(rebuilt.digest, built.digest);
+        // The stamps tell every write apart, sources written as they were too.
+        assert_ne!(rebuilt.stamps, built.stamps);
+        next_tick();
+        std::fs::write(root.join("pkg/a.go"), "package pkg // x\n").unwrap();
+        let again = of(root);
+        assert_eq!(again.digest, rebuilt.digest);
+        assert_ne!(again.stamps, rebuilt.stamps);
+    }
+
+    #[test]
+    fn a_digest_is_settled_once_no_file_changed_within_the_settle_time() {
+        let dir = tree();
+        let root = [dir.path().to_path_buf()];
+        let at = |later: Duration| {
+            digest_as_of(&root, Apart::default(), SystemTime::now() + later)
+                .unwrap()
+                .settled
+        };
+        assert!(!at(Duration::ZERO));
+        assert!(at(SETTLE + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn new_files_dirs_and_links_count_and_skipped_dirs_do_not() {
+        let dir = tree();
+        let root = dir.path();
+        let first = of(root).digest;
+        std::fs::create_dir_all(root.join(".gob/check")).unwrap();
+        std::fs::write(root.join(".gob/check/x.json"), "{}").unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join(".git/index"), "x").unwrap();
+        assert_eq!(of(root).digest, first);
+        std::fs::create_dir(root.join("empty")).unwrap();
+        let with_dir = of(root).digest;
+        assert_ne!(with_dir, first);
+        std::os::unix::fs::symlink(root.join("nowhere"), root.join("broken")).unwrap();
+        let with_link = of(root).digest;
+        assert_ne!(with_link, with_dir);
+        std::os::unix::fs::symlink(root, root.join("pkg/loop")).unwrap();
+        assert_ne!(of(root).digest, with_link);
+    }
+
+    #[test]
+    fn a_replaced_module_outside_the_root_is_walked_too() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("lib.go"), "package lib\n").unwrap();
+        let dir = tree();
+        let root = dir.path();
+        let gomod = format!("module m\n\nreplace lib => {}\n", outside.path().display());
+        std::fs::write(root.join("go.mod"), gomod).unwrap();
+        let first = of(root);
+        assert_eq!(first.files, 4);
+        std::fs::write(outside.path().join("lib.go"), "package lib // x\n").unwrap();
+        assert_ne!(of(root).digest, first.digest);
+    }
+
+    #[test]
+    fn a_root_inside_another_is_walked_once() {
+        let dir = tree();
+        let outer = dir.path().to_path_buf();
+        let alone = digest(std::slice::from_ref(&outer), Apart::default()).unwrap();
+        let both = digest(&[outer.join("pkg"), outer], Apart::default()).unwrap();
+        assert_eq!(both, alone);
+    }
+}
