@@ -33,12 +33,7 @@ pub async fn check(
         Context::load(globals, &manifest.workspace_dir)?.with_remote_cache(&manifest.cache)?;
     ctx.print_warnings();
     if !args.dry_run {
-        // What runs: go lists, compiles and vets with this toolchain, and the type checker
-        // is built with it and reads its export data.
-        eprintln!(
-            "gob: checking with {} ({})",
-            ctx.go_env.goversion, ctx.go_env.goroot
-        );
+        announce(&ctx.go_env.goversion, &ctx.go_env.goroot);
     }
     // The suites named, else every suite (unit and integration alike).
     let specs: Vec<_> = if args.suites.is_empty() {
@@ -230,6 +225,21 @@ fn check_inputs(
     let skip = vec![dir.join(crate::base::state::STATE_DIR)];
     let names_only = vec![crate::workspace::out_dir(manifest)];
     cleancheck::inputs(&ctx.go, dir, skip, names_only, &settings)
+}
+
+/// Says which go checks: go lists, compiles and vets with it, and the type checker is built
+/// with it and reads its export data. Once per process, and again only if it changes (a
+/// watch checks every cycle).
+fn announce(goversion: &str, goroot: &str) {
+    static LAST: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let line = format!("gob: checking with {goversion} ({goroot})");
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.as_deref() != Some(line.as_str()) {
+        eprintln!("{line}");
+        *last = Some(line);
+    }
 }
 
 /// An RFC 3339 time as the local clock reads it.

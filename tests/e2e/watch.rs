@@ -233,6 +233,13 @@ fn a_broken_file_fails_the_check_and_its_fix_tests_the_package_and_its_importers
     );
     watch.ws.write("gobuild.toml", MANIFEST);
     assert_eq!(watch.cycle(8)["Result"], "nothing");
+    // Which go checks is said once, not every cycle.
+    let stderr = watch.stderr();
+    assert_eq!(
+        stderr.matches("gob: checking with go").count(),
+        1,
+        "{stderr}"
+    );
     assert_eq!(watch.quit(), 0);
 }
 
