@@ -68,27 +68,35 @@ pub async fn check(
         .iter()
         .chain(specs.iter().flat_map(|s| &s.before));
     tasks.run_before(before, args.dry_run, false).await?;
-    // A check of everything, as the last one that passed, with nothing changed: its verdict.
-    let remembered = (narrow.is_none() && !args.dry_run)
-        .then(|| check_inputs(&ctx, &manifest, &args.suites))
-        .flatten();
-    if !args.force
-        && let Some(passed) = remembered
-            .as_ref()
-            .and_then(|inputs| cleancheck::passed_before(&manifest.workspace_dir, inputs))
-    {
-        eprintln!(
-            "gob: nothing changed since the check that passed at {} ({} packages); not checked again (--force checks anyway)",
-            local_time(&passed.at),
-            passed.packages
-        );
-        return Ok(passed.packages);
+    // A check of everything, as the last one that passed, with nothing changed: its verdict
+    // (known before the suites are listed; in a watch cycle, once it is known that the cycle
+    // checks everything).
+    let inputs = || {
+        (!args.dry_run)
+            .then(|| check_inputs(&ctx, &manifest, &args.suites))
+            .flatten()
+    };
+    let mut remembered = None;
+    if narrow.is_none() {
+        remembered = inputs();
+        if let Some(packages) = passed_before(args, &manifest, remembered.as_ref()) {
+            return Ok(packages);
+        }
     }
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let narrowed = match narrow {
         Some(narrow) => narrow(&ctx, &manifest, &expanded)?,
         None => None,
     };
+    let whole = narrowed
+        .as_ref()
+        .is_none_or(|s| s.iter().all(|s| s.not_affected.is_empty()));
+    if narrowed.is_some() && whole {
+        remembered = inputs();
+        if let Some(packages) = passed_before(args, &manifest, remembered.as_ref()) {
+            return Ok(packages);
+        }
+    }
     let keeps = |suite: usize, package: &str| {
         narrowed
             .as_ref()
@@ -240,6 +248,25 @@ fn announce(goversion: &str, goroot: &str) {
         eprintln!("{line}");
         *last = Some(line);
     }
+}
+
+/// How many packages the last check that passed with `inputs` checked, said to the user;
+/// `None` when it must run (`--force`, or no such pass).
+fn passed_before(
+    args: &CheckArgs,
+    manifest: &crate::manifest::Manifest,
+    inputs: Option<&cleancheck::CheckInputs>,
+) -> Option<usize> {
+    if args.force {
+        return None;
+    }
+    let passed = cleancheck::passed_before(&manifest.workspace_dir, inputs?)?;
+    eprintln!(
+        "gob: nothing changed since the check that passed at {} ({} packages); not checked again (--force checks anyway)",
+        local_time(&passed.at),
+        passed.packages
+    );
+    Some(passed.packages)
 }
 
 /// An RFC 3339 time as the local clock reads it.

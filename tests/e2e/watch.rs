@@ -475,3 +475,22 @@ fn in_a_terminal_keys_run_clear_and_quit_and_ctrl_c_exits_130() {
     tmux.keys(&["C-c"]);
     assert_eq!(tmux.exit_code(), "130", "{}", tmux.pane());
 }
+
+#[test]
+fn a_cycle_that_checks_everything_leaves_a_pass_to_remember_and_uses_one() {
+    let ws = Workspace::fixture("watch", MANIFEST);
+    // A pass is remembered once the files are 2 s old (as in check.rs).
+    std::thread::sleep(Duration::from_millis(2200));
+    let skipped = "gob: nothing changed since the check that passed at";
+    let watch = Watching::spawn(&ws, ws.gob(&["check", "--watch", "--json"]));
+    assert_eq!(watch.cycle(1)["Result"], "passed", "{}", watch.stderr());
+    assert!(!watch.stderr().contains(skipped), "{}", watch.stderr());
+    assert_eq!(watch.quit(), 0);
+    let (code, _, stderr) = crate::support::run(&mut ws.gob(&["check"]));
+    assert!(code == 0 && stderr.contains(skipped), "{stderr}");
+    // A watch started with nothing changed: its first cycle runs no go command.
+    let watch = Watching::spawn(&ws, ws.gob(&["check", "--watch", "--json"]));
+    assert_eq!(watch.cycle(1)["Result"], "passed", "{}", watch.stderr());
+    assert!(watch.stderr().contains(skipped), "{}", watch.stderr());
+    assert_eq!(watch.quit(), 0);
+}
