@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::base::state::CHECK_DIR;
 use crate::cli::CheckArgs;
 use crate::commands::context::{Context, Globals, load_manifest, write_file as write};
+use crate::commands::remembered;
 use crate::commands::selection::Narrow;
 use crate::error::GobError;
 use crate::exec::{Outcome, run_lines};
@@ -73,13 +74,13 @@ pub async fn check(
     // checks everything).
     let inputs = || {
         (!args.dry_run)
-            .then(|| check_inputs(&ctx, &manifest, &args.suites))
+            .then(|| remembered::inputs(&ctx, &manifest, &args.suites))
             .flatten()
     };
     let mut remembered = None;
     if narrow.is_none() {
         remembered = inputs();
-        if let Some(packages) = passed_before(args, &manifest, remembered.as_ref()) {
+        if let Some(packages) = remembered::passed_before(args, &manifest, remembered.as_ref()) {
             return Ok(packages);
         }
     }
@@ -93,7 +94,7 @@ pub async fn check(
         .is_none_or(|s| s.iter().all(|s| s.not_affected.is_empty()));
     if narrowed.is_some() && whole {
         remembered = inputs();
-        if let Some(packages) = passed_before(args, &manifest, remembered.as_ref()) {
+        if let Some(packages) = remembered::passed_before(args, &manifest, remembered.as_ref()) {
             return Ok(packages);
         }
     }
@@ -210,31 +211,6 @@ pub async fn check(
     Ok(packages)
 }
 
-/// What this check depends on besides go's settings and the files (see
-/// [`cleancheck`]): the manifest, the suites named, gob itself and the environment it gives
-/// go. The walk leaves out gob's state, and counts the binaries gob writes by name.
-fn check_inputs(
-    ctx: &Context,
-    manifest: &crate::manifest::Manifest,
-    suites: &[String],
-) -> Option<cleancheck::CheckInputs> {
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .ok()
-        .map(|m| (m.len(), m.modified().ok()));
-    let settings = format!(
-        "{}\0{:?}\0gob {} {exe:?}\0{:?}",
-        manifest.text,
-        suites,
-        env!("GOB_COMMIT"),
-        ctx.go.env
-    );
-    let dir = &manifest.workspace_dir;
-    let skip = vec![dir.join(crate::base::state::STATE_DIR)];
-    let names_only = vec![crate::workspace::out_dir(manifest)];
-    cleancheck::inputs(&ctx.go, dir, skip, names_only, &settings)
-}
-
 /// Says which go checks: go lists, compiles and vets with it, and the type checker is built
 /// with it and reads its export data. Once per process, and again only if it changes (a
 /// watch checks every cycle).
@@ -248,36 +224,6 @@ fn announce(goversion: &str, goroot: &str) {
         eprintln!("{line}");
         *last = Some(line);
     }
-}
-
-/// How many packages the last check that passed with `inputs` checked, said to the user;
-/// `None` when it must run (`--force`, or no such pass).
-fn passed_before(
-    args: &CheckArgs,
-    manifest: &crate::manifest::Manifest,
-    inputs: Option<&cleancheck::CheckInputs>,
-) -> Option<usize> {
-    if args.force {
-        return None;
-    }
-    let passed = cleancheck::passed_before(&manifest.workspace_dir, inputs?)?;
-    eprintln!(
-        "gob: nothing changed since the check that passed at {} ({} packages); not checked again (--force checks anyway)",
-        local_time(&passed.at),
-        passed.packages
-    );
-    Some(passed.packages)
-}
-
-/// An RFC 3339 time as the local clock reads it.
-fn local_time(at: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(at)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|_| at.to_string())
 }
 
 /// One round being run: its listings go to files under `files`.

@@ -17,6 +17,7 @@ pub mod init;
 pub mod integ;
 pub mod list;
 pub mod outcome;
+pub mod remembered;
 pub mod retries;
 pub mod run;
 pub mod selection;
