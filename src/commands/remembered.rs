@@ -24,7 +24,13 @@ pub fn inputs(ctx: &Context, manifest: &Manifest, suites: &[String]) -> Option<C
     );
     let dir = &manifest.workspace_dir;
     let skip = vec![dir.join(crate::base::state::STATE_DIR)];
-    let names_only = vec![crate::workspace::out_dir(manifest)];
+    // Binaries by name, in a dir of their own (an out_dir that is the workspace dir itself
+    // would take every file's times out of the key).
+    let out_dir = crate::workspace::out_dir(manifest);
+    let names_only = match out_dir.starts_with(dir) && out_dir != *dir {
+        true => vec![out_dir],
+        false => Vec::new(),
+    };
     cleancheck::inputs(&ctx.go, dir, skip, names_only, &settings)
 }
 

@@ -11,7 +11,7 @@
 //! Modules from the module cache are named by their versions in go.sum; `GOROOT` by the go
 //! version. Never remembered: a check outside module mode (GOPATH's trees are not walked),
 //! under `-modfile` or `-overlay` (files elsewhere), or whose files changed within
-//! [`super::treedigest::SETTLE`] of its start.
+//! [`super::treedigest::SETTLE`] before its start or while it ran.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
