@@ -72,17 +72,17 @@ pub async fn check(
     // A check of everything, as the last one that passed, with nothing changed: its verdict
     // (known before the suites are listed; in a watch cycle, once it is known that the cycle
     // checks everything).
-    let inputs = || {
-        (!args.dry_run)
-            .then(|| remembered::inputs(&ctx, &manifest, &args.suites))
-            .flatten()
-    };
     let mut remembered = None;
-    if narrow.is_none() {
-        remembered = inputs();
-        if let Some(packages) = remembered::passed_before(args, &manifest, remembered.as_ref()) {
-            return Ok(packages);
-        }
+    let look_up = |remembered: &mut Option<cleancheck::CheckInputs>| {
+        *remembered = (!args.dry_run)
+            .then(|| remembered::inputs(&ctx, &manifest, &args.suites))
+            .flatten();
+        remembered::passed_before(args, &manifest, remembered.as_ref())
+    };
+    if narrow.is_none()
+        && let Some(packages) = look_up(&mut remembered)
+    {
+        return Ok(packages);
     }
     let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
     let narrowed = match narrow {
@@ -92,11 +92,11 @@ pub async fn check(
     let whole = narrowed
         .as_ref()
         .is_none_or(|s| s.iter().all(|s| s.not_affected.is_empty()));
-    if narrowed.is_some() && whole {
-        remembered = inputs();
-        if let Some(packages) = remembered::passed_before(args, &manifest, remembered.as_ref()) {
-            return Ok(packages);
-        }
+    if narrowed.is_some()
+        && whole
+        && let Some(packages) = look_up(&mut remembered)
+    {
+        return Ok(packages);
     }
     let keeps = |suite: usize, package: &str| {
         narrowed

@@ -46,18 +46,6 @@ pub struct Passed {
     pub packages: usize,
 }
 
-/// The settings of go that say where its files are.
-#[derive(Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-struct Locations {
-    #[serde(default)]
-    gomod: String,
-    #[serde(default)]
-    gowork: String,
-    #[serde(default)]
-    goflags: String,
-}
-
 /// Reads what a check in `workspace_dir` depends on; `settings` is what the command adds,
 /// `skip` what the walk leaves out (gob's state), `names_only` where only the names of files
 /// count (the binaries' dir). `None` when it cannot be known (see the module doc) or a file
@@ -69,20 +57,24 @@ pub fn inputs(
     names_only: Vec<PathBuf>,
     settings: &str,
 ) -> Option<CheckInputs> {
-    let env = go.env_all().ok()?;
-    let locations: Locations = serde_json::from_slice(&env).ok()?;
-    // GOGCCFLAGS names a temp dir of its own each time (from CC and CGO_* flags, kept).
     let mut settings_of_go: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&env).ok()?;
+        serde_json::from_slice(&go.env_all().ok()?).ok()?;
+    // GOGCCFLAGS names a temp dir of its own each time (from CC and CGO_* flags, kept).
     settings_of_go.remove("GOGCCFLAGS");
+    let setting = |name: &str| {
+        settings_of_go
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    };
     if ["-modfile", "-overlay"]
         .iter()
-        .any(|flag| locations.goflags.contains(flag))
+        .any(|flag| setting("GOFLAGS").contains(flag))
     {
         return None;
     }
     let mut roots = vec![workspace_dir.to_path_buf()];
-    for file in [&locations.gomod, &locations.gowork] {
+    for file in [setting("GOMOD"), setting("GOWORK")] {
         let path = Path::new(file);
         if path.is_absolute() && path != Path::new("/dev/null") {
             roots.extend(path.parent().map(Path::to_path_buf));

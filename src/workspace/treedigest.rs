@@ -349,115 +349,106 @@ mod tests {
         let both = digest(&[outer.join("pkg"), outer], Apart::default()).unwrap();
         assert_eq!(both, alone);
     }
-}
 
-#[cfg(test)]
-mod edits {
-    use super::*;
-    use proptest::prelude::*;
+    mod edits {
+        use super::*;
+        use proptest::prelude::*;
 
-    /// Files a generated tree may hold: sources, module files, data, where binaries go.
-    const NAMES: [&str; 8] = [
-        "go.mod",
-        "a/a.go",
-        "a/a_test.go",
-        "a/asm.s",
-        "a/testdata/in.json",
-        "b/embed/page.html",
-        "b/b.go",
-        "bin/tool",
-    ];
+        /// Files a generated tree may hold: sources, module files, data, where binaries go.
+        const NAMES: [&str; 8] = [
+            "go.mod",
+            "a/a.go",
+            "a/a_test.go",
+            "a/asm.s",
+            "a/testdata/in.json",
+            "b/embed/page.html",
+            "b/b.go",
+            "bin/tool",
+        ];
 
-    /// One change to a tree.
-    #[derive(Debug, Clone)]
-    enum Edit {
-        Append(usize),
-        Remove(usize),
-        Create(String),
-        Rename(usize),
-        Rewrite(usize),
-        MakeDir(String),
-    }
+        /// One change to a tree.
+        #[derive(Debug, Clone)]
+        enum Edit {
+            Append(usize),
+            Remove(usize),
+            Create(String),
+            Rename(usize),
+            Rewrite(usize),
+            MakeDir(String),
+        }
 
-    fn edit() -> impl Strategy<Value = Edit> {
-        prop_oneof![
-            (0..NAMES.len()).prop_map(Edit::Append),
-            (0..NAMES.len()).prop_map(Edit::Remove),
-            "[a-c]/[a-z]{1,3}\\.(go|txt|h)".prop_map(Edit::Create),
-            (0..NAMES.len()).prop_map(Edit::Rename),
-            (0..NAMES.len()).prop_map(Edit::Rewrite),
-            "[a-c]/[a-z]{1,3}".prop_map(Edit::MakeDir),
-        ]
-    }
+        fn edit() -> impl Strategy<Value = Edit> {
+            prop_oneof![
+                (0..NAMES.len()).prop_map(Edit::Append),
+                (0..NAMES.len()).prop_map(Edit::Remove),
+                "[a-c]/[a-z]{1,3}\\.(go|txt|h)".prop_map(Edit::Create),
+                (0..NAMES.len()).prop_map(Edit::Rename),
+                (0..NAMES.len()).prop_map(Edit::Rewrite),
+                "[a-c]/[a-z]{1,3}".prop_map(Edit::MakeDir),
+            ]
+        }
 
-    fn of(root: &Path) -> String {
-        let apart = Apart {
-            skip: &[root.join(".gob")],
-            names_only: &[root.join("bin")],
-        };
-        digest(&[root.to_path_buf()], apart).unwrap().digest
-    }
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
-
-        /// Any change that go could see changes the digest; a file written again as it was
-        /// changes it unless it counts by content (or lies where binaries go, by name).
-        #[test]
-        fn every_change_go_could_see_changes_the_digest(
-            present in proptest::collection::vec(any::<bool>(), NAMES.len()),
-            edit in edit(),
-        ) {
-            let dir = tempfile::tempdir().unwrap();
-            let root = dir.path();
-            for (name, _) in NAMES.iter().zip(&present).filter(|(_, p)| **p) {
-                let path = root.join(name);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, format!("content of {name}\n")).unwrap();
-            }
-            let before = of(root);
-            std::thread::sleep(Duration::from_millis(20));
-            let target = |i: usize| root.join(NAMES[i]);
-            let exists = |i: usize| target(i).exists();
-            let must_change = match &edit {
-                Edit::Append(i) if exists(*i) => {
-                    let mut text = std::fs::read(target(*i)).unwrap();
-                    text.push(b'x');
-                    std::fs::write(target(*i), text).unwrap();
-                    !NAMES[*i].starts_with("bin/")
-                }
-                Edit::Remove(i) if exists(*i) => {
-                    std::fs::remove_file(target(*i)).unwrap();
-                    true
-                }
-                Edit::Rename(i) if exists(*i) => {
-                    std::fs::rename(target(*i), root.join(format!("{}.orig", NAMES[*i]))).unwrap();
-                    true
-                }
-                Edit::Rewrite(i) if exists(*i) => {
-                    let text = std::fs::read(target(*i)).unwrap();
-                    std::fs::write(target(*i), text).unwrap();
-                    let by_content = crate::go::packages::is_source_file(NAMES[*i])
-                        || NAMES[*i] == "go.mod";
-                    !by_content && !NAMES[*i].starts_with("bin/")
-                }
-                Edit::Create(name) if !root.join(name).exists() => {
+            /// Any change that go could see changes the digest; a file written again as it was
+            /// changes it unless it counts by content (or lies where binaries go, by name).
+            #[test]
+            fn every_change_go_could_see_changes_the_digest(
+                present in proptest::collection::vec(any::<bool>(), NAMES.len()),
+                edit in edit(),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path();
+                for (name, _) in NAMES.iter().zip(&present).filter(|(_, p)| **p) {
                     let path = root.join(name);
                     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                    std::fs::write(&path, "new\n").unwrap();
-                    true
+                    std::fs::write(&path, format!("content of {name}\n")).unwrap();
                 }
-                Edit::MakeDir(name) if !root.join(name).exists() => {
-                    std::fs::create_dir_all(root.join(name)).unwrap();
-                    true
+                let before = of(root).digest;
+                std::thread::sleep(Duration::from_millis(20));
+                let target = |i: usize| root.join(NAMES[i]);
+                let exists = |i: usize| target(i).exists();
+                let must_change = match &edit {
+                    Edit::Append(i) if exists(*i) => {
+                        let mut text = std::fs::read(target(*i)).unwrap();
+                        text.push(b'x');
+                        std::fs::write(target(*i), text).unwrap();
+                        !NAMES[*i].starts_with("bin/")
+                    }
+                    Edit::Remove(i) if exists(*i) => {
+                        std::fs::remove_file(target(*i)).unwrap();
+                        true
+                    }
+                    Edit::Rename(i) if exists(*i) => {
+                        std::fs::rename(target(*i), root.join(format!("{}.orig", NAMES[*i]))).unwrap();
+                        true
+                    }
+                    Edit::Rewrite(i) if exists(*i) => {
+                        let text = std::fs::read(target(*i)).unwrap();
+                        std::fs::write(target(*i), text).unwrap();
+                        let by_content = crate::go::packages::is_source_file(NAMES[*i])
+                            || NAMES[*i] == "go.mod";
+                        !by_content && !NAMES[*i].starts_with("bin/")
+                    }
+                    Edit::Create(name) if !root.join(name).exists() => {
+                        let path = root.join(name);
+                        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                        std::fs::write(&path, "new\n").unwrap();
+                        true
+                    }
+                    Edit::MakeDir(name) if !root.join(name).exists() => {
+                        std::fs::create_dir_all(root.join(name)).unwrap();
+                        true
+                    }
+                    _ => return Ok(()),
+                };
+                let after = of(root).digest;
+                if must_change {
+                    prop_assert_ne!(after, before, "{:?}", edit);
+                } else {
+                    prop_assert_eq!(after, before, "{:?}", edit);
                 }
-                _ => return Ok(()),
-            };
-            let after = of(root);
-            if must_change {
-                prop_assert_ne!(after, before, "{:?}", edit);
-            } else {
-                prop_assert_eq!(after, before, "{:?}", edit);
             }
         }
     }
