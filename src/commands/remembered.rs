@@ -2,6 +2,8 @@
 //! command adds to the key (the manifest, the suites named, gob itself and the environment
 //! it gives go), and what it says when a pass is reused.
 
+use std::path::PathBuf;
+
 use crate::cli::CheckArgs;
 use crate::commands::context::Context;
 use crate::manifest::Manifest;
@@ -22,6 +24,19 @@ pub fn inputs(ctx: &Context, manifest: &Manifest, suites: &[String]) -> Option<C
         env!("GOB_COMMIT"),
         ctx.go.env
     );
+    let (skip, names_only) = walked_apart(manifest);
+    cleancheck::inputs(
+        &ctx.go,
+        &manifest.workspace_dir,
+        skip,
+        names_only,
+        &settings,
+    )
+}
+
+/// The dirs a walk of the workspace's files treats apart: gob's state, left out, and the
+/// dir of the binaries gob writes, whose files count by name.
+pub fn walked_apart(manifest: &Manifest) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let dir = &manifest.workspace_dir;
     let skip = vec![dir.join(crate::base::state::STATE_DIR)];
     // Binaries by name, in a dir of their own (an out_dir that is the workspace dir itself
@@ -31,7 +46,7 @@ pub fn inputs(ctx: &Context, manifest: &Manifest, suites: &[String]) -> Option<C
         true => vec![out_dir],
         false => Vec::new(),
     };
-    cleancheck::inputs(&ctx.go, dir, skip, names_only, &settings)
+    (skip, names_only)
 }
 
 /// How many packages the last check that passed with `inputs` checked, said to the user;

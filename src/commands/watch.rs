@@ -22,8 +22,10 @@ use crate::manifest::Manifest;
 use crate::plan::affected::{Selection, Sides};
 use crate::plan::watch::{Asked, Request, Trigger, choose, everything, request};
 use crate::report::watch::{CycleEvent, CycleResult, status_line};
+use crate::workspace::listmemo::Guard;
 use crate::workspace::since::{Current, current, settings_differ};
 use crate::workspace::suites::ExpandedSuite;
+use crate::workspace::treedigest::workspace_roots;
 use crate::workspace::watch::Watch;
 
 /// `gob check --watch`.
@@ -246,6 +248,7 @@ async fn watch(globals: &Globals, job: Job<'_>, json: bool) -> Result<(), GobErr
     let out_dir = crate::workspace::out_dir(&manifest);
     let skip = vec![dir.join(STATE_DIR), real(&out_dir)];
     let mut files = Watch::start(&dir, skip).map_err(|e| GobError::Failed(e.to_string()))?;
+    let mut listings = listing_guard(globals, &manifest);
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let _restore = terminal.then(TerminalMode::save);
     let mut requests = read_requests(terminal);
@@ -257,6 +260,9 @@ async fn watch(globals: &Globals, job: Job<'_>, json: bool) -> Result<(), GobErr
         let mut saved = BTreeSet::new();
         let mut quit = false;
         let mut next: Option<Asked> = None;
+        // A key asks for a fresh look: go is asked again (only saves reuse its answers).
+        let fresh = !matches!(trigger, Trigger::Changes(_));
+        let walked = listings.as_mut().map(|l| l.before(fresh));
         let end = {
             let run = cycle(globals, job, &memory, &trigger);
             tokio::pin!(run);
@@ -310,6 +316,10 @@ async fn watch(globals: &Globals, job: Job<'_>, json: bool) -> Result<(), GobErr
             memory.advance(decision);
         }
         report(&event, watched, json);
+        // After the report: the walk takes no time from the cycle's result.
+        if let (Some(listings), Some(walked)) = (listings.as_mut(), walked) {
+            listings.after(walked);
+        }
         if quit {
             return Ok(());
         }
@@ -350,6 +360,18 @@ async fn watch(globals: &Globals, job: Job<'_>, json: bool) -> Result<(), GobErr
         }
     }
     Ok(())
+}
+
+/// What keeps go list's answers from one cycle to the next while go would answer the same
+/// ([`crate::workspace::listmemo`]): the walk's roots are the workspace dir and the dirs of
+/// its go.mod and go.work. `None` (every cycle asks go) outside module mode or when go
+/// cannot say where they are.
+fn listing_guard(globals: &Globals, manifest: &Manifest) -> Option<Guard> {
+    let ctx = Context::load(globals, &manifest.workspace_dir).ok()?;
+    let files = ctx.go.env_values(&["GOMOD", "GOWORK"]).ok()?;
+    let roots = workspace_roots(&manifest.workspace_dir, [&files[0], &files[1]])?;
+    let (skip, names_only) = super::remembered::walked_apart(manifest);
+    Some(Guard::start(roots, skip, names_only))
 }
 
 /// A dir as a real path when it exists (events name real paths).

@@ -10,6 +10,7 @@ pub mod debugflags;
 pub mod duration;
 pub mod errblocks;
 pub mod gomaxprocs;
+pub mod listed;
 pub mod modfile;
 pub mod names;
 pub mod outputs;

@@ -73,19 +73,14 @@ pub fn inputs(
     {
         return None;
     }
-    let mut roots = vec![workspace_dir.to_path_buf()];
-    for file in [setting("GOMOD"), setting("GOWORK")] {
-        let path = Path::new(file);
-        if path.is_absolute() && path != Path::new("/dev/null") {
-            roots.extend(path.parent().map(Path::to_path_buf));
-        }
-    }
-    if roots.len() == 1 {
-        return None;
-    }
+    let roots = crate::workspace::treedigest::workspace_roots(
+        workspace_dir,
+        [setting("GOMOD"), setting("GOWORK")],
+    )?;
     let apart = Apart {
         skip: &skip,
         names_only: &names_only,
+        go_as_listed: false,
     };
     let tree = crate::workspace::treedigest::digest(&roots, apart).ok()?;
     let path = std::env::var("PATH").unwrap_or_default();
@@ -119,6 +114,7 @@ pub fn remember(workspace_dir: &Path, inputs: &CheckInputs, packages: usize) {
     let apart = Apart {
         skip: &inputs.skip,
         names_only: &inputs.names_only,
+        go_as_listed: false,
     };
     let unchanged = || {
         crate::workspace::treedigest::digest(&inputs.roots, apart)

@@ -143,6 +143,18 @@ impl GoTool {
         self.output(args).map(|o| o.stdout)
     }
 
+    /// Runs a `go list` whose answer a watch may keep ([`crate::workspace::listmemo`]).
+    fn run_listing(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {
+        let key = format!(
+            "{}\0{}\0{:?}\0{:?}",
+            self.program,
+            self.dir.display(),
+            self.env,
+            args
+        );
+        crate::workspace::listmemo::answer(&key, || self.run(args))
+    }
+
     /// Runs go; its failure is an error with what it printed.
     fn output(&self, args: &[&str]) -> Result<std::process::Output, GoToolError> {
         let command = format!("{} {}", self.program, shell_words::join(args));
@@ -305,7 +317,7 @@ impl GoTool {
             args.extend(["-tags", tags.as_str()]);
         }
         args.extend(patterns);
-        let out = self.run(&args)?;
+        let out = self.run_listing(&args)?;
         parse_go_list(&out).map_err(|e| GoToolError::Unreadable {
             command: format!("{} list", self.program),
             detail: e.to_string(),
@@ -365,7 +377,7 @@ impl GoTool {
             args.extend(["-tags", tags.as_str()]);
         }
         args.extend(packages);
-        let out = self.run(&args)?;
+        let out = self.run_listing(&args)?;
         crate::workspace::snapshot::parse(&out).map_err(|e| GoToolError::Unreadable {
             command: format!("{} list -deps -test", self.program),
             detail: e.to_string(),

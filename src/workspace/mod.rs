@@ -13,6 +13,7 @@ pub mod git;
 pub mod gotool;
 pub mod inputs;
 pub mod listcache;
+pub mod listmemo;
 pub mod remotecache;
 pub mod remoteexec;
 pub mod revision;

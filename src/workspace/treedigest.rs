@@ -41,13 +41,30 @@ pub struct TreeDigest {
     pub settled: bool,
 }
 
-/// Dirs a walk treats apart (absolute paths).
+/// What a walk treats apart: dirs (absolute paths), and Go files.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Apart<'a> {
     /// Left out, as every `.git` is.
     pub skip: &'a [PathBuf],
     /// Their files other than sources count by name alone.
     pub names_only: &'a [PathBuf],
+    /// Go files other than tests count by what `go list` reads of them
+    /// ([`crate::go::listed::as_listed`]), not by their whole content.
+    pub go_as_listed: bool,
+}
+
+/// The roots of a walk over what go reads for a workspace: its dir, and the dirs of the
+/// `go.mod` and `go.work` go uses (`module_files`, as `go env GOMOD GOWORK` prints them) when
+/// they are elsewhere. `None` outside module mode (GOPATH's trees are not walked).
+pub fn workspace_roots(workspace_dir: &Path, module_files: [&str; 2]) -> Option<Vec<PathBuf>> {
+    let mut roots = vec![workspace_dir.to_path_buf()];
+    for file in module_files {
+        let path = Path::new(file);
+        if path.is_absolute() && path != Path::new("/dev/null") {
+            roots.extend(path.parent().map(Path::to_path_buf));
+        }
+    }
+    (roots.len() > 1).then_some(roots)
 }
 
 /// The digest of the trees at `roots` and of the trees their module files point at. An
@@ -74,6 +91,7 @@ fn digest_as_of(roots: &[PathBuf], apart: Apart, started: SystemTime) -> io::Res
         seen: Vec::new(),
         skip: &skip,
         names_only: &names_only,
+        go_as_listed: apart.go_as_listed,
     };
     // Outer roots first: a root inside one is walked with it.
     let mut roots: Vec<PathBuf> = roots
@@ -108,6 +126,7 @@ struct Walk<'a> {
     seen: Vec<PathBuf>,
     skip: &'a [PathBuf],
     names_only: &'a [PathBuf],
+    go_as_listed: bool,
 }
 
 impl Walk<'_> {
@@ -121,11 +140,17 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Hashes a file's content; for a go.mod or go.work, queues the dirs it points at.
+    /// Hashes a file's content (a Go file's as go list reads it, when the walk says so); for
+    /// a go.mod or go.work, queues the dirs it points at.
     fn by_content(&mut self, path: &Path) -> io::Result<()> {
         let content = std::fs::read(path)?;
-        self.hasher.update(Sha256::digest(&content));
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if self.go_as_listed && name.ends_with(".go") && !name.ends_with("_test.go") {
+            self.hasher
+                .update(Sha256::digest(crate::go::listed::as_listed(&content)));
+        } else {
+            self.hasher.update(Sha256::digest(&content));
+        }
         if name == "go.mod" || name == "go.work" {
             let base = path.parent().unwrap_or(Path::new("."));
             for dir in crate::go::modfile::local_dirs(&String::from_utf8_lossy(&content)) {
@@ -252,9 +277,59 @@ mod tests {
             Apart {
                 skip: &[root.join(".gob")],
                 names_only: &[root.join("bin")],
+                go_as_listed: false,
             },
         )
         .unwrap()
+    }
+
+    #[test]
+    fn go_files_as_listed_count_by_what_go_list_reads_of_them_and_tests_whole() {
+        let dir = tree();
+        let root = dir.path();
+        let as_listed = |root: &Path| {
+            let apart = Apart {
+                go_as_listed: true,
+                ..Apart::default()
+            };
+            digest(&[root.to_path_buf()], apart).unwrap().digest
+        };
+        let write = |name: &str, text: &str| std::fs::write(root.join(name), text).unwrap();
+        write("pkg/a.go", "package pkg\n\nvar v = 1\n");
+        write("pkg/a_test.go", "package pkg\n");
+        let (first, whole) = (as_listed(root), of(root).digest);
+        write("pkg/a.go", "package pkg\n\nvar v = 2\n");
+        assert_eq!(as_listed(root), first, "a body edit");
+        assert_ne!(of(root).digest, whole, "counted whole otherwise");
+        write("pkg/a.go", "package pkg\n\nimport \"os\"\n");
+        assert_ne!(as_listed(root), first, "an import");
+        write("pkg/a.go", "package pkg\n\nvar v = 1\n");
+        assert_eq!(as_listed(root), first);
+        write("pkg/a_test.go", "package pkg\n\nvar w = 1\n");
+        assert_ne!(
+            as_listed(root),
+            first,
+            "go list -test parses test files whole"
+        );
+    }
+
+    #[test]
+    fn roots_are_the_workspace_and_the_module_files_dirs_in_module_mode_only() {
+        let ws = Path::new("/r/m/ws");
+        assert_eq!(
+            workspace_roots(ws, ["/r/m/go.mod", ""]),
+            Some(vec![ws.to_path_buf(), PathBuf::from("/r/m")])
+        );
+        assert_eq!(
+            workspace_roots(ws, ["/r/m/go.mod", "/r/go.work"]).map(|r| r.len()),
+            Some(3)
+        );
+        assert_eq!(workspace_roots(ws, ["", "off"]), None, "GOPATH mode");
+        assert_eq!(
+            workspace_roots(ws, ["/dev/null", ""]),
+            None,
+            "GO111MODULE=off"
+        );
     }
 
     #[test]

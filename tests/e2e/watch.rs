@@ -494,3 +494,69 @@ fn a_cycle_that_checks_everything_leaves_a_pass_to_remember_and_uses_one() {
     assert!(watch.stderr().contains(skipped), "{}", watch.stderr());
     assert_eq!(watch.quit(), 0);
 }
+
+/// The `go list` calls logged since `from` (a line count of the shim's log): the suites'
+/// listings and their closures' (not the check's own).
+fn listings_since(log: &Path, from: usize) -> Vec<String> {
+    let calls = std::fs::read_to_string(log).unwrap_or_default();
+    calls
+        .lines()
+        .skip(from)
+        .filter(|l| l.contains("|list -e -json=") || l.contains("|list -e -deps -test"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn log_lines(log: &Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |calls| calls.lines().count())
+}
+
+#[test]
+fn a_body_edit_reuses_go_lists_answers_and_an_import_or_a_new_file_asks_go_again() {
+    let ws = Workspace::fixture("watch", MANIFEST);
+    // The shim logs outside the workspace: a write there would be a save.
+    let shim = tempfile::tempdir().unwrap();
+    let (path, log) = crate::support::go_shim_in(shim.path());
+    let mut command = ws.gob(&["check", "--watch", "--json"]);
+    command.env("PATH", path);
+    let watch = Watching::spawn(ws, command);
+    assert_eq!(watch.cycle(1)["Result"], "passed", "{}", watch.stderr());
+    let listed_first = listings_since(&log, 0);
+    assert!(!listed_first.is_empty(), "the shim logs go list");
+
+    // A body edit: what go list answers cannot change; the save is checked all the same.
+    let mut seen = log_lines(&log);
+    watch.ws.write(
+        "leaf/leaf.go",
+        "// Package leaf is imported by mid.\npackage leaf\n\n// Answer is what mid and the tests read.\nfunc Answer() int { return \"no\" }\n",
+    );
+    let broken = watch.cycle(2);
+    assert_eq!(broken["Result"], "failed", "{broken}");
+    assert_eq!(affected(&broken), ["leaf", "mid"]);
+    assert_eq!(listings_since(&log, seen), Vec::<String>::new());
+
+    // mid imports other now: go lists again, and a body edit of other then affects mid.
+    seen = log_lines(&log);
+    watch.ws.write(
+        "mid/mid.go",
+        "package mid\n\nimport (\n\t\"example.com/w/leaf\"\n\t\"example.com/w/other\"\n)\n\n// Double is twice leaf's answer.\nfunc Double() int { return 2 * leaf.Answer() + len(other.Name()) }\n",
+    );
+    assert_eq!(affected(&watch.cycle(3)), ["mid"]);
+    assert!(!listings_since(&log, seen).is_empty());
+    seen = log_lines(&log);
+    watch.ws.write(
+        "other/other.go",
+        "// Package other imports nothing of the module.\npackage other\n\n// Name is other's name.\nfunc Name() string { return \"OTHER\" }\n",
+    );
+    assert_eq!(affected(&watch.cycle(4)), ["mid", "other"]);
+    assert_eq!(listings_since(&log, seen), Vec::<String>::new());
+
+    // A new file: go lists again.
+    seen = log_lines(&log);
+    watch
+        .ws
+        .write("other/more.go", "package other\n\nfunc More() {}\n");
+    assert_eq!(affected(&watch.cycle(5)), ["mid", "other"]);
+    assert!(!listings_since(&log, seen).is_empty());
+    assert_eq!(watch.quit(), 0);
+}
