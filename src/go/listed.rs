@@ -220,4 +220,97 @@ mod tests {
         assert!(listed(escaped).contains("import \"c\""));
         assert_eq!(listed("package a"), "package a", "a file of a header only");
     }
+
+    /// The base of the differential test: a doc comment, a constraint, imports (embed among
+    /// them) and a body with an embed directive below a declaration (past the header).
+    const BASE: &str = "//go:build !never\n\n// Package p is generated.\npackage p\n\nimport (\n\t_ \"embed\"\n\t\"m/dep\"\n)\n\nconst c0 = 0\n\n//go:embed data.txt\nvar data string\n\n// F uses dep.\nfunc F() string { return dep.Name + data }\n";
+
+    /// Edits of [`BASE`]: (what it replaces, with what).
+    const EDITS: &[(&str, &str)] = &[
+        ("dep.Name + data", "data + dep.Name"),
+        ("// F uses dep.\n", "// F uses dep, twice.\n"),
+        ("}\n", "}\n\nfunc G() {}\n"),
+        ("}\n", "}\n\nvar s = \"import \\\"net\\\"\"\n"),
+        ("}\n", "}\n\nfunc H() { syntax error here\n"),
+        ("}\n", "}\n\nimport \"os\"\n"),
+        ("var data string", "var text string"),
+        ("//go:embed data.txt", "//go:embed *.txt"),
+        (
+            "//go:embed data.txt\n",
+            "//go:embed data.txt\n//go:embed other.txt\n",
+        ),
+        ("\t\"m/dep\"\n", "\t\"m/dep\"\n\t\"os\"\n"),
+        ("\t\"m/dep\"\n", "\td \"m/dep\"\n"),
+        ("\t_ \"embed\"\n", ""),
+        ("package p", "package q"),
+        ("!never", "never"),
+        ("// Package p is generated.", "// Package p is written."),
+        ("import (", "/* c */ import ("),
+        (")\n\nconst c0", ")\n\nimport \"os\"\n\nconst c0"),
+        ("\n\n// F uses", "\n\nconst c = 1\n\n// F uses"),
+    ];
+
+    /// What go lists of `m/p` and its test closure with `a.go` as `text`.
+    fn go_lists(dir: &std::path::Path, text: &str) -> Vec<u8> {
+        std::fs::write(dir.join("p/a.go"), text).unwrap();
+        let fields = "ImportPath,Name,Doc,Dir,Imports,Deps,GoFiles,IgnoredGoFiles,EmbedPatterns,EmbedFiles,TestGoFiles,XTestGoFiles,TestImports,Error,DepsErrors";
+        let mut out = Vec::new();
+        for extra in [&[][..], &["-deps", "-test"][..]] {
+            let listed = std::process::Command::new("go")
+                .args(["list", "-e"])
+                .args(extra)
+                .arg(format!("-json={fields}"))
+                .arg("./p")
+                .current_dir(dir)
+                .env("GOTOOLCHAIN", "local")
+                .env("GOPROXY", "off")
+                .env("GOFLAGS", "")
+                .output()
+                .expect("go on PATH");
+            assert!(listed.status.success(), "{listed:?}");
+            out.extend(listed.stdout);
+        }
+        out
+    }
+
+    /// The oracle is go: any two versions of a file with equal listed parts, go lists alike.
+    #[test]
+    fn versions_with_equal_listed_parts_are_listed_alike_by_go() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for (path, text) in [
+            ("go.mod", "module m\n\ngo 1.22\n"),
+            ("dep/dep.go", "package dep\n\nconst Name = \"dep\"\n"),
+            ("p/data.txt", "data"),
+            ("p/other.txt", "other"),
+            (
+                "p/a_test.go",
+                "package p\n\nimport \"testing\"\n\nfunc TestF(t *testing.T) { F() }\n",
+            ),
+        ] {
+            std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(path), text).unwrap();
+        }
+        let mut by_listed: std::collections::BTreeMap<Vec<u8>, (String, Vec<u8>)> =
+            Default::default();
+        let mut alike = 0;
+        for (from, to) in [("", "")].iter().chain(EDITS) {
+            assert!(BASE.contains(from), "{from:?}");
+            let text = BASE.replacen(from, to, 1);
+            let go = go_lists(dir, &text);
+            match by_listed.get(&as_listed(text.as_bytes())) {
+                Some((first, listed)) => {
+                    assert!(
+                        *listed == go,
+                        "equal listed parts, but go lists these apart:\n{first}\n---\n{text}"
+                    );
+                    alike += 1;
+                }
+                None => {
+                    by_listed.insert(as_listed(text.as_bytes()), (text, go));
+                }
+            }
+        }
+        assert!(alike >= 6, "too few edits kept the listed part: {alike}");
+    }
 }
