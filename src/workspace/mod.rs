@@ -1,8 +1,8 @@
 //! The workspace stage: everything that asks go what the workspace holds, and ties the
 //! manifest to it. `gotool` is the one place that runs `go env`, `go version` and `go list`
-//! (its answers cached by `listcache`); `binaries` resolves `[[binary]]` entries to main
-//! packages, `settings` their effective build settings; `suites` selects suites and expands
-//! them into packages; `scan` reads a module's test files for `gob init`; `remotecache`
+//! (its answers cached by `listcache`, and kept across a watch's cycles by `listmemo`);
+//! `binaries` resolves `[[binary]]` entries to main packages, `settings` their effective
+//! build settings; `suites` selects suites and expands them into packages; `scan` reads a module's test files for `gob init`; `remotecache`
 //! resolves `[cache]` and its environment overrides into go's GOCACHEPROG.
 //!
 //! Comes after `manifest/`, before `budget/` and `plan/`; imports neither.
