@@ -519,7 +519,7 @@ fn a_body_edit_reuses_go_lists_answers_and_an_import_or_a_new_file_asks_go_again
     let (path, log) = crate::support::go_shim_in(shim.path());
     let mut command = ws.gob(&["check", "--watch", "--json"]);
     command.env("PATH", path);
-    let watch = Watching::spawn(ws, command);
+    let mut watch = Watching::spawn(ws, command);
     assert_eq!(watch.cycle(1)["Result"], "passed", "{}", watch.stderr());
     let listed_first = listings_since(&log, 0);
     assert!(!listed_first.is_empty(), "the shim logs go list");
@@ -557,6 +557,12 @@ fn a_body_edit_reuses_go_lists_answers_and_an_import_or_a_new_file_asks_go_again
         .ws
         .write("other/more.go", "package other\n\nfunc More() {}\n");
     assert_eq!(affected(&watch.cycle(5)), ["mid", "other"]);
+    assert!(!listings_since(&log, seen).is_empty());
+
+    // A key (Enter: the last set again) is a fresh look: go is asked again.
+    seen = log_lines(&log);
+    watch.send("");
+    assert_eq!(watch.cycle(6)["Trigger"], "rerun");
     assert!(!listings_since(&log, seen).is_empty());
     assert_eq!(watch.quit(), 0);
 }
