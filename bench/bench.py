@@ -233,6 +233,9 @@ class Bench:
         # go test's default vet checks on both sides: gob check runs them too (the suites'
         # vet setting is the default).
         plain = "go test -exec=true -count=1 ./internal/... ./cmd/... ./svc/... ./tools/... && go test -exec=true -count=1 -tags integ ./integ/..."
+        # The bound the issue set for a cold check: go vet of the same packages (its default
+        # checks; it compiles no test binary, so it cannot fail what only the compiler rejects).
+        vet = "go vet ./internal/... ./cmd/... ./svc/... ./tools/... && go vet -tags integ ./integ/..."
         deep = os.path.join(self.ws, "internal", gen.lib_name(0, 0), gen.lib_name(0, 0) + "_0.go")
         counter = [0]
 
@@ -247,6 +250,7 @@ class Bench:
         return [
             (f"gob check ({'warm, after a change' if warm else 'cold'})", prepare, f"{self.gob} check"),
             (f"go test -exec=true ({'warm, after a change' if warm else 'cold'})", prepare, plain),
+            (f"go vet ({'warm, after a change' if warm else 'cold'})", prepare, vet),
         ]
 
     def scenario_since(self):

@@ -9,8 +9,8 @@ const STAGES: &[&[&str]] = &[
     &["go"],
     // A client of Remote Execution API servers (the remote cache, remote test runs).
     &["reapi"],
-    // Programs go itself starts (GOCACHEPROG, -exec); they import only the bottom.
-    &["cacheprog", "testexec"],
+    // Programs go itself starts (GOCACHEPROG, -exec, -vettool); they import only the bottom.
+    &["cacheprog", "testexec", "vettool"],
     &["manifest"],
     &["workspace"],
     &["budget"],

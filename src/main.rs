@@ -21,6 +21,7 @@ mod reapi;
 mod report;
 mod runners;
 mod testexec;
+mod vettool;
 mod workspace;
 
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if testexec::is_exec_call(&args) {
         return testexec::exec_main(&args);
+    }
+    if vettool::is_vettool_call() {
+        return vettool::vettool_main(&args);
     }
     let cli = Cli::parse();
     install_miette_hook();

@@ -42,10 +42,10 @@ pub async fn check(
     } else {
         crate::workspace::suites::select(&manifest, &args.suites, false)?
     };
-    // What go test gives vet is asked of go while the suites are listed.
+    // What go test gives vet is known (go's source) or asked of go while the suites are listed.
     let priming = {
         let go = ctx.go.clone();
-        let version = ctx.go_env.goversion.clone();
+        let go_env = ctx.go_env.clone();
         // Per setting, the tag sets of its suites (one probe answers for all of them).
         let mut asks: Vec<(Option<String>, Vec<Vec<String>>)> = Vec::new();
         for spec in specs.iter().filter(|s| s.vet != crate::go::vet::Vet::Off) {
@@ -57,7 +57,7 @@ pub async fn check(
         }
         std::thread::spawn(move || {
             for (flag, tag_sets) in asks {
-                go.prime_vet_flags(flag.as_deref(), &tag_sets, &version);
+                go.prime_vet_flags(flag.as_deref(), &tag_sets, &go_env);
             }
         })
     };
@@ -79,12 +79,29 @@ pub async fn check(
             .flatten();
         remembered::passed_before(args, &manifest, remembered.as_ref())
     };
-    if narrow.is_none()
-        && let Some(packages) = look_up(&mut remembered)
-    {
-        return Ok(packages);
-    }
-    let expanded = crate::workspace::suites::expand(&manifest, &specs, &ctx.go)?;
+    let expand = || crate::workspace::suites::expand(&manifest, &specs, &ctx.go);
+    let reusable = !args.force && cleancheck::has_record(&manifest.workspace_dir);
+    let expanded = if narrow.is_none() && !reusable {
+        // No pass to reuse (a fresh clone, `--force`): the key, for remembering this one,
+        // is taken while the suites are listed (go env's first call on a cold cache, ~0.1 s).
+        std::thread::scope(|scope| {
+            let key = scope.spawn(|| {
+                let mut inputs = None;
+                look_up(&mut inputs);
+                inputs
+            });
+            let expanded = expand();
+            remembered = key.join().unwrap_or(None);
+            expanded
+        })?
+    } else {
+        if narrow.is_none()
+            && let Some(packages) = look_up(&mut remembered)
+        {
+            return Ok(packages);
+        }
+        expand()?
+    };
     let narrowed = match narrow {
         Some(narrow) => narrow(&ctx, &manifest, &expanded)?,
         None => None,
@@ -136,13 +153,20 @@ pub async fn check(
     // The probe's answers, when it had them, are what vet_flags finds.
     let _ = priming.join();
     let vet_flags = vet_flags(&ctx.go, &rounds)?;
+    // gob itself is vet's tool in step 5 (crate::vettool).
+    let gob = std::env::current_exe().map_err(|source| GobError::Io {
+        action: "cannot find gob's own executable",
+        path: "gob".into(),
+        source,
+    })?;
     if args.dry_run {
         print!(
             "{}",
-            crate::plan::dryrun::check(&rounds, &vet_flags, &ctx.go.program, dir, &env)
+            crate::plan::dryrun::check(&rounds, &vet_flags, &gob, &ctx.go.program, dir, &env)
         );
         return Ok(packages);
     }
+    let compiler = Path::new(&ctx.go_env.gotooldir).join("compile");
     let mut checker = Checker {
         go: &ctx.go.program,
         go_version: &ctx.go_env.goversion,
@@ -153,14 +177,41 @@ pub async fn check(
     let runs: Vec<RoundRun> = rounds
         .iter()
         .enumerate()
-        .map(|(index, round)| RoundRun {
-            round,
-            go: &ctx.go.program,
-            dir,
-            env: &env,
-            files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
+        .map(|(index, round)| {
+            let listed: Vec<&crate::workspace::gotool::ListedPackage> = expanded
+                .iter()
+                .filter(|s| crate::plan::check::round_tags(&s.spec.tags) == round.tags)
+                .flat_map(|s| &s.packages)
+                .collect();
+            // Step 5 compiles only what the compiler alone could reject.
+            let compiled: Vec<String> = round
+                .packages
+                .iter()
+                .filter(|path| {
+                    listed.iter().any(|p| {
+                        &p.import_path == *path && crate::workspace::compilecheck::needs_compile(p)
+                    })
+                })
+                .cloned()
+                .collect();
+            // Every package of the round's suites, whatever this check narrows them to.
+            let config = round.compile_config_file(&dir.join(CHECK_DIR));
+            let told =
+                crate::workspace::compilecheck::compile_check(listed.iter().copied(), &compiler);
+            let json =
+                serde_json::to_vec_pretty(&told).map_err(|e| GobError::Failed(e.to_string()))?;
+            write(&config, &json)?;
+            Ok(RoundRun {
+                round,
+                go: &ctx.go.program,
+                dir,
+                env: &env,
+                files: dir.join(CHECK_DIR).join(format!("round-{}", index + 1)),
+                tool: [gob.clone(), config],
+                compiled,
+            })
         })
-        .collect();
+        .collect::<Result<_, GobError>>()?;
     let mut shown = Shown::default();
     let shorts = short_forms(&runs, &vet_flags, &mut shown).await?;
     let mut failed = false;
@@ -233,6 +284,10 @@ struct RoundRun<'a> {
     dir: &'a Path,
     env: &'a std::collections::BTreeMap<String, String>,
     files: std::path::PathBuf,
+    /// Step 5's tool (gob) and the file that tells it about the round's packages.
+    tool: [std::path::PathBuf; 2],
+    /// The packages step 5 compiles.
+    compiled: Vec<String>,
 }
 
 /// What the check has printed of go's and the type checker's reports: an error that two
@@ -291,10 +346,22 @@ impl RoundRun<'_> {
         Ok((clean, output))
     }
 
-    /// The short form's step 5: go compiles the round's packages and their tests.
+    /// Step 5's command (see [`CheckRound::compile_command`]); none when no package needs
+    /// the compiler.
+    fn compile_command(&self) -> Option<GoCommand> {
+        let [gob, config] = &self.tool;
+        (!self.compiled.is_empty()).then(|| {
+            self.round
+                .compile_command(&self.compiled, [gob, config], self.go, self.dir, self.env)
+        })
+    }
+
+    /// The short form's step 5: gob compiles the packages only the compiler may reject.
     async fn compile(&self) -> Result<Short, GobError> {
         let mut errors = Vec::new();
-        let compile = self.round.compile_command(self.go, self.dir, self.env);
+        let Some(compile) = self.compile_command() else {
+            return Ok(Short::Passed);
+        };
         Ok(match succeeded_into(&compile, &mut errors).await? {
             true => Short::Passed,
             false => Short::Failed(errors),
@@ -339,12 +406,12 @@ impl RoundRun<'_> {
             return Ok(false);
         }
         let mut clean = true;
-        let compile = self.round.compile_command(self.go, self.dir, self.env);
+        let compile = self.compile_command();
         for command in self
             .round
             .vet_commands(vet, self.go, self.dir, self.env)
             .iter()
-            .chain([&compile])
+            .chain(compile.as_ref())
         {
             let mut findings = Vec::new();
             clean &= succeeded_into(command, &mut findings).await?;

@@ -307,6 +307,8 @@ mod tests {
             test_go_files: Vec::new(),
             x_test_go_files: Vec::new(),
             matches: Vec::new(),
+            embeds: Default::default(),
+            files: Default::default(),
         }
     }
 

@@ -4,10 +4,12 @@
 
 pub mod buildid;
 pub mod compiler;
+pub mod compileronly;
 pub mod coverpkg;
 pub mod coverprofile;
 pub mod debugflags;
 pub mod duration;
+pub mod embedcfg;
 pub mod errblocks;
 pub mod gomaxprocs;
 pub mod listed;
@@ -22,3 +24,4 @@ pub mod test2json;
 pub mod testrun;
 pub mod version;
 pub mod vet;
+pub mod vetcfg;

@@ -13,8 +13,12 @@
 //!    suite's packages, as `go test` vets them (`P [P.test]` and `P_test`, and a package
 //!    without test files as itself): a check that passes what `go test` fails would be a
 //!    false green;
-//! 5. (when the round did not take the short form) `go list -export -test`: go compiles the
-//!    test packages too, for what only the compiler rejects in a test file.
+//! 5. `go vet -vettool=GOB` (no analysis: gob is the tool) of the packages with a file only
+//!    the compiler may reject (a compiler directive, a function without a body):
+//!    go compiles what they import, as `go test` does, and gob compiles each package with its
+//!    tests ([`crate::vettool`]). Not `go list -export -test`, which compiles every test
+//!    package and test main, and, on a cold cache, the test mains' closure
+//!    (`testing/internal/testdeps`: ~2.5 s on 2 CPUs that nothing else here needs).
 //!
 //! `go vet` type-checks what it vets from source too (it reports type errors: go sets
 //! `SucceedOnTypecheckFailure` only inside `go test`) and compiles the test-only packages in
@@ -68,9 +72,18 @@ impl CheckRound {
     /// The file under `check_dir` where the type checker keeps the clean results of rounds
     /// with these tags (one per tag set, so rounds do not overwrite each other's).
     pub fn results_file(&self, check_dir: &Path) -> std::path::PathBuf {
-        let tags = self.tags.join(",");
-        let key = crate::base::hash::fnv1a(tags.as_bytes());
-        check_dir.join(format!("clean-{key:016x}.json"))
+        check_dir.join(format!("clean-{:016x}.json", self.tags_key()))
+    }
+
+    /// The file under `check_dir` that tells step 5's tool about the packages of the suites
+    /// with these tags (one per tag set, the same whichever of them a check narrows to, so
+    /// two checks at once never hand each other's tool less than it needs).
+    pub fn compile_config_file(&self, check_dir: &Path) -> std::path::PathBuf {
+        check_dir.join(format!("compile-{:016x}.json", self.tags_key()))
+    }
+
+    fn tags_key(&self) -> u64 {
+        crate::base::hash::fnv1a(self.tags.join(",").as_bytes())
     }
 }
 
@@ -151,24 +164,41 @@ impl CheckRound {
         self.unvetted.is_empty() && flags.iter().all(Option::is_some)
     }
 
-    /// Step 5 (the short form's second): go compiles the round's packages with their tests
-    /// (each `P [P.test]`, external test and test main, what they import, linking nothing),
-    /// as `go test` compiles them before it links: what only the compiler rejects in a test
-    /// file (a function without a body, a go:embed without its import) fails here, printed
-    /// as go prints it. Not `-e`: go then prints its errors, and nothing else.
+    /// Step 5 (the short form's second) over `packages`, those of the round's packages that
+    /// have a file only the compiler may reject (a compiler directive, a function without
+    /// a body: [`crate::go::compileronly`]; the others' compile cannot fail where vet's type
+    /// check passed): go compiles what they import (export data, as `go test` compiles it
+    /// before it links) and runs gob as vet's tool on each (`P [P.test]`, its external tests,
+    /// a package without tests as itself):
+    /// gob compiles it with go's compiler, from the files and export data go gives vet
+    /// ([`crate::go::vetcfg`]), linking nothing. What only the compiler rejects in a test file
+    /// (a function without a body, a go:embed without its import) fails here, printed as go
+    /// prints it. `gob`: gob's own path; `config`: the [`crate::go::vetcfg::CompileCheck`]
+    /// file for the tool.
     pub fn compile_command(
         &self,
+        packages: &[String],
+        [gob, config]: [&Path; 2],
         go: &str,
         dir: &Path,
         env: &BTreeMap<String, String>,
     ) -> GoCommand {
-        self.go_list(
-            &["-export", "-test", "-f", "{{if false}}{{end}}"],
-            &self.packages,
-            go,
-            dir,
+        let mut args = vec!["vet".to_string(), format!("-vettool={}", gob.display())];
+        if !self.tags.is_empty() {
+            args.extend(["-tags".to_string(), self.tags.join(",")]);
+        }
+        args.extend(packages.iter().cloned());
+        let mut env = env.clone();
+        env.insert(
+            crate::go::vetcfg::CONFIG_ENV.to_string(),
+            config.display().to_string(),
+        );
+        GoCommand {
+            program: go.to_string(),
+            args,
             env,
-        )
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Step 1: the listing of every package the round's test binaries need.
@@ -426,19 +456,19 @@ mod tests {
             ]
         );
         assert_eq!(list.env["GOMAXPROCS"], "2");
-        let compile = rounds[1].compile_command("go", "/ws".as_ref(), &env);
+        let tool = [
+            Path::new("/bin/gob"),
+            Path::new("/ws/.gob/check/compile-2.json"),
+        ];
+        let compile =
+            rounds[1].compile_command(&rounds[1].packages, tool, "go", "/ws".as_ref(), &env);
         assert_eq!(
             compile.args,
-            [
-                "list",
-                "-export",
-                "-test",
-                "-f",
-                "{{if false}}{{end}}",
-                "-tags",
-                "integ",
-                "m/it/x"
-            ]
+            ["vet", "-vettool=/bin/gob", "-tags", "integ", "m/it/x"]
+        );
+        assert_eq!(
+            compile.env[crate::go::vetcfg::CONFIG_ENV],
+            "/ws/.gob/check/compile-2.json"
         );
         let plain = ["m/it/x".to_string(), "fmt".to_string()];
         let export = rounds[1].export_command(&plain, "go", "/ws".as_ref(), &env);

@@ -175,10 +175,12 @@ pub fn tasks(
     out
 }
 
-/// `gob check --dry-run`: its rounds, with the vet flags of each round's vet groups.
+/// `gob check --dry-run`: its rounds, with the vet flags of each round's vet groups (`gob`:
+/// gob's own path, vet's tool in step 5).
 pub fn check(
     rounds: &[CheckRound],
     vet_flags: &[Vec<Option<Vec<String>>>],
+    gob: &std::path::Path,
     go: &str,
     dir: &std::path::Path,
     env: &std::collections::BTreeMap<String, String>,
@@ -200,15 +202,17 @@ pub fn check(
             let full = format!(
                 "{list}\n{export}\n$GOCACHE/gob-tools/typecheck-<go version> GOARCH .gob/check/round-{n}.list.json .gob/check/round-{n}.export.json\n"
             );
-            let compile = round.compile_command(go, dir, env);
+            let config = round.compile_config_file(&dir.join(crate::base::state::CHECK_DIR));
+            let compiled = ["<each package with a compiler directive or a function without a body>".to_string()];
+            let compile = round.compile_command(&compiled, [gob, &config], go, dir, env);
             if round.vet_checks_tests(vet) {
                 format!(
-                    "# round {n} of {}: vet as go test does (vet type-checks the tests), then compile the packages and their tests\n{vets}{compile}\n# only when that fails, to report the errors as the compiler does: list, compile, type-check, then what vet or go printed\n{full}",
+                    "# round {n} of {}: vet as go test does (vet type-checks the tests), then compile what only the compiler may reject (gob as vet's tool)\n{vets}{compile}\n# only when that fails, to report the errors as the compiler does: list, compile, type-check, then what vet or go printed\n{full}",
                     rounds.len(),
                 )
             } else {
                 format!(
-                    "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does, compile the tests\n{full}{vets}{compile}\n",
+                    "# round {n} of {}: list, compile the plain packages, type-check the tests, vet as go test does, compile what only the compiler may reject\n{full}{vets}{compile}\n",
                     rounds.len(),
                 )
             }

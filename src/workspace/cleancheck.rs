@@ -98,6 +98,11 @@ pub fn inputs(
     })
 }
 
+/// Whether a pass is on record in `workspace_dir` (whatever its inputs).
+pub fn has_record(workspace_dir: &Path) -> bool {
+    workspace_dir.join(CHECK_PASSED_FILE).is_file()
+}
+
 /// The last check that passed in `workspace_dir`, when it had these inputs.
 pub fn passed_before(workspace_dir: &Path, inputs: &CheckInputs) -> Option<Passed> {
     let bytes = std::fs::read(workspace_dir.join(CHECK_PASSED_FILE)).ok()?;

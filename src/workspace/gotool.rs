@@ -71,6 +71,9 @@ pub struct GoEnv {
     /// A GOCACHEPROG, if any (Go 1.24+).
     #[serde(default)]
     pub gocacheprog: String,
+    /// Where go's tools are (`compile`, `vet`).
+    #[serde(default)]
+    pub gotooldir: String,
 }
 
 impl GoEnv {
@@ -105,6 +108,43 @@ pub struct ListedPackage {
     /// (`./cmd/my app`: malformed import path) is still found by the pattern that named it.
     #[serde(default, rename = "Match", skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<String>,
+    /// Its `//go:embed` patterns.
+    #[serde(flatten)]
+    pub embeds: ListedEmbeds,
+    /// Its source files besides the tests.
+    #[serde(flatten)]
+    pub files: ListedFiles,
+}
+
+/// A package's source files besides its tests, as `go list` prints them (names in its dir).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListedFiles {
+    /// Go files (no cgo).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub go_files: Vec<String>,
+    /// Go files that import "C".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgo_files: Vec<String>,
+    /// Assembly files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub s_files: Vec<String>,
+}
+
+/// A package's `//go:embed` patterns, as `go list` prints them: its own files', its
+/// `_test.go` files', its external tests'.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListedEmbeds {
+    /// Patterns of its non-test files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embed_patterns: Vec<String>,
+    /// Patterns of its `_test.go` files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_embed_patterns: Vec<String>,
+    /// Patterns of its external test package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x_test_embed_patterns: Vec<String>,
 }
 
 /// A `go list` package error.
@@ -136,7 +176,7 @@ const PROBE: &str = "gobvetprobe";
 const PROBE_TEST: &str = "package probe\n\nimport \"testing\"\n\nfunc TestProbe(t *testing.T) {}\n";
 
 /// Fields gob asks `go list -json=` for.
-const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,Match";
+const LIST_FIELDS: &str = "ImportPath,Name,Dir,Error,TestGoFiles,XTestGoFiles,Match,EmbedPatterns,TestEmbedPatterns,XTestEmbedPatterns,GoFiles,CgoFiles,SFiles";
 
 impl GoTool {
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GoToolError> {
@@ -204,29 +244,47 @@ impl GoTool {
         Ok(flags)
     }
 
-    /// Answers [`GoTool::vet_flags`] ahead, before the workspace is listed, by asking go
-    /// test about a probe module of gob's own (one test file in a temp dir, its go line
-    /// `go_version`, `go env GOVERSION`, so go runs the same toolchain): outside the
-    /// standard library the flags depend on the go release and the environment, not on the
-    /// package or the tags (`tag_sets`: those it answers for). Leaves the question to the
-    /// later call when the probe fails.
+    /// Answers [`GoTool::vet_flags`] ahead, before the workspace is listed: for go's
+    /// default checks (`vet_flag` unset, and no `-vet` in `GOFLAGS`), from the go command's
+    /// own source in `GOROOT` ([`crate::go::vet::default_flags_from_source`]); otherwise, or
+    /// when the source does not say, by asking go test about a probe module of gob's own (one
+    /// test file in a temp dir, its go line the go version, so go runs the same toolchain):
+    /// outside the standard library the flags depend on the go release and the environment,
+    /// not on the package or the tags (`tag_sets`: those it answers for). Leaves the question
+    /// to the later call when the probe fails.
     pub fn prime_vet_flags(
         &self,
         vet_flag: Option<&str>,
         tag_sets: &[Vec<String>],
-        go_version: &str,
+        go_env: &GoEnv,
     ) {
         let keys: Vec<String> = tag_sets
             .iter()
             .map(|tags| self.vet_flags_key(vet_flag, tags))
             .collect();
-        let Some(version) = go_version.strip_prefix("go").filter(|v| !v.contains(' ')) else {
+        let Some(version) = go_env
+            .goversion
+            .strip_prefix("go")
+            .filter(|v| !v.contains(' '))
+        else {
             return;
         };
         if known_vet_flags()
             .lock()
             .is_ok_and(|k| keys.iter().all(|key| k.contains_key(key)))
         {
+            return;
+        }
+        let from_source = (vet_flag.is_none() && !go_env.goflags.contains("-vet"))
+            .then(|| {
+                let source = Path::new(&go_env.goroot).join(crate::go::vet::DEFAULT_FLAGS_SOURCE);
+                crate::go::vet::default_flags_from_source(&std::fs::read_to_string(source).ok()?)
+            })
+            .flatten();
+        if let (Some(flags), Ok(mut known)) = (from_source, known_vet_flags().lock()) {
+            for key in keys {
+                known.insert(key, Some(flags.clone()));
+            }
             return;
         }
         static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -291,6 +349,7 @@ impl GoTool {
             "GOARCH",
             "GOFLAGS",
             "GOCACHEPROG",
+            "GOTOOLDIR",
         ];
         let out = self.run(&args)?;
         serde_json::from_slice(&out).map_err(|e| GoToolError::Unreadable {

@@ -60,6 +60,17 @@ fn go_build_and_go_test_after_check_produce_working_programs() {
             .output()
             .unwrap()
     };
+    // The check compiled what the tests import into go's cache, and no test main's closure
+    // (go build -n prints the compiles go would run: none for what its cache has).
+    let would_compile = |package: &str| {
+        let out = go(&["build", "-n", package]);
+        String::from_utf8_lossy(&out.stderr).contains(&format!(" -p {package} "))
+    };
+    assert!(!would_compile("example.com/mesh/internal/greet"));
+    assert!(
+        would_compile("testing/internal/testdeps"),
+        "a cold check builds no test main, nor what only test mains import"
+    );
     let out = go(&["build", "-o", "alpha-bin", "./cmd/alpha"]);
     assert!(
         out.status.success(),
@@ -384,6 +395,45 @@ fn what_only_the_compiler_rejects_in_a_test_file_and_vet_in_an_untested_package_
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let error = "internal/greet/body_test.go:3:6: missing function body";
     assert_eq!(stderr.matches(error).count(), 1, "once: {stderr}");
+}
+
+#[test]
+fn embeds_of_every_kind_in_test_files_compile_in_the_check() {
+    let ws = Workspace::example(SUITES);
+    for (file, text) in [
+        ("internal/greet/testdata/a.txt", "a"),
+        ("internal/greet/testdata/.hidden", "h"),
+        ("internal/greet/testdata/sub/b.txt", "b"),
+        ("internal/greet/golden.txt", "g"),
+    ] {
+        ws.write(file, text);
+    }
+    ws.write(
+        "internal/greet/embed_test.go",
+        "package greet\n\nimport (\n\t\"embed\"\n\t\"testing\"\n)\n\n\
+         //go:embed testdata\nvar dir embed.FS\n\n//go:embed all:testdata\nvar all embed.FS\n\n\
+         //go:embed testdata/*.txt golden.txt\nvar some embed.FS\n\n//go:embed golden.txt\nvar golden string\n\n\
+         func TestEmbeds(t *testing.T) {\n\tif _, err := all.ReadFile(\"testdata/.hidden\"); err != nil || golden != \"g\" {\n\t\tt.Fatal(err)\n\t}\n\t_, _ = dir, some\n}\n",
+    );
+    ws.write(
+        "internal/greet/x_test.go",
+        "package greet_test\n\nimport _ \"embed\"\n\n//go:embed testdata/sub/b.txt\nvar b []byte\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Two files for a string: the compiler's error, as go test reports it.
+    ws.write(
+        "internal/greet/x_test.go",
+        "package greet_test\n\nimport _ \"embed\"\n\n//go:embed testdata/*.txt golden.txt\nvar b string\n",
+    );
+    let (code, stdout, stderr) = run(&mut ws.gob(&["check"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "internal/greet/x_test.go:6:5: invalid go:embed: multiple files for type string"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Waits until the files just written are older than what `gob check` trusts by their times
