@@ -27,24 +27,24 @@ pub fn is_vettool_call() -> bool {
 /// `vet.cfg`).
 pub fn vettool_main(args: &[String]) -> ExitCode {
     let run = match args.get(1).map(String::as_str) {
-        Some("-V=full") => identity().map(|line| println!("{line}")),
+        Some("-V=full") => identity().map(|line| {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }),
         // No analysis flags: go passes none on.
         Some("-flags") => {
             println!("[]");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         _ => match args.last() {
-            Some(cfg) if args.len() > 1 => return check(Path::new(cfg)),
+            Some(cfg) if args.len() > 1 => compile(Path::new(cfg)),
             _ => Err("no vet.cfg given".to_string()),
         },
     };
-    match run {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gob (as go vet's -vettool): {e}");
-            ExitCode::from(2)
-        }
-    }
+    run.unwrap_or_else(|e| {
+        eprintln!("gob (as go vet's -vettool): {e}");
+        ExitCode::from(2)
+    })
 }
 
 /// The config `gob check` wrote.
@@ -75,17 +75,8 @@ fn identity() -> Result<String, String> {
     ))
 }
 
-/// Compiles the package of the `vet.cfg` at `cfg`; its errors go to stderr, as go's.
-fn check(cfg: &Path) -> ExitCode {
-    match compile(cfg) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("gob (as go vet's -vettool): {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
+/// Compiles the package of the `vet.cfg` at `cfg`; the compiler's errors go to its output,
+/// which go prints under the package's name.
 fn compile(cfg: &Path) -> Result<ExitCode, String> {
     let bytes = std::fs::read(cfg).map_err(|e| format!("cannot read {}: {e}", cfg.display()))?;
     let vet: VetConfig =
