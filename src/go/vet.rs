@@ -108,54 +108,6 @@ mod tests {
         assert_eq!(default_flags_from_source("package test\n"), None);
     }
 
-    /// The flags `go test -n` shows for a module's package, with the go at `go`.
-    fn asked(go: &std::path::Path) -> Option<Vec<String>> {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(tmp.path().join("go.mod"), "module probe\n\ngo 1.19\n").unwrap();
-        std::fs::write(tmp.path().join("p.go"), "package probe\n").unwrap();
-        let test = "package probe\n\nimport \"testing\"\n\nfunc TestP(t *testing.T) {}\n";
-        std::fs::write(tmp.path().join("p_test.go"), test).unwrap();
-        let out = std::process::Command::new(go)
-            .args(["test", "-n", "-run=^$", "."])
-            .current_dir(tmp.path())
-            .env("GOTOOLCHAIN", "local")
-            .env("GOFLAGS", "")
-            .env("GOWORK", "off")
-            .output()
-            .unwrap();
-        flags_from_plan(&String::from_utf8_lossy(&out.stderr), "probe")
-    }
-
-    #[test]
-    fn the_source_says_what_go_test_passes_for_every_go_here() {
-        let root = |go: &std::path::Path| {
-            let out = std::process::Command::new(go)
-                .args(["env", "GOROOT"])
-                .output()
-                .unwrap();
-            std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-        };
-        let mut gos = vec![std::path::PathBuf::from("go")];
-        let old = std::path::PathBuf::from("/usr/lib/go-1.19/bin/go");
-        if old.exists() {
-            gos.push(old);
-        } else {
-            eprintln!(
-                "no Go 1.19 at {} (Debian golang-1.19-go): only the go on PATH",
-                old.display()
-            );
-        }
-        for go in gos {
-            let source = std::fs::read_to_string(root(&go).join(DEFAULT_FLAGS_SOURCE)).unwrap();
-            assert_eq!(
-                default_flags_from_source(&source),
-                asked(&go),
-                "{}",
-                go.display()
-            );
-        }
-    }
-
     /// A config and the vet command for package `id` with `flags`, as `go test -n` prints.
     fn vetted(n: u32, id: &str, flags: &str) -> String {
         format!(

@@ -162,6 +162,13 @@ pub fn parse_go_list(bytes: &[u8]) -> Result<Vec<ListedPackage>, serde_json::Err
         .collect()
 }
 
+/// go test's default vet flags as the go command's source under `goroot` lists them
+/// ([`crate::go::vet::default_flags_from_source`]); `None` when it does not say.
+fn source_vet_flags(goroot: &str) -> Option<Vec<String>> {
+    let source = Path::new(goroot).join(crate::go::vet::DEFAULT_FLAGS_SOURCE);
+    crate::go::vet::default_flags_from_source(&std::fs::read_to_string(source).ok()?)
+}
+
 /// The vet flags known in this process, by go, environment, setting and tags.
 fn known_vet_flags() -> &'static std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>> {
     static KNOWN: std::sync::OnceLock<std::sync::Mutex<BTreeMap<String, Option<Vec<String>>>>> =
@@ -276,17 +283,26 @@ impl GoTool {
             return;
         }
         let from_source = (vet_flag.is_none() && !go_env.goflags.contains("-vet"))
-            .then(|| {
-                let source = Path::new(&go_env.goroot).join(crate::go::vet::DEFAULT_FLAGS_SOURCE);
-                crate::go::vet::default_flags_from_source(&std::fs::read_to_string(source).ok()?)
-            })
+            .then(|| source_vet_flags(&go_env.goroot))
             .flatten();
-        if let (Some(flags), Ok(mut known)) = (from_source, known_vet_flags().lock()) {
+        let answer = match from_source {
+            Some(flags) => Some(Some(flags)),
+            None => self.probe_vet_flags(vet_flag, version),
+        };
+        if let (Some(flags), Ok(mut known)) = (answer, known_vet_flags().lock()) {
             for key in keys {
-                known.insert(key, Some(flags.clone()));
+                known.insert(key, flags.clone());
             }
-            return;
         }
+    }
+
+    /// What `go test -n` says it gives vet (`vet_flag` set or not) for a probe module of
+    /// gob's own whose go line is `version`; `None` when go could not answer.
+    fn probe_vet_flags(
+        &self,
+        vet_flag: Option<&str>,
+        version: &str,
+    ) -> Option<Option<Vec<String>>> {
         static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let probe = std::env::temp_dir().join(format!("gob-vet-probe-{}-{n}", std::process::id()));
@@ -303,11 +319,7 @@ impl GoTool {
             .ok()
             .and_then(|()| go.ask_vet_flags(vet_flag, &[], PROBE, &probe).ok());
         let _ = std::fs::remove_dir_all(&probe);
-        if let (Some(flags), Ok(mut known)) = (asked, known_vet_flags().lock()) {
-            for key in keys {
-                known.insert(key, flags.clone());
-            }
-        }
+        asked
     }
 
     fn vet_flags_key(&self, vet_flag: Option<&str>, tags: &[String]) -> String {
@@ -479,6 +491,32 @@ pub fn find_listed<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_says_what_go_test_passes_vet_for_every_go_here() {
+        let mut gos = vec!["go".to_string()];
+        let old = "/usr/lib/go-1.19/bin/go";
+        if Path::new(old).exists() {
+            gos.push(old.to_string());
+        } else {
+            eprintln!("no Go 1.19 at {old} (Debian golang-1.19-go): only the go on PATH");
+        }
+        for program in gos {
+            let go = GoTool {
+                program: program.clone(),
+                dir: std::env::temp_dir(),
+                env: BTreeMap::from([("GOFLAGS".to_string(), String::new())]),
+            };
+            let env = go.env().unwrap();
+            // A go line both releases read (Go 1.19 takes no patch version there).
+            let asked = go.probe_vet_flags(None, "1.19");
+            assert_eq!(
+                source_vet_flags(&env.goroot),
+                asked.unwrap_or_else(|| panic!("{program} test -n of the probe failed")),
+                "{program}"
+            );
+        }
+    }
 
     const LISTED: &str = r#"{
 	"Dir": "/ws/cmd/alpha",
