@@ -62,11 +62,7 @@ fn identity() -> Result<String, String> {
         .arg("-V=full")
         .output()
         .map_err(|e| format!("cannot run {}: {e}", config.compiler.display()))?;
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .ok()
-        .map(|m| (m.len(), m.modified().ok()));
-    let gob = format!("{} {exe:?}", env!("GOB_COMMIT"));
+    let gob = crate::base::build::identity();
     Ok(format!(
         "gob-vettool version gob{}-{:016x} compile-{:016x}",
         env!("CARGO_PKG_VERSION"),

@@ -154,11 +154,7 @@ pub async fn check(
     let _ = priming.join();
     let vet_flags = vet_flags(&ctx.go, &rounds)?;
     // gob itself is vet's tool in step 5 (crate::vettool).
-    let gob = std::env::current_exe().map_err(|source| GobError::Io {
-        action: "cannot find gob's own executable",
-        path: "gob".into(),
-        source,
-    })?;
+    let gob = crate::commands::context::own_executable()?;
     if args.dry_run {
         print!(
             "{}",

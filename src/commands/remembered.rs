@@ -13,15 +13,11 @@ use crate::workspace::cleancheck::{self, CheckInputs};
 /// [`cleancheck`]): the manifest, the suites named, gob itself and the environment it gives
 /// go. The walk leaves out gob's state, and counts the binaries gob writes by name.
 pub fn inputs(ctx: &Context, manifest: &Manifest, suites: &[String]) -> Option<CheckInputs> {
-    let exe = std::env::current_exe()
-        .and_then(std::fs::metadata)
-        .ok()
-        .map(|m| (m.len(), m.modified().ok()));
     let settings = format!(
-        "{}\0{:?}\0gob {} {exe:?}\0{:?}",
+        "{}\0{:?}\0gob {}\0{:?}",
         manifest.text,
         suites,
-        env!("GOB_COMMIT"),
+        crate::base::build::identity(),
         ctx.go.env
     );
     let (skip, names_only) = walked_apart(manifest);

@@ -10,6 +10,8 @@
 //! Not seen: what the back end rejects from types alone (a type larger than the address
 //! space, a stack frame over 1 GB), which go/types accepts.
 
+use crate::base::text::{contains_bytes, find_bytes};
+
 /// Whether `source` has a compiler directive (other than `//go:build` and `//go:generate`,
 /// which the compiler ignores) or a function declared without a body.
 pub fn may_fail_only_in_compiler(source: &[u8]) -> bool {
@@ -20,11 +22,11 @@ pub fn may_fail_only_in_compiler(source: &[u8]) -> bool {
 const IGNORED_DIRECTIVES: [&[u8]; 2] = [b"build", b"generate"];
 
 fn has_directive(source: &[u8]) -> bool {
-    if contains(source, b"//export ") || contains(source, b"/*go:") {
+    if contains_bytes(source, b"//export ") || contains_bytes(source, b"/*go:") {
         return true;
     }
     let mut rest = source;
-    while let Some(at) = find(rest, b"//go:") {
+    while let Some(at) = find_bytes(rest, b"//go:") {
         let after = &rest[at + 5..];
         let word_end = after
             .iter()
@@ -43,14 +45,6 @@ fn has_directive(source: &[u8]) -> bool {
     false
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    find(haystack, needle).is_some()
-}
-
 /// `source` with the text of comments, strings and runes blanked (newlines kept, and a
 /// block comment spanning lines leaves one, as the Go scanner counts it).
 fn code_only(source: &[u8]) -> Vec<u8> {
@@ -64,7 +58,7 @@ fn code_only(source: &[u8]) -> Vec<u8> {
         let end = if rest.starts_with(b"//") {
             rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())
         } else if rest.starts_with(b"/*") {
-            find(&rest[2..], b"*/").map_or(rest.len(), |e| e + 4)
+            find_bytes(&rest[2..], b"*/").map_or(rest.len(), |e| e + 4)
         } else if rest[0] == b'`' {
             rest[1..]
                 .iter()
@@ -108,7 +102,7 @@ fn is_ident(b: u8) -> bool {
 /// a `struct` or `interface` type's), or runs off the end of the file.
 fn has_bodyless_func(code: &[u8]) -> bool {
     let mut from = 0;
-    while let Some(at) = find(&code[from..], b"func").map(|p| from + p) {
+    while let Some(at) = find_bytes(&code[from..], b"func").map(|p| from + p) {
         from = at + 4;
         let word = (at == 0 || !is_ident(code[at - 1]))
             && !code.get(at + 4).copied().is_some_and(is_ident);

@@ -9,6 +9,8 @@
 //! error (or a NUL byte), the whole file counts, as go/build then reads the whole file too:
 //! the part returned is never smaller than what go reads.
 
+use crate::base::text::contains_bytes;
+
 /// The bytes of `source` that `go list` reads (a superset: the header through the imports,
 /// with the comments after them, and every later line that mentions `go:embed` when the
 /// header mentions `embed`).
@@ -18,19 +20,15 @@ pub fn as_listed(source: &[u8]) -> Vec<u8> {
     };
     let (header, rest) = source.split_at(end);
     let mut listed = header.to_vec();
-    if contains(header, b"embed") {
+    if contains_bytes(header, b"embed") {
         for line in rest.split(|b| *b == b'\n') {
-            if contains(line, b"go:embed") {
+            if contains_bytes(line, b"go:embed") {
                 listed.push(b'\n');
                 listed.extend_from_slice(line);
             }
         }
     }
     listed
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Where the first token after the imports starts (the file's length when there is none);
