@@ -179,24 +179,19 @@ pub async fn check(
                 .filter(|s| crate::plan::check::round_tags(&s.spec.tags) == round.tags)
                 .flat_map(|s| &s.packages)
                 .collect();
-            // Step 5 compiles only what the compiler alone could reject.
-            let compiled: Vec<String> = round
-                .packages
-                .iter()
-                .filter(|path| {
-                    listed.iter().any(|p| {
-                        &p.import_path == *path && crate::workspace::compilecheck::needs_compile(p)
-                    })
-                })
-                .cloned()
-                .collect();
-            // Every package of the round's suites, whatever this check narrows them to.
+            // Step 5 compiles only what the compiler alone could reject; its tool is told
+            // about every package of the round's suites, whatever this check narrows them to.
+            let compiled = crate::workspace::compilecheck::compiled(&round.packages, &listed);
             let config = round.compile_config_file(&dir.join(CHECK_DIR));
-            let told =
-                crate::workspace::compilecheck::compile_check(listed.iter().copied(), &compiler);
-            let json =
-                serde_json::to_vec_pretty(&told).map_err(|e| GobError::Failed(e.to_string()))?;
-            write(&config, &json)?;
+            if !compiled.is_empty() {
+                let told = crate::workspace::compilecheck::compile_check(
+                    listed.iter().copied(),
+                    &compiler,
+                );
+                let json = serde_json::to_vec_pretty(&told)
+                    .map_err(|e| GobError::Failed(e.to_string()))?;
+                write(&config, &json)?;
+            }
             Ok(RoundRun {
                 round,
                 go: &ctx.go.program,

@@ -30,6 +30,19 @@ pub fn needs_compile(package: &ListedPackage) -> bool {
         .any(|file| std::fs::read(dir.join(file)).map_or(true, |s| may_fail_only_in_compiler(&s)))
 }
 
+/// Those of `packages` (import paths) whose listing in `listed` [`needs_compile`], in order.
+pub fn compiled(packages: &[String], listed: &[&ListedPackage]) -> Vec<String> {
+    packages
+        .iter()
+        .filter(|path| {
+            listed
+                .iter()
+                .any(|p| &p.import_path == *path && needs_compile(p))
+        })
+        .cloned()
+        .collect()
+}
+
 /// What `gob check`'s step 5 tool is told of `packages` (as the suites' listing has them):
 /// which are commands, and the embeds of each (resolved in its dir), its external tests'
 /// under `P_test`, as vet.cfg names them.
@@ -152,6 +165,13 @@ mod tests {
             needs_compile(&package("gone", "p_test.go", "")),
             "a file gob cannot read counts"
         );
+        let (plain, bodyless) = (
+            package("plain", "p_test.go", ""),
+            package("bodyless", "p_test.go", ""),
+        );
+        let round = ["m/bodyless".to_string(), "m/plain".to_string()];
+        assert_eq!(compiled(&round, &[&plain, &bodyless]), ["m/bodyless"]);
+        assert!(compiled(&round[1..], &[&plain, &bodyless]).is_empty());
         let mut cgo = package("plain", "p_test.go", "");
         cgo.files.cgo_files = vec!["c.go".into()];
         assert!(needs_compile(&cgo));
