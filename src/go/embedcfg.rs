@@ -43,7 +43,7 @@ impl EmbedConfig {
 
     /// The configuration of `patterns` in `dir` among `files` (relative, with `/`: regular
     /// files, none in another module or under a name a module cannot hold).
-    pub fn new(dir: &Path, patterns: &[String], files: &[String]) -> EmbedConfig {
+    fn new(dir: &Path, patterns: &[String], files: &[String]) -> EmbedConfig {
         let mut config = EmbedConfig::default();
         for pattern in patterns {
             let named: Vec<String> = files
