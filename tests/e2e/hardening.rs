@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Workspace, gob_command, run};
+use crate::support::{Workspace, gob_command, run, seeded_gocache};
 
 const ONE_BINARY: &str = "[[binary]]\npackage = \"./cmd/alpha\"\n";
 
@@ -203,7 +203,7 @@ fn a_custom_auth_header_does_not_follow_a_cross_origin_redirect() {
         "[cache]\nremote = \"{}\"\nauth_env = \"GOB_TEST_KEY\"\nauth_header = \"x-api-key\"\n",
         remote.url
     ));
-    let gocache = tempfile::tempdir().unwrap();
+    let gocache = seeded_gocache();
     let (code, _, stderr) = run(ws
         .gob(&["build", "alpha"])
         .env("GOCACHE", gocache.path())
@@ -224,7 +224,7 @@ fn a_custom_auth_header_does_not_follow_a_cross_origin_redirect() {
 #[test]
 fn credentials_in_the_remote_url_are_never_printed() {
     let ws = Workspace::repo_example();
-    let gocache = tempfile::tempdir().unwrap();
+    let gocache = seeded_gocache();
     let url = "http://user:hunter2@127.0.0.1:1";
     let gob = |args: &[&str]| {
         let mut cmd = ws.gob(args);
@@ -257,7 +257,7 @@ fn an_auth_value_that_is_no_valid_header_is_one_warning_not_a_failed_build() {
     let ws = Workspace::repo_example_with(
         "[cache]\nremote = \"http://127.0.0.1:1\"\nauth_env = \"GOB_TEST_TOKEN\"\n",
     );
-    let gocache = tempfile::tempdir().unwrap();
+    let gocache = seeded_gocache();
     let (code, _, stderr) = run(ws
         .gob(&["build"])
         .env("GOCACHE", gocache.path())
@@ -362,7 +362,8 @@ fn a_failed_analyze_leaves_no_scratch_dir() {
         "cmd/alpha/broken.go",
         "package main\n\nvar x int = \"no\"\n",
     );
-    let (code, _, stderr) = run(&mut ws.gob(&["analyze"]));
+    // Warm: the scratch dir holds graphs and outputs as well as a cold run's GOCACHE.
+    let (code, _, stderr) = run(&mut ws.gob(&["analyze", "--warm"]));
     assert_eq!(code, 1, "{stderr}");
     let left: Vec<_> = std::fs::read_dir(ws.dir().join(".gob/analyze"))
         .map(|d| d.flatten().map(|e| e.file_name()).collect())

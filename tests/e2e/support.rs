@@ -188,3 +188,57 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A GOCACHE (in a temp dir of its own) whose store for gob's cache program (`gob/`)
+/// already holds the standard library the example imports, as on a machine that has built
+/// some other Go program: only the example's own packages are cold. For tests of a remote
+/// cache that fails, where compiling the standard library again proves nothing and costs
+/// ~10 CPU-seconds each.
+pub fn seeded_gocache() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(seed_template(), copy.path());
+    copy
+}
+
+/// The GOCACHE [`seeded_gocache`] copies, filled once per test run by `gob build` of a copy
+/// of the example renamed to another module (so none of the example's packages are in it),
+/// through gob's cache program with a remote that refuses connections.
+fn seed_template() -> &'static Path {
+    static TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let cache = tempfile::tempdir().unwrap();
+            let ws = Workspace::repo_example();
+            rename_module(ws.dir(), "example.com/mesh", "example.com/seed");
+            let (code, _, stderr) = run(ws
+                .gob(&["build"])
+                .env("GOCACHE", cache.path())
+                .env("GOB_REMOTE_CACHE", "http://127.0.0.1:1"));
+            assert_eq!(code, 0, "seeding a GOCACHE: {stderr}");
+            // Forget that the remote was down.
+            for entry in std::fs::read_dir(cache.path().join("gob")).unwrap() {
+                let entry = entry.unwrap();
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("remote-down-")
+                {
+                    std::fs::remove_file(entry.path()).unwrap();
+                }
+            }
+            cache
+        })
+        .path()
+}
+
+/// Replaces the module path `from` with `to` in every file under `dir`.
+fn rename_module(dir: &Path, from: &str, to: &str) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rename_module(&path, from, to);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            std::fs::write(&path, text.replace(from, to)).unwrap();
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -353,10 +354,13 @@ impl Tmux {
             eprintln!("skipped: tmux is not installed");
             return None;
         }
+        // A server of its own per start: a new server on the socket of one just killed
+        // can find it still shutting down ("server exited unexpectedly").
+        static STARTS: AtomicUsize = AtomicUsize::new(0);
         let socket = format!(
             "gob-watch-{}-{}",
             std::process::id(),
-            dir.display().to_string().len() + args.len()
+            STARTS.fetch_add(1, Ordering::Relaxed)
         );
         // Outside the workspace: a write there would be a save.
         let files = tempfile::tempdir().unwrap();
