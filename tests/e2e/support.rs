@@ -204,10 +204,12 @@ pub fn seeded_gocache() -> tempfile::TempDir {
 /// of the example renamed to another module (so none of the example's packages are in it),
 /// through gob's cache program with a remote that refuses connections.
 fn seed_template() -> &'static Path {
-    static TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    TEMPLATE
+    SEED_TEMPLATE
         .get_or_init(|| {
             let cache = tempfile::tempdir().unwrap();
+            // A static is never dropped: the dir goes when the test process exits.
+            // SAFETY: registers a plain function that only removes a dir.
+            unsafe { libc::atexit(remove_seed_template) };
             let ws = Workspace::repo_example();
             rename_module(ws.dir(), "example.com/mesh", "example.com/seed");
             let (code, _, stderr) = run(ws
@@ -229,6 +231,14 @@ fn seed_template() -> &'static Path {
             cache
         })
         .path()
+}
+
+static SEED_TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+
+extern "C" fn remove_seed_template() {
+    if let Some(dir) = SEED_TEMPLATE.get() {
+        let _ = std::fs::remove_dir_all(dir.path());
+    }
 }
 
 /// Replaces the module path `from` with `to` in every file under `dir`.
