@@ -109,7 +109,7 @@ fn examples(lines: &[&str], first: usize) -> Vec<Example> {
 }
 
 /// What is compared of a line: durations, CPU counts and the temp root as placeholders,
-/// every run of spaces as one.
+/// every run of spaces as one, none at either end.
 fn normalize(line: &str, root: &str) -> String {
     let line = line.replace(root, SHOWN_ROOT);
     let line = gomaxprocs_shown(&line);
