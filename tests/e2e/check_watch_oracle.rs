@@ -7,6 +7,10 @@
 //! package go sees differently since the last state the watch took as its base (the last
 //! batch whose cycles all ran what they chose; a check that failed keeps the old base) must
 //! be among the packages the cycles since then chose.
+//!
+//! The longest test of the suite, named to sort next to `check_oracle`: libtest starts tests
+//! in the order of their names, and as `watch_oracle` it started last and ran ~20 s alone on
+//! one of two cores.
 
 use std::collections::{BTreeMap, BTreeSet};
 
