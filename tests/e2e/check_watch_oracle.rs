@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::since::{EDITS, PINNED};
-use crate::since_oracle::{Edit, Generated, oracles, short};
+use crate::since_oracle::{Edit, Generated, bins_from_base, oracles, short};
 use crate::support::gob_command;
 use crate::watch::Watching;
 
@@ -106,13 +106,14 @@ fn watch_cycles_never_skip_what_go_sees_differently_over_a_run_of_saves() {
     let watch = Watching::spawn(repo, command);
     let first = watch.cycle(1);
     assert_eq!(first["Result"], "passed", "{first}\n{}", watch.stderr());
-    let mut base = oracles(&root);
+    let bins = bins_from_base();
+    let mut base = oracles(&root, bins.path());
     let mut covered: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     // After an edit's cycles: what go sees differently since the base must have been chosen.
     let mut judge = |name: &str,
                      covered: &mut BTreeMap<String, BTreeSet<String>>,
                      all_completed: bool| {
-        let now = oracles(&root);
+        let now = oracles(&root, bins.path());
         let mut missed = Vec::new();
         for (suite, packages) in &now {
             for (package, key) in packages {

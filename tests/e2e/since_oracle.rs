@@ -138,34 +138,21 @@ pub fn go(dir: &Path) -> Command {
     cmd
 }
 
-/// Where the oracle has go write a suite's test binaries: one dir per test (each runs on a
-/// thread of its own) and suite, kept across its edits. With -trimpath a binary is the same
-/// bytes wherever its tree lives, so go finds the unchanged ones up to date by their build
-/// IDs and links only what an edit changed: the digests are go's as before, for a fraction
-/// of the links.
-fn oracle_bin_dir(suite: &str) -> PathBuf {
-    thread_local! {
-        static DIRS: tempfile::TempDir = tempfile::tempdir().unwrap();
-    }
-    DIRS.with(|dirs| {
-        let dir = dirs.path().join(suite);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    })
-}
-
 /// The oracle of every suite at `root`, the suites at once (each is mostly one go process
-/// waiting on files and the cache, not on the CPU).
-pub fn oracles(root: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    let dirs: Vec<PathBuf> = SUITES
-        .iter()
-        .map(|(suite, _)| oracle_bin_dir(suite))
-        .collect();
+/// waiting on files and the cache, not on the CPU). go writes each suite's test binaries into
+/// `bins/<suite>/`; with -trimpath a binary is the same bytes wherever its tree lives, so go
+/// finds those already there up to date by their build IDs and links only what differs: the
+/// digests are go's as before, for a fraction of the links. Callers keep `bins` across the
+/// states of one tree, or start it from the base's ([`bins_from_base`]).
+pub fn oracles(root: &Path, bins: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     std::thread::scope(|scope| {
         let running: Vec<_> = SUITES
             .iter()
-            .zip(&dirs)
-            .map(|((suite, tags), bin)| (*suite, scope.spawn(move || oracle(root, tags, bin))))
+            .map(|(suite, tags)| {
+                let bin = bins.join(suite);
+                std::fs::create_dir_all(&bin).unwrap();
+                (*suite, scope.spawn(move || oracle(root, tags, &bin)))
+            })
             .collect();
         running
             .into_iter()
@@ -297,10 +284,28 @@ fn without_durations(line: &str) -> String {
     }
 }
 
-/// The oracle at the base, per suite (the same for every generated repository).
-fn base_oracle() -> &'static BTreeMap<String, BTreeMap<String, String>> {
-    static BASE: OnceLock<BTreeMap<String, BTreeMap<String, String>>> = OnceLock::new();
-    BASE.get_or_init(|| oracles(&Generated::new().root()))
+/// The oracle at the base (the same for every generated repository) and go's test binaries
+/// there, made once per run.
+struct Base {
+    keys: BTreeMap<String, BTreeMap<String, String>>,
+    bins: PathBuf,
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let bins = crate::support::dir_for_the_run();
+        let keys = oracles(&Generated::new().root(), &bins);
+        Base { keys, bins }
+    })
+}
+
+/// A dir of test binaries for [`oracles`] that starts as a copy of the base's: go links only
+/// what the tree at hand changed.
+pub fn bins_from_base() -> tempfile::TempDir {
+    let bins = tempfile::tempdir().unwrap();
+    copy_dir(&base().bins, bins.path());
+    bins
 }
 
 /// A scripted edit.
@@ -319,10 +324,11 @@ pub fn check(edit: &Edit) {
     let start = (edit.apply)(&repo).unwrap_or_else(|| repo.root());
     let selected = repo.affected_from(&start);
     let mut missed = Vec::new();
-    let all_now = oracles(&repo.root());
+    let bins = bins_from_base();
+    let all_now = oracles(&repo.root(), bins.path());
     for (suite, _) in SUITES {
         let now = &all_now[suite];
-        let base = &base_oracle()[suite];
+        let base = &base().keys[suite];
         let chosen: BTreeSet<&String> = selected[suite].keys().collect();
         for (package, key) in now {
             if base.get(package) != Some(key) && !chosen.contains(package) {

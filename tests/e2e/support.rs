@@ -204,41 +204,50 @@ pub fn seeded_gocache() -> tempfile::TempDir {
 /// of the example renamed to another module (so none of the example's packages are in it),
 /// through gob's cache program with a remote that refuses connections.
 fn seed_template() -> &'static Path {
-    SEED_TEMPLATE
-        .get_or_init(|| {
-            let cache = tempfile::tempdir().unwrap();
-            // A static is never dropped: the dir goes when the test process exits.
-            // SAFETY: registers a plain function that only removes a dir.
-            unsafe { libc::atexit(remove_seed_template) };
-            let ws = Workspace::repo_example();
-            rename_module(ws.dir(), "example.com/mesh", "example.com/seed");
-            let (code, _, stderr) = run(ws
-                .gob(&["build"])
-                .env("GOCACHE", cache.path())
-                .env("GOB_REMOTE_CACHE", "http://127.0.0.1:1"));
-            assert_eq!(code, 0, "seeding a GOCACHE: {stderr}");
-            // Forget that the remote was down.
-            for entry in std::fs::read_dir(cache.path().join("gob")).unwrap() {
-                let entry = entry.unwrap();
-                if entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("remote-down-")
-                {
-                    std::fs::remove_file(entry.path()).unwrap();
-                }
+    static SEED_TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SEED_TEMPLATE.get_or_init(|| {
+        let cache = dir_for_the_run();
+        let ws = Workspace::repo_example();
+        rename_module(ws.dir(), "example.com/mesh", "example.com/seed");
+        let (code, _, stderr) = run(ws
+            .gob(&["build"])
+            .env("GOCACHE", &cache)
+            .env("GOB_REMOTE_CACHE", "http://127.0.0.1:1"));
+        assert_eq!(code, 0, "seeding a GOCACHE: {stderr}");
+        // Forget that the remote was down.
+        for entry in std::fs::read_dir(cache.join("gob")).unwrap() {
+            let entry = entry.unwrap();
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("remote-down-")
+            {
+                std::fs::remove_file(entry.path()).unwrap();
             }
-            cache
-        })
-        .path()
+        }
+        cache
+    })
 }
 
-static SEED_TEMPLATE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-
-extern "C" fn remove_seed_template() {
-    if let Some(dir) = SEED_TEMPLATE.get() {
-        let _ = std::fs::remove_dir_all(dir.path());
+/// A temp dir for what a test run makes once and keeps in a static (which is never dropped):
+/// removed when the test process exits.
+pub fn dir_for_the_run() -> PathBuf {
+    static DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    extern "C" fn remove_all() {
+        if let Ok(dirs) = DIRS.lock() {
+            for dir in dirs.iter() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut dirs = DIRS.lock().unwrap();
+    if dirs.is_empty() {
+        // SAFETY: registers a plain function that only removes dirs.
+        unsafe { libc::atexit(remove_all) };
+    }
+    dirs.push(dir.clone());
+    dir
 }
 
 /// Replaces the module path `from` with `to` in every file under `dir`.
