@@ -183,8 +183,7 @@ fn oracle(root: &Path, tags: &[&str], bin: &Path) -> BTreeMap<String, String> {
         let name = format!("{}.test", package.rsplit('/').next().unwrap());
         let binary = bin.join(&name);
         if !built.contains(package.as_str()) {
-            let out = go(root)
-                .args(["test", "-trimpath", "-vet=off", "-tags", &tags, "-c", "-o"])
+            let out = build_tests(root, &tags)
                 .arg(&binary)
                 .arg(package)
                 .output()
@@ -217,6 +216,14 @@ fn oracle(root: &Path, tags: &[&str], bin: &Path) -> BTreeMap<String, String> {
     keys
 }
 
+/// `go test -c -o` as the oracle builds every test binary (the output path comes next): the
+/// same flags whether one package is built or many, so the binaries are the same bytes.
+fn build_tests(root: &Path, tags: &str) -> Command {
+    let mut cmd = go(root);
+    cmd.args(["test", "-trimpath", "-vet=off", "-tags", tags, "-c", "-o"]);
+    cmd
+}
+
 /// Builds the test binaries of `packages` into `bin` in as few go calls as it can, and returns
 /// the packages whose binaries there go vouches for as of the tree now (the caller builds the
 /// others one by one, which also says how each failed). All of them when one call succeeds.
@@ -230,18 +237,9 @@ fn build_together<'a>(
     packages: &[&'a str],
 ) -> BTreeSet<&'a str> {
     let build = |packages: &[&str]| {
-        go(root)
-            .args([
-                "test",
-                "-json",
-                "-trimpath",
-                "-vet=off",
-                "-tags",
-                tags,
-                "-c",
-                "-o",
-            ])
+        build_tests(root, tags)
             .arg(format!("{}/", bin.display()))
+            .arg("-json")
             .args(packages)
             .output()
             .unwrap()
